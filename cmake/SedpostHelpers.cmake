@@ -3,9 +3,10 @@
 # sedpost_library(<name> SOURCES ... [DEPS ...] [PRIVATE_DEPS ...])
 #   Builds static library `sedpost_<name>` with alias `sedpost::<name>`; include root is the
 #   repository root (includes read "core/error.hpp" via src/, "mpi/mpi_comm.hpp" via root).
-# sedpost_unit_test(<name> SOURCES ... DEPS ... [LABELS ...] [DATA])
-#   GoogleTest executable, each test registered in CTest with label `unit` (plus LABELS).
-#   DATA: the tests read SEDPOST_DATA_DIR (defaults to ../shared/data beside the checkout).
+# sedpost_unit_test(<name> SOURCES ... DEPS ... [LABELS slow])
+#   GoogleTest executable, each test registered in CTest with label `unit` (or LABELS, one label, e.g.
+#   `slow` for long statistical tests kept out of the default run). Tests read
+#   SEDPOST_DATA_DIR (defaults to ../shared/data beside the checkout).
 # sedpost_mpi_test(<name> SOURCES ... DEPS ... NPROCS 1 2)
 #   GoogleTest executable with an MPI main, run under mpiexec -n <p> for each p, label `mpi`.
 # sedpost_benchmark(<name> SOURCES ... DEPS ...)
@@ -34,16 +35,20 @@ set(SEDPOST_TEST_ENV
     "SEDPOST_BINARY_DIR=${PROJECT_BINARY_DIR}")
 
 function(sedpost_unit_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT;LABELS" "SOURCES;DEPS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
+  endif()
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
   endif()
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   sedpost_warnings(${name})
+  # One label only: gtest_discover_tests splits a list value of PROPERTIES.
   gtest_discover_tests(${name}
     DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "unit;${ARG_LABELS}" ENVIRONMENT "${SEDPOST_TEST_ENV}" TIMEOUT ${ARG_TIMEOUT})
+    PROPERTIES LABELS ${ARG_LABELS} ENVIRONMENT "${SEDPOST_TEST_ENV}" TIMEOUT ${ARG_TIMEOUT})
 endfunction()
 
 function(sedpost_mpi_test name)

@@ -47,7 +47,9 @@ void apply_config(CLI::App& sub, const std::string& section, Config& config) {
     const bool is_list = opt->get_expected_max() > 1;
     if (opt->count() == 0) {
       std::optional<std::string> text = config.get_as_text(path);
-      if (!text && !section.empty()) text = config.get_as_text(key);
+      // Top-level fallback for values only: a table of the same name (e.g. [noise] for
+      // --noise) belongs to another stage.
+      if (!text && !section.empty() && !config.is_table(key)) text = config.get_as_text(key);
       if (text) {
         try {
           opt->clear();
@@ -70,6 +72,27 @@ void apply_config(CLI::App& sub, const std::string& section, Config& config) {
     if (opt->get_type_size() == 0 && opt->count() == 0 && value.empty()) value = "false";
     if (!value.empty() || opt->count() > 0) config.set_from_text(path, value, is_list);
   }
+}
+
+Config read_config_everywhere(Comm& comm, const std::string& path) {
+  std::string text;
+  std::int64_t read_failed = 0;
+  std::string read_error;
+  if (comm.is_root() && !path.empty()) {
+    try {
+      text = Config::read_text(path);
+    } catch (const Error& e) {
+      read_failed = 1;
+      read_error = e.what();
+    }
+  }
+  comm.broadcast_value(read_failed, 0);
+  if (read_failed) {
+    comm.broadcast(read_error, 0);
+    throw ConfigError(read_error);
+  }
+  comm.broadcast(text, 0);
+  return Config::from_text(text, path.empty() ? "(no config)" : path);
 }
 
 Cli::Cli() : app_("sedpost: amortized Bayesian SED posteriors for galaxy catalogs", "sedpost") {
@@ -136,26 +159,7 @@ int Cli::main(int argc, char** argv, Comm& comm) {
   if (chosen == subcommands_.end()) return static_cast<int>(ExitCode::kConfig);
 
   return run_guarded(comm, [&]() -> int {
-    // Rank 0 reads the config file; every rank parses the same broadcast text.
-    std::string text;
-    std::int64_t read_failed = 0;
-    std::string read_error;
-    if (comm.is_root() && !global_.config_path.empty()) {
-      try {
-        text = Config::read_text(global_.config_path);
-      } catch (const Error& e) {
-        read_failed = 1;
-        read_error = e.what();
-      }
-    }
-    comm.broadcast_value(read_failed, 0);
-    if (read_failed) {
-      comm.broadcast(read_error, 0);
-      throw ConfigError(read_error);
-    }
-    comm.broadcast(text, 0);
-    Context ctx{comm, Config::from_text(text, global_.config_path.empty() ? "(no config)" : global_.config_path),
-                global_};
+    Context ctx{comm, read_config_everywhere(comm, global_.config_path), global_};
     apply_config(*chosen->app, chosen->section, ctx.config);
     if (global_.print_config) {
       if (comm.is_root()) std::cout << ctx.config.to_toml() << std::endl;

@@ -70,6 +70,10 @@ class Cli {
   std::vector<Subcommand> subcommands_;
 };
 
+/// Collective: rank 0 reads the TOML file `path` ("" = empty config), every rank parses the
+/// broadcast text. Throws ConfigError on every rank when the file cannot be read or parsed.
+Config read_config_everywhere(Comm& comm, const std::string& path);
+
 /// Config key for a long option name: "batch-size" -> "batch_size".
 std::string option_key(const std::string& long_name);
 

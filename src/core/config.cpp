@@ -80,6 +80,11 @@ bool Config::has(const std::string& path) const {
   return find_node(impl_->table, path) != nullptr;
 }
 
+bool Config::is_table(const std::string& path) const {
+  const toml::node* n = find_node(impl_->table, path);
+  return n != nullptr && n->is_table();
+}
+
 std::int64_t Config::get_int(const std::string& path, std::int64_t fallback) const {
   const toml::node* n = find_node(impl_->table, path);
   if (!n) return fallback;

@@ -31,6 +31,8 @@ class Config {
 
   const std::string& source() const { return source_; }
   bool has(const std::string& path) const;
+  /// True when `path` names a table (section) rather than a value.
+  bool is_table(const std::string& path) const;
 
   /// Typed lookups. `get` returns `fallback` when the key is absent and throws ConfigError
   /// when present with the wrong type; `require` throws when absent.

@@ -112,6 +112,14 @@ std::vector<std::uint64_t> H5File::shape(const std::string& name) const {
   return {dims.begin(), dims.end()};
 }
 
+void H5File::create_group(const std::string& name) {
+  Handle lcpl = make_plist(h5_check_id(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate"));
+  h5_check(H5Pset_create_intermediate_group(lcpl.id(), 1), "H5Pset_create_intermediate_group");
+  Handle g = make_group(h5_check_id(H5Gcreate2(file_.id(), name.c_str(), lcpl.id(), H5P_DEFAULT, H5P_DEFAULT),
+                                    path_ + ": cannot create group '" + name + "'"));
+  g.close();
+}
+
 void H5File::create_dataset(const std::string& name, DType type,
                             const std::vector<std::uint64_t>& dims, std::uint64_t chunk_rows) {
   if (dims.empty()) throw IoError("create_dataset '" + name + "': no dimensions");
@@ -138,6 +146,8 @@ void H5File::create_dataset(const std::string& name, DType type,
     const double nan = std::numeric_limits<double>::quiet_NaN();
     h5_check(H5Pset_fill_value(dcpl.id(), H5T_NATIVE_DOUBLE, &nan), "H5Pset_fill_value");
   }
+  // No modification times in object headers: identical runs give identical bytes.
+  h5_check(H5Pset_obj_track_times(dcpl.id(), false), "H5Pset_obj_track_times");
   if (parallel_) {
     // Parallel HDF5 requires space allocated at creation when chunks are written collectively.
     h5_check(H5Pset_alloc_time(dcpl.id(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
@@ -159,6 +169,7 @@ void H5File::create_string_dataset(const std::string& name, std::uint64_t n, std
     hsize_t chunk[1] = {std::min<hsize_t>(n, 65536)};
     h5_check(H5Pset_chunk(dcpl.id(), 1, chunk), "H5Pset_chunk");
   }
+  h5_check(H5Pset_obj_track_times(dcpl.id(), false), "H5Pset_obj_track_times");
   if (parallel_) h5_check(H5Pset_alloc_time(dcpl.id(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
   Handle ds = make_dataset(h5_check_id(
       H5Dcreate2(file_.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),

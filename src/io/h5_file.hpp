@@ -50,6 +50,9 @@ class H5File {
   /// Dimensions of dataset `name`; throws DataError naming file and dataset if absent.
   std::vector<std::uint64_t> shape(const std::string& name) const;
 
+  /// Create group `name` (and missing parents). Collective.
+  void create_group(const std::string& name);
+
   /// Create dataset `name` with `dims`, chunked along the first dimension with `chunk_rows`
   /// rows per chunk (0 = automatic, about 1 MiB chunks). Collective.
   void create_dataset(const std::string& name, DType type, const std::vector<std::uint64_t>& dims,

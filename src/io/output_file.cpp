@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/logger.hpp"
 
 namespace sedpost::io {
 
@@ -26,8 +27,16 @@ H5File OutputFile::open_or_create(const std::string& path, Comm& comm, const Fil
     throw IoError("output directory '" + dir.string() + "' does not exist (for '" + path + "')");
   }
   const std::string partial = partial_path(path);
-  // Rank 0 decides, so every rank takes the same branch of the collective open/create.
-  std::int64_t exists = comm.is_root() && resume && fs::exists(partial) ? 1 : 0;
+  // Rank 0 decides, so every rank takes the same branch of the collective open/create. A
+  // partial file that HDF5 cannot read (the run died before its first flush) is started over.
+  std::int64_t exists = 0;
+  if (comm.is_root() && resume && fs::exists(partial)) {
+    exists = H5Fis_hdf5(partial.c_str()) > 0 ? 1 : 0;
+    if (!exists) {
+      logger().warn("'" + partial + "' is not a readable HDF5 file (the run stopped before its first flush): "
+                    "starting over");
+    }
+  }
   comm.broadcast_value(exists, 0);
   *resumed = exists == 1;
   if (*resumed) return H5File::open(partial, H5File::Mode::kReadWrite, access);

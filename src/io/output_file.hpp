@@ -22,7 +22,9 @@ class OutputFile {
  public:
   /// Collective. Creates `<path>.partial` (truncating), or with `resume` reopens an existing
   /// `<path>.partial` read-write (`resumed()` then returns true; when none exists a new
-  /// one is created). Throws IoError when the output directory does not exist.
+  /// one is created, as when it is not readable HDF5). Throws IoError when the output directory
+  /// does not exist. Callers flush after creating their datasets so that a later
+  /// interruption leaves a readable file.
   OutputFile(const std::string& path, Comm& comm, const FileAccess& access, bool resume = false);
 
   H5File& file() { return file_; }

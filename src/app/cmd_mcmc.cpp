@@ -1,0 +1,697 @@
+// `sedpost mcmc`: reference posteriors of catalog galaxies with the ensemble slice sampler
+// (zeus-style; src/mcmc), one galaxy at a time per rank, galaxies claimed dynamically.
+// Schema: ARCHITECTURE.md "File schemas", Chains. A galaxy's chain depends only on the run
+// seed and its global catalog row, never on the number of ranks or on who ran it.
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <numeric>
+#include <optional>
+
+#include "app/commands.hpp"
+#include "core/error.hpp"
+#include "core/logger.hpp"
+#include "core/progress.hpp"
+#include "core/rng.hpp"
+#include "io/output_file.hpp"
+#include "mcmc/diagnostics.hpp"
+#include "mcmc/ensemble_slice_sampler.hpp"
+#include "mcmc/optimize.hpp"
+#include "mpi/mpi_comm.hpp"
+#include "mpi/parallel_h5.hpp"
+#include "noise/fits_table.hpp"
+#include "noise/nsa_photometry.hpp"
+#include "prior/prior.hpp"
+#include "simulate/model_config.hpp"
+#include "sps/fixed_z_model.hpp"
+#include "sps/sed_model.hpp"
+
+namespace sedpost::app {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int kNumFlow = static_cast<int>(prior::kNumFlow);
+constexpr int kNumPhys = static_cast<int>(prior::kNumPhysical);
+
+struct McmcOptions {
+  std::string catalog;
+  std::string out = "chains.h5";
+  std::string rows;                 ///< "a:b" (rows [a, b)); empty = all
+  int walkers = 32;
+  int steps = 4000;
+  int burn = 1000;
+  int thin = 1;
+  std::string move = "differential";
+  std::string burn_move;            ///< empty = same as move
+  std::uint64_t seed = 0;
+  bool early_stop = false;
+  int check_every = 1000;
+  double min_tau_multiple = 50.0;
+  double max_rhat = 1.01;
+  int max_steps_out = 10000;
+  int map_starts = 8;
+  int map_evals = 20000;
+  double init_scale = 0.01;
+};
+
+// ---- flags (bit i = flag_names[i]) ----
+enum FlagBit : int {
+  kBadSigma = 0,         ///< a sigma is non-finite or <= 0
+  kBadFlux = 1,          ///< an observed flux is non-finite
+  kBadRedshift = 2,      ///< z non-finite, <= 0 or beyond the model's z_max
+  kNoFiniteLogProb = 3,  ///< log-probability -inf at every start point
+  kNumerics = 4,         ///< NaN / +inf log-probability or sampler failure (NumericsError)
+  kNotConverged = 5,     ///< --early-stop given and the criterion was not met within --steps
+  kNumFlags = 6,
+};
+const std::vector<std::string>& flag_names() {
+  static const std::vector<std::string> names = {"bad_sigma",          "bad_flux", "bad_redshift",
+                                                 "no_finite_log_prob", "numerics", "not_converged"};
+  return names;
+}
+constexpr std::uint64_t kReasonWidth = 160;
+
+// ---- catalog ----
+
+/// The selected rows of the input catalog.
+struct Catalog {
+  std::string path;
+  std::vector<std::string> bands;
+  std::uint64_t n_total = 0;     ///< rows in the file
+  std::uint64_t first = 0;       ///< first selected row
+  std::uint64_t n = 0;           ///< selected rows
+  std::uint64_t n_bands = 0;
+  std::vector<double> flux;      ///< [n, bands] nanomaggies
+  std::vector<double> sigma;     ///< [n, bands] nanomaggies
+  std::vector<double> z;         ///< [n]
+  std::vector<std::int64_t> id;  ///< [n]
+  std::string id_source;         ///< "row" or the column the IDs came from
+  std::vector<double> truth;     ///< [n, 12] physical theta when the catalog is simulated
+};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  if (s.size() < suffix.size()) return false;
+  return std::equal(suffix.rbegin(), suffix.rend(), s.rbegin(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
+}
+
+/// Parses "a:b", "a:", ":b", "a" (one row) against n_total rows.
+std::pair<std::uint64_t, std::uint64_t> parse_rows(const std::string& spec, std::uint64_t n_total) {
+  if (spec.empty()) return {0, n_total};
+  auto fail = [&](const std::string& why) -> std::pair<std::uint64_t, std::uint64_t> {
+    throw ConfigError(cat("--rows '", spec, "': ", why, " (the catalog has ", n_total, " rows)"));
+  };
+  auto number = [&](const std::string& s, std::uint64_t fallback) -> std::uint64_t {
+    if (s.empty()) return fallback;
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(s, &used);
+    } catch (const std::exception&) {
+      fail("expected 'begin:end' with integers");
+    }
+    if (used != s.size() || v < 0) fail("expected 'begin:end' with non-negative integers");
+    return static_cast<std::uint64_t>(v);
+  };
+  const auto colon = spec.find(':');
+  std::uint64_t a = 0, b = 0;
+  if (colon == std::string::npos) {
+    a = number(spec, 0);
+    b = a + 1;
+  } else {
+    a = number(spec.substr(0, colon), 0);
+    b = number(spec.substr(colon + 1), n_total);
+  }
+  if (b > n_total) fail("end is past the last row");
+  if (a >= b) fail("empty range");
+  return {a, b};
+}
+
+Catalog read_hdf5_catalog(const std::string& path, const std::string& rows) {
+  Catalog c;
+  c.path = path;
+  io::H5File f = io::H5File::open_read(path);
+  for (const char* name : {"flux_obs", "sigma", "z"}) {
+    if (!f.has(name)) {
+      throw DataError(cat(path, ": HDF5 catalog needs /flux_obs [N, bands], /sigma [N, bands] and /z [N] "
+                                "(as written by `sedpost simulate`); /",
+                          name, " is missing"));
+    }
+  }
+  const auto fs = f.shape("flux_obs");
+  const auto ss = f.shape("sigma");
+  const auto zs = f.shape("z");
+  if (fs.size() != 2 || ss != fs || zs.size() != 1 || zs[0] != fs[0]) {
+    throw DataError(cat(path, ": /flux_obs and /sigma must be [N, bands] and /z [N] with the same N"));
+  }
+  c.n_total = fs[0];
+  c.n_bands = fs[1];
+  const auto [a, b] = parse_rows(rows, c.n_total);
+  c.first = a;
+  c.n = b - a;
+  c.flux.resize(c.n * c.n_bands);
+  c.sigma.resize(c.n * c.n_bands);
+  c.z.resize(c.n);
+  f.read_rows("flux_obs", a, c.n, c.flux.data());
+  f.read_rows("sigma", a, c.n, c.sigma.data());
+  f.read_rows("z", a, c.n, c.z.data());
+  if (f.has_attr("", "bands")) c.bands = f.attr_strings("", "bands");
+  if (f.has("theta_physical")) {
+    const auto ts = f.shape("theta_physical");
+    if (ts.size() == 2 && ts[0] == c.n_total && ts[1] == prior::kNumPhysical) {
+      c.truth.resize(c.n * prior::kNumPhysical);
+      f.read_rows("theta_physical", a, c.n, c.truth.data());
+    }
+  }
+  c.id.resize(c.n);
+  if (f.has("id") && f.shape("id") == std::vector<std::uint64_t>{c.n_total}) {
+    f.read_rows("id", a, c.n, c.id.data());
+    c.id_source = "id";
+  } else {
+    std::iota(c.id.begin(), c.id.end(), static_cast<std::int64_t>(a));
+    c.id_source = "row";
+  }
+  return c;
+}
+
+Catalog read_fits_catalog(const std::string& path, const std::string& rows) {
+  Catalog c;
+  c.path = path;
+  const noise::NsaColumns columns;
+  const noise::CatalogPhotometry phot = noise::read_nsa_photometry(path, columns);
+  c.n_total = phot.n_rows;
+  c.n_bands = phot.bands.size();
+  c.bands = phot.bands;
+  const auto [a, b] = parse_rows(rows, c.n_total);
+  c.first = a;
+  c.n = b - a;
+  const std::vector<double> sigma = phot.sigma_nmgy();
+  const auto nb = c.n_bands;
+  c.flux.assign(phot.flux_nmgy.begin() + static_cast<std::ptrdiff_t>(a * nb),
+                phot.flux_nmgy.begin() + static_cast<std::ptrdiff_t>(b * nb));
+  c.sigma.assign(sigma.begin() + static_cast<std::ptrdiff_t>(a * nb), sigma.begin() + static_cast<std::ptrdiff_t>(b * nb));
+  c.z.assign(phot.z.begin() + static_cast<std::ptrdiff_t>(a), phot.z.begin() + static_cast<std::ptrdiff_t>(b));
+  const noise::FitsTable table(path);
+  if (table.has_column("NSAID")) {
+    const std::vector<std::int64_t> ids = table.read_int64("NSAID");
+    c.id.assign(ids.begin() + static_cast<std::ptrdiff_t>(a), ids.begin() + static_cast<std::ptrdiff_t>(b));
+    c.id_source = "NSAID";
+  } else {
+    c.id.resize(c.n);
+    std::iota(c.id.begin(), c.id.end(), static_cast<std::int64_t>(a));
+    c.id_source = "row";
+  }
+  return c;
+}
+
+Catalog read_catalog(const std::string& path, const std::string& rows) {
+  if (ends_with(path, ".h5") || ends_with(path, ".hdf5")) return read_hdf5_catalog(path, rows);
+  if (ends_with(path, ".fits") || ends_with(path, ".fit") || ends_with(path, ".fits.gz")) {
+    return read_fits_catalog(path, rows);
+  }
+  throw ConfigError(cat("--catalog ", path,
+                        ": unknown catalog type; use an HDF5 file from `sedpost simulate` (.h5, .hdf5) or an "
+                        "NSA-style FITS table (.fits, .fit)"));
+}
+
+// ---- log-probability of one galaxy ----
+
+/// log p(x | f_obs) = -0.5 sum_b ((f_b(theta(x)) - f_obs_b) / sigma_b)^2 + log prior(x), x in the
+/// 11 flow coordinates (SEDflow Eq. 1 with the Gaussian normalisation dropped; MODEL.md 1, 4).
+/// The prior is uniform on the flow-coordinate box: -log(volume) inside, -inf outside.
+class GalaxyPosterior {
+ public:
+  GalaxyPosterior(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs,
+                  const double* sigma, int n_bands)
+      : model_(model), prior_(prior), flux_obs_(flux_obs, flux_obs + n_bands), ivar_(n_bands), n_bands_(n_bands) {
+    for (int b = 0; b < n_bands; ++b) ivar_[b] = 1.0 / (sigma[b] * sigma[b]);
+    prior::FlowCoords mid{};
+    for (int k = 0; k < kNumFlow; ++k) mid[k] = 0.5 * (prior.flow_lower()[k] + prior.flow_upper()[k]);
+    log_prior_in_box_ = prior.log_prob_flow(mid);
+  }
+
+  /// thetas [n, 11] flow coordinates -> logp [n].
+  void operator()(const Eigen::Ref<const Eigen::MatrixXd>& thetas, Eigen::Ref<Eigen::VectorXd> logp) {
+    const Eigen::Index n = thetas.rows();
+    phys_.resize(static_cast<std::size_t>(n) * kNumPhys);
+    flux_.resize(static_cast<std::size_t>(n) * n_bands_);
+    inside_.clear();
+    prior::FlowCoords x{};
+    for (Eigen::Index i = 0; i < n; ++i) {
+      for (int k = 0; k < kNumFlow; ++k) x[k] = thetas(i, k);
+      if (!prior_.in_box(x)) {
+        logp[i] = -kInf;
+        continue;
+      }
+      const prior::Physical p = prior_.to_physical(x);
+      std::copy(p.begin(), p.end(), phys_.begin() + static_cast<std::ptrdiff_t>(inside_.size() * kNumPhys));
+      inside_.push_back(i);
+    }
+    const int m = static_cast<int>(inside_.size());
+    if (m > 0) model_.evaluate_batch(phys_.data(), m, flux_.data());
+    n_evals_ += m;
+    for (int j = 0; j < m; ++j) {
+      const double* f = flux_.data() + static_cast<std::size_t>(j) * n_bands_;
+      double chi2 = 0.0;
+      for (int b = 0; b < n_bands_; ++b) {
+        const double d = f[b] - flux_obs_[b];
+        chi2 += d * d * ivar_[b];
+      }
+      logp[inside_[j]] = log_prior_in_box_ - 0.5 * chi2;  // NaN flux -> NaN -> NumericsError
+    }
+  }
+
+  long n_evals() const { return n_evals_; }
+
+ private:
+  const sps::FixedZModel& model_;
+  const prior::Prior& prior_;
+  std::vector<double> flux_obs_, ivar_;
+  int n_bands_;
+  double log_prior_in_box_ = 0.0;
+  std::vector<double> phys_, flux_;
+  std::vector<Eigen::Index> inside_;
+  long n_evals_ = 0;
+};
+
+// ---- one galaxy ----
+
+/// Everything written for one galaxy (NaN-filled unless the run got that far).
+struct GalaxyResult {
+  std::vector<float> chains;     ///< [steps, walkers, 12]
+  std::vector<float> log_prob;   ///< [steps, walkers]
+  std::int64_t n_steps = 0;
+  std::vector<double> tau, rhat, ess;  ///< [12], NaN in beta_4's slot
+  std::vector<double> map_theta;       ///< [12]
+  double map_log_prob = kNaN;
+  std::uint32_t flags = 0;
+  std::string reason;
+  std::int64_t n_evals = 0;
+  std::uint8_t converged = 0;
+  double wall_s = 0.0;
+  double max_tau = kNaN;
+
+  GalaxyResult(std::size_t steps, std::size_t walkers)
+      : chains(steps * walkers * kNumPhys, std::numeric_limits<float>::quiet_NaN()),
+        log_prob(steps * walkers, std::numeric_limits<float>::quiet_NaN()),
+        tau(kNumPhys, kNaN), rhat(kNumPhys, kNaN), ess(kNumPhys, kNaN), map_theta(kNumPhys, kNaN) {}
+
+  void flag(FlagBit bit, const std::string& why) {
+    flags |= 1u << bit;
+    reason += (reason.empty() ? "" : "; ") + why;
+  }
+};
+
+/// Slot of flow coordinate k in the 12-slot physical layout: u_1..u_3 sit in beta_1..beta_3's
+/// slots, beta_4's slot (4) has no flow coordinate, the rest shift by one.
+int physical_slot(int k) { return k < 4 ? k : k + 1; }
+
+struct RunSetup {
+  const sps::SedModel& model;
+  const prior::Prior& prior;
+  const mcmc::SamplerSettings& sampler;  ///< stream_index set per galaxy
+  const McmcOptions& opt;
+  double z_max;
+};
+
+GalaxyResult run_galaxy(const RunSetup& run, const Catalog& cat_, std::uint64_t local) {
+  const McmcOptions& opt = run.opt;
+  const std::uint64_t row = cat_.first + local;
+  const int nb = static_cast<int>(cat_.n_bands);
+  const std::size_t max_kept = static_cast<std::size_t>(opt.steps / opt.thin);
+  GalaxyResult res(max_kept, static_cast<std::size_t>(opt.walkers));
+  const auto t0 = std::chrono::steady_clock::now();
+  const double* flux = cat_.flux.data() + local * cat_.n_bands;
+  const double* sigma = cat_.sigma.data() + local * cat_.n_bands;
+  const double z = cat_.z[local];
+
+  for (int b = 0; b < nb; ++b) {
+    if (!std::isfinite(sigma[b]) || !(sigma[b] > 0.0)) {
+      res.flag(kBadSigma, cat("sigma of band ", b, " is ", sigma[b], " (must be finite and > 0)"));
+      break;
+    }
+  }
+  for (int b = 0; b < nb; ++b) {
+    if (!std::isfinite(flux[b])) {
+      res.flag(kBadFlux, cat("flux of band ", b, " is ", flux[b]));
+      break;
+    }
+  }
+  if (!std::isfinite(z) || !(z > 0.0) || z > run.z_max) {
+    res.flag(kBadRedshift, cat("z = ", z, " is outside (0, ", run.z_max, "]"));
+  }
+  if (res.flags != 0) return res;
+
+  std::shared_ptr<GalaxyPosterior> state;
+  try {
+    const sps::FixedZModel fz(run.model, z);
+    state = std::make_shared<GalaxyPosterior>(fz, run.prior, flux, sigma, nb);
+    const mcmc::BatchLogDensity log_density = [state](const Eigen::Ref<const Eigen::MatrixXd>& t,
+                                                      Eigen::Ref<Eigen::VectorXd> lp) { (*state)(t, lp); };
+
+    // Initialisation stream: kMcmc keyed by the row with the top bit set, so it never overlaps
+    // the sampler's own stream Rng(seed, kMcmc, row).
+    Rng init_rng(opt.seed, RngStream::kMcmc, row | (std::uint64_t{1} << 63));
+    Eigen::MatrixXd starts(opt.map_starts, kNumFlow);
+    for (int s = 0; s < opt.map_starts; ++s) {
+      const prior::FlowCoords x = run.prior.sample_flow(init_rng);
+      for (int k = 0; k < kNumFlow; ++k) starts(s, k) = x[k];
+    }
+    const Eigen::VectorXd start_lp = mcmc::evaluate(log_density, starts);
+    if (!start_lp.array().isFinite().any()) {
+      res.flag(kNoFiniteLogProb, cat("log-probability is -inf at all ", opt.map_starts, " prior draws"));
+    } else {
+      Eigen::VectorXd width(kNumFlow);
+      for (int k = 0; k < kNumFlow; ++k) width[k] = run.prior.flow_upper()[k] - run.prior.flow_lower()[k];
+      mcmc::NelderMeadSettings nm;
+      nm.initial_steps = 0.05 * width;
+      nm.max_evals = opt.map_evals;
+      const mcmc::MapResult map = mcmc::find_map(log_density, starts, nm);
+      prior::FlowCoords xm{};
+      for (int k = 0; k < kNumFlow; ++k) xm[k] = map.theta[k];
+      const prior::Physical pm = run.prior.to_physical(xm);
+      res.map_theta.assign(pm.begin(), pm.end());
+      res.map_log_prob = map.log_prob;
+
+      const Eigen::MatrixXd init =
+          mcmc::init_walkers_around(log_density, map.theta, opt.init_scale * width, opt.walkers, init_rng);
+      mcmc::SamplerSettings settings = run.sampler;
+      settings.stream_index = row;
+      const mcmc::EnsembleSliceSampler sampler(log_density, kNumFlow, settings);
+      const mcmc::SamplerResult r = sampler.run(init);
+
+      res.n_steps = r.n_steps;
+      prior::FlowCoords x{};
+      for (int s = 0; s < r.n_steps; ++s) {
+        for (int w = 0; w < r.n_walkers; ++w) {
+          for (int k = 0; k < kNumFlow; ++k) x[k] = r.at(s, w, k);
+          const prior::Physical p = run.prior.to_physical(x);
+          float* dst = res.chains.data() + (static_cast<std::size_t>(s) * opt.walkers + w) * kNumPhys;
+          for (int k = 0; k < kNumPhys; ++k) dst[k] = static_cast<float>(p[k]);
+          res.log_prob[static_cast<std::size_t>(s) * opt.walkers + w] = static_cast<float>(r.log_prob(s, w));
+        }
+      }
+      if (r.n_steps >= 4) {
+        const mcmc::ChainDiagnostics d = mcmc::diagnose(r, settings.early_stop.window_c,
+                                                        settings.early_stop.min_tau_multiple,
+                                                        settings.early_stop.max_rhat);
+        for (int k = 0; k < kNumFlow; ++k) {
+          res.tau[physical_slot(k)] = d.tau[k];
+          res.rhat[physical_slot(k)] = d.rhat[k];
+          res.ess[physical_slot(k)] = d.ess[k];
+        }
+        res.max_tau = d.tau.maxCoeff();
+        res.converged = d.converged ? 1 : 0;
+        if (opt.early_stop && !r.converged) {
+          res.flag(kNotConverged, cat("not converged in ", r.n_steps, " kept steps: max tau ", d.tau.maxCoeff(),
+                                      " (need steps > ", settings.early_stop.min_tau_multiple,
+                                      " tau), max R-hat ", d.rhat.maxCoeff()));
+        }
+      } else if (opt.early_stop) {
+        res.flag(kNotConverged, cat("only ", r.n_steps, " kept steps: no diagnostics"));
+      }
+    }
+  } catch (const NumericsError& e) {
+    // The galaxy's chains stay NaN; the run goes on with the next galaxy.
+    std::fill(res.chains.begin(), res.chains.end(), std::numeric_limits<float>::quiet_NaN());
+    std::fill(res.log_prob.begin(), res.log_prob.end(), std::numeric_limits<float>::quiet_NaN());
+    res.n_steps = 0;
+    res.flag(kNumerics, e.what());
+  } catch (const DataError& e) {
+    res.flag(kBadRedshift, e.what());  // FixedZModel rejects the redshift
+  }
+  if (state) res.n_evals = state->n_evals();
+  res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+// ---- output ----
+
+struct Dataset {
+  const char* name;
+  io::DType type;
+  std::vector<std::uint64_t> trailing;
+  const char* units;
+  const char* description;
+};
+
+void create_output(io::H5File& f, const Context& ctx, const McmcOptions& opt, const Catalog& c,
+                   const sps::SedModel& model, std::uint64_t max_kept) {
+  const std::uint64_t g = c.n, w = static_cast<std::uint64_t>(opt.walkers), p = kNumPhys;
+  const std::vector<Dataset> sets = {
+      {"chains", io::DType::kFloat32, {max_kept, w, p}, "see theta_names / theta_units",
+       "physical theta after burn-in [galaxy, step, walker, parameter]; NaN past n_steps"},
+      {"log_prob", io::DType::kFloat32, {max_kept, w}, "nats",
+       "unnormalised log posterior: -0.5 chi^2 + log prior (flow-coordinate box); NaN past n_steps"},
+      {"id", io::DType::kInt64, {}, "", "catalog ID (see attribute source)"},
+      {"row", io::DType::kInt64, {}, "", "0-based row of the galaxy in the input catalog"},
+      {"z", io::DType::kFloat64, {}, "", "redshift (fixed, not inferred)"},
+      {"n_steps", io::DType::kInt64, {}, "steps", "kept steps (after burn-in and thinning) in /chains"},
+      {"n_evals", io::DType::kInt64, {}, "", "log-probability evaluations (MAP search + sampler)"},
+      {"tau", io::DType::kFloat64, {p}, "kept steps",
+       "integrated autocorrelation time of each flow coordinate (slots: see attribute coordinates)"},
+      {"rhat", io::DType::kFloat64, {p}, "", "split R-hat of each flow coordinate (slots: attribute coordinates)"},
+      {"ess", io::DType::kFloat64, {p}, "samples", "effective sample size n_steps * walkers / tau"},
+      {"converged", io::DType::kUInt8, {}, "", "1: n_steps > min_tau_multiple * max tau and max R-hat < max_rhat"},
+      {"map_theta", io::DType::kFloat64, {p}, "see theta_names / theta_units", "maximum a posteriori point found"},
+      {"map_log_prob", io::DType::kFloat64, {}, "nats", "log posterior at map_theta"},
+      {"flags", io::DType::kUInt32, {}, "", "bit mask, bit i = flag_names[i]; 0 = fine"},
+      {"wall_s", io::DType::kFloat64, {}, "s", "wall time spent on the galaxy"},
+  };
+  for (const Dataset& d : sets) {
+    std::vector<std::uint64_t> dims{g};
+    dims.insert(dims.end(), d.trailing.begin(), d.trailing.end());
+    f.create_dataset(d.name, d.type, dims, 1);
+    f.set_attr(d.name, "units", std::string(d.units));
+    f.set_attr(d.name, "description", std::string(d.description));
+  }
+  if (!c.truth.empty()) {
+    f.create_dataset("theta_true", io::DType::kFloat64, {g, p}, 1);
+    f.set_attr("theta_true", "units", std::string("see theta_names / theta_units"));
+    f.set_attr("theta_true", "description", std::string("true physical theta of the simulated catalog"));
+  }
+  f.create_string_dataset("flag_reason", g, kReasonWidth);
+  f.set_attr("flag_reason", "units", std::string(""));
+  f.set_attr("flags", "flag_names", flag_names());
+  f.set_attr("id", "source", c.id_source);
+  // Diagnostics are in flow coordinates; u_k take beta_k's slot, beta_4's slot is NaN.
+  std::vector<std::string> coords(kNumPhys, "(none)");
+  for (int k = 0; k < kNumFlow; ++k) coords[physical_slot(k)] = prior::Prior::flow_names()[k];
+  for (const char* d : {"tau", "rhat", "ess"}) f.set_attr(d, "coordinates", coords);
+
+  f.set_attr("", "theta_names", prior::Prior::physical_names());
+  f.set_attr("", "theta_units", prior::Prior::physical_units());
+  f.set_attr("", "bands", c.bands.empty() ? simulate::short_band_names(model.band_names()) : c.bands);
+  f.set_attr("", "filters", model.filter_paths());
+  f.set_attr("", "config", ctx.config.to_toml());
+  f.set_attr("", "seed", static_cast<std::int64_t>(opt.seed));
+  f.set_attr("", "catalog", c.path);
+  f.set_attr("", "first_row", static_cast<std::int64_t>(c.first));
+  f.set_attr("", "walkers", static_cast<std::int64_t>(opt.walkers));
+  f.set_attr("", "steps", static_cast<std::int64_t>(opt.steps));
+  f.set_attr("", "burn", static_cast<std::int64_t>(opt.burn));
+  f.set_attr("", "thin", static_cast<std::int64_t>(opt.thin));
+  f.set_attr("", "move", opt.move);
+  f.set_attr("", "sampled_coordinates", prior::Prior::flow_names());
+}
+
+void write_galaxy(io::H5File& f, const Catalog& c, std::uint64_t local, const GalaxyResult& r) {
+  const std::uint64_t g = local;  // output row = selected-catalog row
+  const std::int64_t row = static_cast<std::int64_t>(c.first + local);
+  f.write_rows("chains", g, 1, r.chains.data());
+  f.write_rows("log_prob", g, 1, r.log_prob.data());
+  f.write_rows("id", g, 1, &c.id[local]);
+  f.write_rows("row", g, 1, &row);
+  f.write_rows("z", g, 1, &c.z[local]);
+  f.write_rows("n_steps", g, 1, &r.n_steps);
+  f.write_rows("n_evals", g, 1, &r.n_evals);
+  f.write_rows("tau", g, 1, r.tau.data());
+  f.write_rows("rhat", g, 1, r.rhat.data());
+  f.write_rows("ess", g, 1, r.ess.data());
+  f.write_rows("converged", g, 1, &r.converged);
+  f.write_rows("map_theta", g, 1, r.map_theta.data());
+  f.write_rows("map_log_prob", g, 1, &r.map_log_prob);
+  f.write_rows("flags", g, 1, &r.flags);
+  f.write_rows("wall_s", g, 1, &r.wall_s);
+  if (!c.truth.empty()) f.write_rows("theta_true", g, 1, c.truth.data() + local * prior::kNumPhysical);
+  f.write_string_rows("flag_reason", g, {r.reason});
+}
+
+double median(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+  if (v.empty()) return kNaN;
+  const std::size_t m = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m), v.end());
+  double hi = v[m];
+  if (v.size() % 2 == 1) return hi;
+  return 0.5 * (hi + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m)));
+}
+
+int run_mcmc(Context& ctx, const McmcOptions& opt) {
+  Comm& comm = ctx.comm;
+  if (opt.catalog.empty()) throw ConfigError("mcmc: --catalog (or [mcmc] catalog) is required");
+  if (opt.steps < opt.thin) throw ConfigError("mcmc: --steps must be >= --thin");
+  if (opt.map_starts < 1) throw ConfigError("mcmc: --map-starts must be >= 1");
+  mcmc::SamplerSettings settings;
+  settings.n_walkers = opt.walkers;
+  settings.n_steps = opt.steps;
+  settings.n_burn = opt.burn;
+  settings.thin = opt.thin;
+  settings.max_steps_out = opt.max_steps_out;
+  settings.move = mcmc::move_type_from_string(opt.move);
+  if (!opt.burn_move.empty()) settings.burn_move = mcmc::move_type_from_string(opt.burn_move);
+  settings.seed = opt.seed;
+  settings.early_stop.enabled = opt.early_stop;
+  settings.early_stop.check_every = opt.check_every;
+  settings.early_stop.min_tau_multiple = opt.min_tau_multiple;
+  settings.early_stop.max_rhat = opt.max_rhat;
+  settings.validate(kNumFlow);
+
+  const std::string data_dir = ctx.data_dir();
+  const sps::SedModelSettings model_settings = simulate::sed_settings_from_config(ctx.config, data_dir);
+  const sps::SedModel model(model_settings);
+  const prior::Prior prior(prior::PriorSettings::from_config(ctx.config));
+  // Every rank reads its own copy of the selected rows (small: bands + z per galaxy).
+  const Catalog catalog = read_catalog(opt.catalog, opt.rows);
+  if (static_cast<int>(catalog.n_bands) != model.num_bands()) {
+    throw ConfigError(cat(opt.catalog, " has ", catalog.n_bands, " bands but the model ([model] bands) has ",
+                          model.num_bands()));
+  }
+  const auto model_short = simulate::short_band_names(model.band_names());
+  if (!catalog.bands.empty() && catalog.bands != model_short) {
+    logger().warn(cat("catalog bands do not have the model's names (catalog ", catalog.bands.front(), "..., model ",
+                      model_short.front(), "...); assuming the same order"));
+  }
+
+  const std::uint64_t g_total = catalog.n;
+  const std::uint64_t max_kept = static_cast<std::uint64_t>(opt.steps / opt.thin);
+  logger().info(cat("mcmc: ", g_total, " galaxies (rows ", catalog.first, ":", catalog.first + g_total, " of ",
+                    opt.catalog, "), ", opt.walkers, " walkers, ", opt.burn, " burn-in + ",
+                    opt.early_stop ? "up to " : "", opt.steps, " steps, move ", opt.move, ", seed ", opt.seed, ", ",
+                    comm.size(), " rank(s)"));
+
+  io::FileAccess access = mpi::file_access_independent(comm);
+  io::OutputFile out(opt.out, comm, access);
+  io::H5File& f = out.file();
+  create_output(f, ctx, opt, catalog, model, max_kept);
+
+  const RunSetup setup{model, prior, settings, opt, model_settings.z_max};
+  auto* mpi_comm = dynamic_cast<mpi::MpiComm*>(&comm);
+  std::unique_ptr<mpi::WorkCounter> counter;
+  if (mpi_comm) counter = std::make_unique<mpi::WorkCounter>(*mpi_comm);
+  std::int64_t static_next = comm.rank();
+  auto claim = [&]() -> std::int64_t {
+    if (counter) return counter->next(1);
+    const std::int64_t k = static_next;  // SerialComm (or another Comm): static round-robin
+    static_next += comm.size();
+    return k;
+  };
+
+  ProgressMeter progress("mcmc (galaxies started)", g_total, "galaxies", comm.is_root());
+  std::vector<std::int64_t> counts(kNumFlags + 3, 0);  // flags..., done, evals, flagged
+  std::vector<double> max_tau(g_total, 0.0);
+  double compute_s = 0.0;
+  const auto t_start = std::chrono::steady_clock::now();
+  for (std::int64_t k = claim(); k < static_cast<std::int64_t>(g_total); k = claim()) {
+    if (comm.is_root()) progress.advance(static_cast<std::uint64_t>(k + 1) - progress.done());
+    const std::uint64_t local = static_cast<std::uint64_t>(k);
+    const GalaxyResult r = run_galaxy(setup, catalog, local);
+    write_galaxy(f, catalog, local, r);
+    for (int b = 0; b < kNumFlags; ++b) counts[b] += (r.flags >> b) & 1u;
+    counts[kNumFlags] += 1;
+    counts[kNumFlags + 1] += r.n_evals;
+    counts[kNumFlags + 2] += r.flags != 0;
+    max_tau[local] = std::isfinite(r.max_tau) ? r.max_tau : kNaN;
+    compute_s += r.wall_s;
+    logger().debug(cat("row ", catalog.first + local, " (id ", catalog.id[local], ", z ", catalog.z[local], "): ",
+                       r.n_steps, " steps, max tau ", r.max_tau, ", ", r.n_evals, " evals, ", r.wall_s, " s",
+                       r.flags ? cat(", flags ", r.flags, ": ", r.reason) : std::string()));
+  }
+  counter.reset();  // collective
+  comm.allreduce_sum(counts.data(), counts.size());
+  comm.allreduce_sum(max_tau.data(), max_tau.size());  // each galaxy filled by one rank
+  const double compute_total = comm.sum(compute_s);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  const auto done = static_cast<std::uint64_t>(counts[kNumFlags]);
+  progress.advance(done > progress.done() ? done - progress.done() : 0);
+  progress.finish();
+
+  std::string per_reason;
+  for (int b = 0; b < kNumFlags; ++b) per_reason += cat(b ? ", " : "", flag_names()[b], " ", counts[b]);
+  const double evals = static_cast<double>(counts[kNumFlags + 1]);
+  logger().info(cat("mcmc: ", counts[kNumFlags], " galaxies done, ", counts[kNumFlags + 2], " flagged (", per_reason,
+                    "); median max-tau ", median(max_tau), " kept steps; ", counts[kNumFlags + 1],
+                    " log-prob evaluations, ", evals / std::max(1e-9, compute_total), " evals/s per rank, ",
+                    evals / std::max(1e-9, wall), " evals/s job-wide; wall ", ProgressMeter::format_duration(wall)));
+  out.commit();
+  logger().info(cat("wrote ", opt.out));
+  return 0;
+}
+
+}  // namespace
+
+void register_mcmc(Cli& cli) {
+  auto opt = std::make_shared<McmcOptions>();
+  CLI::App* sub = cli.add(
+      "mcmc",
+      "Reference posteriors with the ensemble slice sampler (zeus-style) for catalog rows; galaxies are "
+      "claimed dynamically by the ranks, chains do not depend on the number of ranks",
+      [opt](Context& ctx) { return run_mcmc(ctx, *opt); }, "mcmc");
+  sub->add_option("--catalog", opt->catalog,
+                  "Input catalog: HDF5 from `sedpost simulate` (/flux_obs, /sigma [N, bands] in nanomaggies, /z) "
+                  "or NSA-style FITS (NMGY, NMGY_IVAR, Z; IDs from NSAID); chosen by extension");
+  sub->add_option("--out", opt->out,
+                  "Output HDF5 (written as <out>.partial, renamed when complete): /chains [G, steps, walkers, 12] "
+                  "physical theta, /log_prob, /tau, /rhat, /ess, /flags, ...")
+      ->capture_default_str();
+  sub->add_option("--rows", opt->rows, "Catalog rows 'begin:end' (0-based, end excluded; default all)");
+  sub->add_option("--walkers", opt->walkers, "Walkers in the ensemble (even, >= 22 = 2 x 11 flow coordinates)")
+      ->capture_default_str();
+  sub->add_option("--steps", opt->steps,
+                  "Sampling steps after burn-in per galaxy (ensemble steps; the upper bound with --early-stop)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--burn", opt->burn, "Burn-in steps (not stored; the scale factor mu is tuned here)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--thin", opt->thin, "Keep every thin-th step after burn-in (stored steps = steps / thin)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--move", opt->move,
+                  "Direction move: differential (pairs of walkers), gaussian (ensemble covariance) or global "
+                  "(Gaussian-mixture jumps)")
+      ->capture_default_str();
+  sub->add_option("--burn-move", opt->burn_move, "Move during burn-in (default: --move)");
+  sub->add_option("--seed", opt->seed, "Seed; galaxy row i depends on (seed, i) only")->capture_default_str();
+  sub->add_flag("--early-stop", opt->early_stop,
+                "Stop a galaxy once kept steps > min-tau-multiple x max autocorrelation time and max split R-hat < "
+                "max-rhat (checked every --check-every kept steps); unconverged galaxies get flag not_converged");
+  sub->add_option("--check-every", opt->check_every, "Kept steps between early-stop checks")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--min-tau-multiple", opt->min_tau_multiple,
+                  "Early stop: chain length needed, in autocorrelation times")
+      ->capture_default_str();
+  sub->add_option("--max-rhat", opt->max_rhat, "Early stop: largest split R-hat allowed")->capture_default_str();
+  sub->add_option("--max-steps-out", opt->max_steps_out,
+                  "Most stepping-out expansions per slice update (Neal's m)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--map-starts", opt->map_starts,
+                  "Prior draws that start a Nelder-Mead MAP search; walkers start in a ball around the best")
+      ->capture_default_str();
+  sub->add_option("--map-evals", opt->map_evals, "Most log-probability evaluations per MAP search")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--init-scale", opt->init_scale,
+                  "Radius of the initial walker ball, as a fraction of each flow coordinate's prior range")
+      ->capture_default_str();
+}
+
+}  // namespace sedpost::app

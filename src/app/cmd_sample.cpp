@@ -1,0 +1,117 @@
+// `sedpost sample`: posterior samples from a trained flow for observations in an HDF5 file
+// (generic mode: /x [n_obs, C] in, /samples [n_obs, n, D] out), observations split over ranks.
+#include "app/commands.hpp"
+#include "app/threads.hpp"
+#include "core/error.hpp"
+#include "core/logger.hpp"
+#include "core/progress.hpp"
+#include "flow/flow.hpp"
+#include "io/output_file.hpp"
+#include "mpi/parallel_h5.hpp"
+
+namespace sedpost::app {
+
+namespace {
+
+struct SampleOptions {
+  std::string model;
+  std::string x;
+  std::string out = "samples.h5";
+  std::int64_t n = 10000;
+  std::uint64_t seed = 0;
+  int threads = 0;
+  std::int64_t chunk = 64;  ///< observations per write
+};
+
+/// Reads the model file on rank 0 and broadcasts its bytes (one reader, not P).
+flow::Flow load_model_everywhere(Comm& comm, const std::string& path) {
+  std::string bytes;
+  std::int64_t failed = 0;
+  std::string error;
+  if (comm.is_root()) {
+    try {
+      bytes = flow::Flow::load(path).to_bytes();
+    } catch (const Error& e) {
+      failed = 1;
+      error = e.what();
+    }
+  }
+  comm.broadcast_value(failed, 0);
+  if (failed) {
+    comm.broadcast(error, 0);
+    throw DataError(error);
+  }
+  comm.broadcast(bytes, 0);
+  return flow::Flow::from_bytes(bytes);
+}
+
+int run_sample(Context& ctx, const SampleOptions& opt) {
+  Comm& comm = ctx.comm;
+  flow::set_threads(threads_per_rank(opt.threads, comm.size()));
+  flow::Flow model = load_model_everywhere(comm, opt.model);
+  io::H5File xfile = io::H5File::open_read(opt.x);
+  const auto xs = xfile.shape("x");
+  if (xs.size() != 2 || static_cast<int>(xs[1]) != model.n_x()) {
+    throw DataError(cat(opt.x, ": /x must be [n_obs, ", model.n_x(), "] for this model, got ",
+                        xs.size() == 2 ? cat("[", xs[0], ", ", xs[1], "]") : std::string("another rank")));
+  }
+  const std::uint64_t n_obs = xs[0];
+  const std::uint64_t d = static_cast<std::uint64_t>(model.n_theta());
+  const std::uint64_t n = static_cast<std::uint64_t>(opt.n);
+  const RowRange mine = block_range(n_obs, comm.rank(), comm.size());
+
+  io::FileAccess access = mpi::file_access(comm);
+  io::OutputFile out(opt.out, comm, access);
+  io::H5File& f = out.file();
+  f.create_dataset("samples", io::DType::kFloat32, {n_obs, n, d}, 1);
+  f.create_dataset("log_q", io::DType::kFloat32, {n_obs, n}, 1);
+  f.set_attr("samples", "description", std::string("posterior samples in the coordinates of the training set's /theta"));
+  f.set_attr("log_q", "description", std::string("log q(theta | x) of each sample [nats]"));
+  if (!model.metadata().theta_names.empty()) f.set_attr("", "theta_names", model.metadata().theta_names);
+  f.set_attr("", "model", opt.model);
+  f.set_attr("", "seed", static_cast<std::int64_t>(opt.seed));
+  f.set_attr("", "config", ctx.config.to_toml());
+
+  // Every rank makes the same number of (collective) writes; extra ones write no rows.
+  const std::uint64_t chunk = static_cast<std::uint64_t>(std::max<std::int64_t>(1, opt.chunk));
+  const std::uint64_t max_local = block_range(n_obs, 0, comm.size()).count();
+  const std::uint64_t n_chunks = (max_local + chunk - 1) / chunk;
+  ProgressMeter progress("sampling", n_obs, "galaxies", comm.is_root());
+  std::vector<float> x, samples, log_q;
+  for (std::uint64_t c = 0; c < n_chunks; ++c) {
+    const std::uint64_t begin = std::min(mine.end, mine.begin + c * chunk);
+    const std::uint64_t count = std::min(mine.end, begin + chunk) - begin;
+    x.resize(count * static_cast<std::uint64_t>(model.n_x()));
+    samples.resize(count * n * d);
+    log_q.resize(count * n);
+    if (count > 0) {
+      xfile.read_rows("x", begin, count, x.data());
+      model.sample(x.data(), static_cast<std::int64_t>(count), opt.n, opt.seed, samples.data(), log_q.data(),
+                   static_cast<std::int64_t>(begin));
+    }
+    f.write_rows("samples", begin, count, samples.data());
+    f.write_rows("log_q", begin, count, log_q.data());
+    progress.advance(static_cast<std::uint64_t>(comm.sum(static_cast<std::int64_t>(count))));
+  }
+  progress.finish();
+  out.commit();
+  logger().info(cat("wrote ", opt.out, ": /samples [", n_obs, ", ", n, ", ", d, "]"));
+  return 0;
+}
+
+}  // namespace
+
+void register_sample(Cli& cli) {
+  auto opt = std::make_shared<SampleOptions>();
+  CLI::App* sub = cli.add("sample", "Draw posterior samples from a trained flow for the observations in an HDF5 file",
+                          [opt](Context& ctx) { return run_sample(ctx, *opt); });
+  sub->add_option("--model", opt->model, "Model file written by `sedpost train`")->required();
+  sub->add_option("--x", opt->x, "HDF5 file with /x [n_obs, C] (the conditioning vectors)")->required();
+  sub->add_option("--out", opt->out, "Output HDF5: /samples [n_obs, n, D], /log_q [n_obs, n]")->capture_default_str();
+  sub->add_option("--n", opt->n, "Samples per observation")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--seed", opt->seed, "Seed (samples of observation i depend on seed and i only)")->capture_default_str();
+  sub->add_option("--threads", opt->threads, "Threads per rank (0 = cores / ranks)")->capture_default_str();
+  sub->add_option("--chunk", opt->chunk, "Observations per batch and write")->capture_default_str();
+}
+
+}  // namespace sedpost::app

@@ -1,0 +1,81 @@
+#include "app/training_set.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/logger.hpp"
+#include "io/h5_file.hpp"
+
+namespace sedpost::app {
+
+namespace {
+
+std::vector<std::string> optional_strings(const io::H5File& f, const std::string& name) {
+  return f.has_attr("", name) ? f.attr_strings("", name) : std::vector<std::string>{};
+}
+
+}  // namespace
+
+TrainingShard read_training_shard(Comm& comm, const std::string& path) {
+  io::H5File f = io::H5File::open_read(path);
+  TrainingShard s;
+  for (const char* name : {"theta", "x"}) {
+    if (!f.has(name)) {
+      throw DataError(path + ": dataset '/" + name + "' is missing (a training set needs /theta [N, D] and /x [N, C])");
+    }
+    if (f.shape(name).size() != 2) throw DataError(path + ": '/" + std::string(name) + "' must be 2-D [N, ...]");
+  }
+  const auto ts = f.shape("theta"), xs = f.shape("x");
+  if (ts[0] != xs[0]) {
+    throw DataError(cat(path, ": /theta has ", ts[0], " rows but /x has ", xs[0]));
+  }
+  s.n_total = ts[0];
+  s.n_theta = static_cast<std::int64_t>(ts[1]);
+  s.n_x = static_cast<std::int64_t>(xs[1]);
+  if (f.has_attr("", "theta_lower") || f.has_attr("", "theta_upper")) {
+    s.theta_lower = f.attr_doubles("", "theta_lower");
+    s.theta_upper = f.attr_doubles("", "theta_upper");
+    if (s.theta_lower.size() != ts[1] || s.theta_upper.size() != ts[1]) {
+      throw DataError(cat(path, ": attributes theta_lower/theta_upper must have ", ts[1], " entries"));
+    }
+  }
+  s.theta_names = optional_strings(f, "theta_names");
+  s.x_names = optional_strings(f, "x_names");
+  s.bands = optional_strings(f, "bands");
+
+  const RowRange mine = block_range(s.n_total, comm.rank(), comm.size());
+  std::vector<float> theta(mine.count() * ts[1]), x(mine.count() * xs[1]);
+  f.read_rows("theta", mine.begin, mine.count(), theta.data());
+  f.read_rows("x", mine.begin, mine.count(), x.data());
+
+  // Keep finite rows only; a row is dropped for the same reason on any rank count, so the
+  // compacted global order (and so the training split) does not depend on the rank count.
+  std::vector<std::uint64_t> dropped;
+  for (std::uint64_t i = 0; i < mine.count(); ++i) {
+    bool ok = true;
+    for (std::uint64_t j = 0; j < ts[1]; ++j) ok = ok && std::isfinite(theta[i * ts[1] + j]);
+    for (std::uint64_t j = 0; j < xs[1]; ++j) ok = ok && std::isfinite(x[i * xs[1] + j]);
+    if (!ok) {
+      dropped.push_back(mine.begin + i);
+      continue;
+    }
+    s.theta.insert(s.theta.end(), theta.begin() + static_cast<std::ptrdiff_t>(i * ts[1]),
+                   theta.begin() + static_cast<std::ptrdiff_t>((i + 1) * ts[1]));
+    s.x.insert(s.x.end(), x.begin() + static_cast<std::ptrdiff_t>(i * xs[1]),
+               x.begin() + static_cast<std::ptrdiff_t>((i + 1) * xs[1]));
+  }
+  s.n_local = static_cast<std::int64_t>(s.theta.size() / ts[1]);
+  s.n_dropped = comm.sum(static_cast<std::int64_t>(dropped.size()));
+  std::string mine_text;
+  for (std::size_t i = 0; i < dropped.size() && i < 5; ++i) mine_text += cat(dropped[i], " ");
+  const auto parts = comm.gather(mine_text, 0);
+  if (comm.is_root() && s.n_dropped > 0) {
+    std::string rows;
+    for (const auto& p : parts) rows += p;
+    logger().warn(cat(path, ": skipped ", s.n_dropped, " of ", s.n_total,
+                      " rows with NaN or inf in /theta or /x (first rows: ", rows, ")"));
+  }
+  return s;
+}
+
+}  // namespace sedpost::app

@@ -1,0 +1,29 @@
+#pragma once
+/// Reading a training set (any HDF5 file with /theta [N, D] and /x [N, C]; ARCHITECTURE.md
+/// "File schemas") for `train`: each rank reads only its block of rows.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/comm.hpp"
+
+namespace sedpost::app {
+
+struct TrainingShard {
+  std::uint64_t n_total = 0;      ///< rows in the file
+  std::int64_t n_theta = 0, n_x = 0;
+  std::vector<float> theta;       ///< [n_local, n_theta], non-finite rows removed
+  std::vector<float> x;           ///< [n_local, n_x]
+  std::int64_t n_local = 0;
+  std::int64_t n_dropped = 0;     ///< job-wide count of rows with NaN/inf, skipped
+  std::vector<std::uint64_t> first_dropped;  ///< up to 5 dropped row indices (rank 0's view)
+  std::vector<double> theta_lower, theta_upper;  ///< prior box attributes, or empty
+  std::vector<std::string> theta_names, x_names, bands;
+};
+
+/// Collective. Reads rows block_range(N, rank, size) of /theta and /x from `path`.
+/// Throws DataError naming the file and dataset when a dataset is missing, 2-D shapes
+/// disagree, or the box attributes have the wrong length.
+TrainingShard read_training_shard(Comm& comm, const std::string& path);
+
+}  // namespace sedpost::app

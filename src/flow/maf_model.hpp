@@ -1,0 +1,105 @@
+#pragma once
+/// Internal (LibTorch) side of the flow. Included only by src/flow/*.cpp and tests/flow.
+///
+/// Parameter layout: ONE flat float32 buffer; every weight is a view into it. Hidden units
+/// of each MADE are stored sorted by degree (nflows assigns degree (k mod (D-1)) + 1 to unit
+/// k; we store the same multiset of degrees, unit order sorted, which is a relabelling of
+/// the same network family with the same i.i.d. initialisation). Then every masked weight
+/// matrix has a "live row prefix": row r may be nonzero only in columns [0, live_cols[r]).
+/// Masked entries are initialised to 0 and never updated (their gradients are dropped), so
+/// dense GEMMs are exact and the inference paths can use block-triangular GEMMs.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "flow/flow.hpp"
+
+namespace sedpost::flow {
+
+/// One tensor of the model inside the flat buffer.
+struct ParamInfo {
+  std::int64_t offset = 0;  ///< into the flat buffer
+  std::int64_t rows = 0, cols = 0;  ///< cols = 1 for biases (stored as [rows])
+  bool is_bias = false;
+  std::vector<std::int32_t> live_cols;  ///< per row; empty = all columns live
+};
+
+/// A contiguous run of live parameters (for the fused optimizer and gradient buffer).
+struct Segment {
+  std::int64_t flat_offset;     ///< into the flat parameter buffer
+  std::int64_t param_index;     ///< which ParamInfo
+  std::int64_t param_offset;    ///< element offset inside that parameter
+  std::int64_t compact_offset;  ///< into the packed (live-only) gradient buffer
+  std::int64_t length;
+};
+
+struct MadeViews {
+  torch::Tensor W0, b0, Wc, bc;        ///< input [H, D], context [H, C]
+  std::vector<torch::Tensor> Wh, bh;   ///< hidden blocks [H, H]
+  torch::Tensor Wout, bout;            ///< [2D, H]; row 2i = unconstrained scale, 2i+1 = shift
+};
+
+struct Flow::Impl {
+  MafConfig cfg;
+  FlowMetadata meta;
+  int D = 0, C = 0, H = 0, L = 0;  ///< L = n_hidden_blocks
+
+  // Degrees (nflows): hidden degree groups after sorting.
+  std::vector<int> hidden_degree;        ///< [H], non-decreasing
+  std::vector<int> group_degree;         ///< distinct hidden degrees, increasing
+  std::vector<std::int64_t> group_begin, group_end;  ///< unit ranges of each group
+  std::vector<std::int64_t> coarse_edges;  ///< unions of whole degree groups, >= 100 units
+  std::vector<std::int64_t> prefix_le;   ///< prefix_le[d] = #hidden units with degree <= d, d=0..D
+
+  std::vector<ParamInfo> params;  ///< all tensors, block-major
+  std::vector<Segment> segments;  ///< live runs
+  std::int64_t n_params = 0, n_live = 0;
+  torch::Tensor flat;                       ///< [n_params] float32, the parameters
+  std::vector<torch::Tensor> leaves;        ///< views into `flat`, one per ParamInfo
+  std::vector<MadeViews> blocks;            ///< views into `flat` (same storage as leaves)
+  std::vector<std::vector<std::int64_t>> perm, inv_perm;  ///< per block
+  std::vector<torch::Tensor> perm_t, inv_perm_t;
+
+  std::vector<double> theta_mean, theta_std, x_mean, x_std;
+
+  explicit Impl(const MafConfig& c, FlowMetadata m);
+  void build_layout();
+  void make_views();
+  void init_weights(std::uint64_t seed);
+  std::unique_ptr<Impl> clone() const;
+
+  // ---- coordinate maps (double precision, host) ----
+  /// theta (box coords) -> z-scored flow input y (float) plus the log |det| of the map.
+  /// Returns false for rows outside the open box (y unspecified, logdet -inf).
+  bool to_flow_coords(const float* theta, float* y, double* logdet) const;
+  /// y -> theta, log |dtheta/dy|; theta is clamped strictly inside the box.
+  void from_flow_coords(const float* y, float* theta, double* logdet) const;
+  void standardize_x(const float* x, float* e) const;
+
+  // ---- torch forward passes (y already z-scored, e already z-scored) ----
+  /// Training forward with autograd (dense masked GEMMs): returns log q(y|e) per row
+  /// (base + MADE log-dets, no z-score/box terms), shape [B].
+  torch::Tensor log_prob_train(const torch::Tensor& y, const torch::Tensor& e) const;
+  /// Inference forward through the flow (block-triangular GEMMs): z and sum log s, [B].
+  void forward_fast(const torch::Tensor& y, const torch::Tensor& e, torch::Tensor& z,
+                    torch::Tensor& logdet) const;
+  /// Fast inverse (degree-ordered): y from z; ctx_rows maps each row to its row of e
+  /// (e has one row per observation). logdet = sum log s (forward direction), [B].
+  void inverse_fast(const torch::Tensor& z, const torch::Tensor& e,
+                    const torch::Tensor& row_to_obs, torch::Tensor& y,
+                    torch::Tensor& logdet) const;
+  /// Reference inverse: D full MADE passes per block (nflows' algorithm). Tests only.
+  void inverse_naive(const torch::Tensor& z, const torch::Tensor& e, torch::Tensor& y,
+                     torch::Tensor& logdet) const;
+  /// Dense MADE output [B, 2D] of block k (reference, no sorting tricks).
+  torch::Tensor made_dense(int k, const torch::Tensor& y, const torch::Tensor& e) const;
+};
+
+/// Keeps large freed blocks in the heap (glibc mallopt), once per process.
+void tune_allocator();
+
+/// 64-bit FNV-1a.
+std::uint64_t fnv1a64(const char* data, std::size_t n);
+
+}  // namespace sedpost::flow

@@ -1,0 +1,442 @@
+#include "flow/train.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <numeric>
+
+#include "core/error.hpp"
+#include "core/logger.hpp"
+#include "core/progress.hpp"
+#include "core/rng.hpp"
+#include "flow/maf_model.hpp"
+#include "flow/serial.hpp"
+
+namespace sedpost::flow {
+
+namespace {
+
+constexpr std::uint32_t kCheckpointVersion = 1;
+constexpr double kAdamBeta1 = 0.9, kAdamBeta2 = 0.999, kAdamEps = 1e-8;  // torch.optim.Adam
+constexpr double kLog2Pi = 1.8378770664093453;
+
+using Clock = std::chrono::steady_clock;
+
+bool is_validation_row(std::uint64_t seed, std::uint64_t global_row, double fraction) {
+  Rng rng(seed, RngStream::kSplit, global_row);
+  return rng.uniform() < fraction;
+}
+
+/// Optimizer state: Adam moments over the dense flat layout (masked entries stay 0).
+struct TrainState {
+  std::vector<float> m, v, best;
+  std::uint64_t step = 0;
+  int epoch = 0;  ///< epochs completed
+  double best_val = std::numeric_limits<double>::infinity();
+  int best_epoch = 0;
+  int since_improve = 0;
+  std::vector<EpochRecord> curve;
+};
+
+std::string checkpoint_bytes(const Flow& flow, const TrainState& s) {
+  Writer w;
+  w.str(flow.to_bytes());
+  w.pod<std::uint64_t>(s.step);
+  w.pod<std::int32_t>(s.epoch);
+  w.pod<double>(s.best_val);
+  w.pod<std::int32_t>(s.best_epoch);
+  w.pod<std::int32_t>(s.since_improve);
+  w.vec(s.m);
+  w.vec(s.v);
+  w.vec(s.best);
+  w.pod<std::uint64_t>(s.curve.size());
+  for (const EpochRecord& r : s.curve) {
+    w.pod<std::int32_t>(r.epoch);
+    w.pod<double>(r.train_loss);
+    w.pod<double>(r.val_loss);
+    w.pod<double>(r.seconds);
+    w.pod<double>(r.samples_per_s);
+    w.pod<std::uint8_t>(r.improved ? 1 : 0);
+  }
+  return w.finish(FileKind::kCheckpoint, kCheckpointVersion);
+}
+
+void read_checkpoint(const std::string& bytes, const std::string& path, Flow& flow, TrainState& s) {
+  Reader r(bytes, FileKind::kCheckpoint, kCheckpointVersion, "checkpoint '" + path + "'");
+  Flow loaded = Flow::from_bytes(r.str());
+  const MafConfig& a = loaded.config();
+  const MafConfig& b = flow.config();
+  if (a.n_theta != b.n_theta || a.n_x != b.n_x || a.n_blocks != b.n_blocks || a.hidden != b.hidden ||
+      a.n_hidden_blocks != b.n_hidden_blocks)
+    throw DataError("checkpoint '" + path + "': architecture differs from the configured flow");
+  s.step = r.pod<std::uint64_t>();
+  s.epoch = r.pod<std::int32_t>();
+  s.best_val = r.pod<double>();
+  s.best_epoch = r.pod<std::int32_t>();
+  s.since_improve = r.pod<std::int32_t>();
+  s.m = r.vec<float>();
+  s.v = r.vec<float>();
+  s.best = r.vec<float>();
+  const auto n = static_cast<std::size_t>(loaded.parameter_count());
+  if (s.m.size() != n || s.v.size() != n || (s.best.size() != n && !s.best.empty())) r.fail();
+  const auto nc = r.pod<std::uint64_t>();
+  if (nc > 100000000) r.fail();
+  s.curve.resize(nc);
+  for (EpochRecord& e : s.curve) {
+    e.epoch = r.pod<std::int32_t>();
+    e.train_loss = r.pod<double>();
+    e.val_loss = r.pod<double>();
+    e.seconds = r.pod<double>();
+    e.samples_per_s = r.pod<double>();
+    e.improved = r.pod<std::uint8_t>() != 0;
+  }
+  if (!r.at_end()) r.fail();
+  flow = std::move(loaded);
+}
+
+}  // namespace
+
+TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* theta,
+                  const float* x, std::int64_t n_local) {
+  const auto t_start = Clock::now();
+  if (st.batch_size < 1) throw ConfigError("train: batch_size must be >= 1");
+  if (!(st.learning_rate > 0)) throw ConfigError("train: learning rate must be > 0");
+  if (!(st.validation_fraction > 0 && st.validation_fraction < 1))
+    throw ConfigError("train: validation_fraction must be in (0, 1)");
+  if (st.max_epochs < 1 || st.patience < 1) throw ConfigError("train: max_epochs, patience >= 1");
+  const int P = comm.size(), rank = comm.rank();
+  const int D = flow.n_theta(), C = flow.n_x();
+
+  // ---- global row offsets (rank r holds the rows after those of ranks < r) ----
+  std::vector<std::int64_t> counts(P, 0);
+  counts[rank] = n_local;
+  comm.allreduce_sum(counts.data(), counts.size());
+  std::int64_t offset = 0;
+  for (int r = 0; r < rank; ++r) offset += counts[r];
+  const std::int64_t n_global = std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
+
+  // ---- flow coordinates before z-scoring (box logit), checked collectively ----
+  Flow::Impl& m = flow.impl();
+  std::vector<float> u(static_cast<std::size_t>(n_local) * D);
+  std::vector<double> ld_box(n_local, 0.0);
+  std::int64_t first_bad = -1;
+  {
+    Flow::Impl id = m;  // shallow copy with identity z-score to get u
+    id.theta_mean.assign(D, 0.0);
+    id.theta_std.assign(D, 1.0);
+    for (std::int64_t i = 0; i < n_local && first_bad < 0; ++i) {
+      bool ok = id.to_flow_coords(theta + i * D, u.data() + i * D, &ld_box[i]);
+      for (int j = 0; j < D && ok; ++j) ok = std::isfinite(u[i * D + j]);
+      for (int j = 0; j < C && ok; ++j) ok = std::isfinite(x[i * C + j]);
+      if (!ok) first_bad = offset + i;
+    }
+  }
+  {
+    double bad = first_bad >= 0 ? static_cast<double>(first_bad) : -1.0;
+    bad = comm.max(bad);
+    if (bad >= 0)
+      throw DataError(cat("train: training row ", static_cast<std::int64_t>(bad),
+                          " has theta outside the open prior box or non-finite theta/x"));
+  }
+
+  // ---- split by global row index ----
+  std::vector<char> local_val(n_local);
+  for (std::int64_t i = 0; i < n_local; ++i)
+    local_val[i] = is_validation_row(st.seed, offset + i, st.validation_fraction);
+  std::vector<std::int64_t> train_rows;  // global indices, all ranks
+  train_rows.reserve(static_cast<std::size_t>(n_global * (1.0 - st.validation_fraction)) + 16);
+  for (std::int64_t i = 0; i < n_global; ++i)
+    if (!is_validation_row(st.seed, i, st.validation_fraction)) train_rows.push_back(i);
+  const std::int64_t n_train = static_cast<std::int64_t>(train_rows.size());
+  const std::int64_t n_val = n_global - n_train;
+  if (n_train < 1 || n_val < 1)
+    throw DataError(cat("train: need at least one training and one validation row (have ",
+                        n_global, " rows in total)"));
+
+  // ---- resume? (rank 0 reads, broadcast) ----
+  TrainState state;
+  bool resumed = false;
+  if (!st.resume_from.empty()) {
+    std::string bytes;
+    std::int64_t have = 0;
+    if (comm.is_root() && std::filesystem::exists(st.resume_from)) {
+      bytes = read_file_bytes(st.resume_from);
+      have = 1;
+    }
+    comm.broadcast_value(have, 0);
+    if (have) {
+      comm.broadcast(bytes, 0);
+      read_checkpoint(bytes, st.resume_from, flow, state);
+      resumed = true;
+      logger().info(cat("train: resumed from '", st.resume_from, "' after epoch ", state.epoch));
+    }
+  }
+  Flow::Impl& M = flow.impl();  // flow may have been replaced by the checkpoint
+
+  // ---- z-score statistics of the training split (sbi: standardizing transform) ----
+  if (!resumed) {
+    std::vector<double> acc(2 * (D + C), 0.0);
+    std::int64_t nt_local = 0;
+    for (std::int64_t i = 0; i < n_local; ++i) {
+      if (local_val[i]) continue;
+      ++nt_local;
+      for (int j = 0; j < D; ++j) acc[j] += u[i * D + j];
+      for (int j = 0; j < C; ++j) acc[D + j] += x[i * C + j];
+    }
+    comm.allreduce_sum(acc.data(), D + C);
+    std::vector<double> mean(D + C);
+    for (int j = 0; j < D + C; ++j) mean[j] = acc[j] / static_cast<double>(n_train);
+    for (std::int64_t i = 0; i < n_local; ++i) {
+      if (local_val[i]) continue;
+      for (int j = 0; j < D; ++j) acc[D + C + j] += std::pow(u[i * D + j] - mean[j], 2);
+      for (int j = 0; j < C; ++j) acc[2 * D + C + j] += std::pow(x[i * C + j] - mean[D + j], 2);
+    }
+    comm.allreduce_sum(acc.data() + D + C, D + C);
+    std::vector<double> tm(D), ts(D), xm(C), xs(C);
+    auto sd = [&](double ss) {
+      // Unbiased std as torch.std; a constant column gets 1 (sbi would clamp to 1e-14).
+      const double s = n_train > 1 ? std::sqrt(ss / static_cast<double>(n_train - 1)) : 0.0;
+      return s > 1e-12 ? s : 1.0;
+    };
+    for (int j = 0; j < D; ++j) {
+      tm[j] = mean[j];
+      ts[j] = sd(acc[D + C + j]);
+    }
+    for (int j = 0; j < C; ++j) {
+      xm[j] = mean[D + j];
+      xs[j] = sd(acc[2 * D + C + j]);
+    }
+    flow.set_standardization(tm, ts, xm, xs);
+    state.m.assign(M.n_params, 0.0f);
+    state.v.assign(M.n_params, 0.0f);
+  }
+
+  // ---- z-scored local arrays; constant log-det terms per row for reported losses ----
+  std::vector<float> y(static_cast<std::size_t>(n_local) * D), e(static_cast<std::size_t>(n_local) * C);
+  std::vector<double> ld_const(n_local);
+  for (std::int64_t i = 0; i < n_local; ++i) {
+    double ld = ld_box[i];
+    for (int j = 0; j < D; ++j) {
+      y[i * D + j] = static_cast<float>((u[i * D + j] - M.theta_mean[j]) / M.theta_std[j]);
+      ld -= std::log(M.theta_std[j]);
+    }
+    for (int j = 0; j < C; ++j) e[i * C + j] = static_cast<float>((x[i * C + j] - M.x_mean[j]) / M.x_std[j]);
+    ld_const[i] = ld;  // log |d y / d theta|; log_prob_train has the base constant
+  }
+  std::vector<std::int64_t> local_val_rows;
+  for (std::int64_t i = 0; i < n_local; ++i)
+    if (local_val[i]) local_val_rows.push_back(i);
+
+  const bool show = st.progress && comm.is_root();
+  if (show)
+    logger().info(cat("train: ", n_train, " training + ", n_val, " validation rows on ", P,
+                      " rank(s), ", M.n_params, " parameters (", M.n_live, " unmasked), global batch ",
+                      st.batch_size, ", ", get_threads(), " thread(s)/rank"));
+
+  const std::int64_t B = st.batch_size;
+  const std::int64_t n_batches = (n_train + B - 1) / B;
+  const bool fused_needed = P > 1;
+  std::vector<float> fused(fused_needed ? M.n_live : 0);
+  std::vector<float> by, be;
+  std::vector<const float*> grad_ptr(M.params.size(), nullptr);
+  std::vector<torch::Tensor> grad_keep(M.params.size());
+  std::vector<std::int64_t> perm_rows(train_rows);
+  ProgressMeter meter("train", static_cast<std::uint64_t>(n_train) * st.max_epochs, "samples", show,
+                      st.progress_interval_s);
+  meter.set_done(static_cast<std::uint64_t>(n_train) * state.epoch);
+  float* pflat = M.flat.data_ptr<float>();
+  const std::int64_t nseg = static_cast<std::int64_t>(M.segments.size());
+  bool early = false;
+
+  for (int epoch = state.epoch + 1; epoch <= st.max_epochs; ++epoch) {
+    const auto t0 = Clock::now();
+    // Global shuffle of training rows, keyed by the epoch only: identical on every rank.
+    std::copy(train_rows.begin(), train_rows.end(), perm_rows.begin());
+    {
+      Rng rng(st.seed, RngStream::kSplit, (std::uint64_t{1} << 48) + static_cast<std::uint64_t>(epoch));
+      for (std::int64_t i = n_train - 1; i > 0; --i) {
+        const std::int64_t j = static_cast<std::int64_t>(rng.uniform() * static_cast<double>(i + 1));
+        std::swap(perm_rows[i], perm_rows[std::min(j, i)]);
+      }
+    }
+    double train_sum = 0.0;  // local sum of -log q
+    for (std::int64_t b = 0; b < n_batches; ++b) {
+      const std::int64_t r0 = b * B, r1 = std::min(n_train, r0 + B), bc = r1 - r0;
+      by.clear();
+      be.clear();
+      double const_sum = 0.0;
+      for (std::int64_t r = r0; r < r1; ++r) {
+        const std::int64_t g = perm_rows[r];
+        if (g < offset || g >= offset + n_local) continue;
+        const std::int64_t i = g - offset;
+        by.insert(by.end(), y.begin() + i * D, y.begin() + (i + 1) * D);
+        be.insert(be.end(), e.begin() + i * C, e.begin() + (i + 1) * C);
+        const_sum += ld_const[i];
+      }
+      const std::int64_t nb = static_cast<std::int64_t>(by.size()) / D;
+      bool have_grad = false;
+      if (nb > 0) {
+        torch::Tensor ty = torch::from_blob(by.data(), {nb, D}, torch::kFloat32);
+        torch::Tensor te = torch::from_blob(be.data(), {nb, C}, torch::kFloat32);
+        torch::Tensor lq = M.log_prob_train(ty, te);
+        torch::Tensor loss = lq.sum() * (-1.0 / static_cast<double>(bc));
+        loss.backward();
+        train_sum += -(lq.sum().item<double>() + const_sum);
+        for (std::size_t p = 0; p < M.leaves.size(); ++p) {
+          grad_keep[p] = M.leaves[p].grad().contiguous();
+          grad_ptr[p] = grad_keep[p].data_ptr<float>();
+        }
+        have_grad = true;
+      }
+      // ONE fused buffer of all unmasked gradients per step, summed over ranks.
+      if (fused_needed) {
+        at::parallel_for(0, nseg, 64, [&](std::int64_t a, std::int64_t z) {
+          for (std::int64_t s = a; s < z; ++s) {
+            const Segment& sg = M.segments[s];
+            float* dst = fused.data() + sg.compact_offset;
+            if (have_grad)
+              std::copy_n(grad_ptr[sg.param_index] + sg.param_offset, sg.length, dst);
+            else
+              std::fill_n(dst, sg.length, 0.0f);
+          }
+        });
+        comm.allreduce_sum(fused.data(), fused.size());
+      }
+      auto grad_of = [&](const Segment& sg) -> const float* {
+        return fused_needed ? fused.data() + sg.compact_offset : grad_ptr[sg.param_index] + sg.param_offset;
+      };
+      // Gradient-norm clipping (torch.nn.utils.clip_grad_norm_).
+      double clip = 1.0;
+      if (st.clip_grad_norm > 0) {
+        const double sq = at::parallel_reduce(
+            0, nseg, 64, 0.0,
+            [&](std::int64_t a, std::int64_t z, double acc) {
+              for (std::int64_t s = a; s < z; ++s) {
+                const float* g = grad_of(M.segments[s]);
+                for (std::int64_t k = 0; k < M.segments[s].length; ++k) acc += double(g[k]) * g[k];
+              }
+              return acc;
+            },
+            std::plus<double>());
+        const double norm = std::sqrt(sq);
+        if (!std::isfinite(norm))
+          throw NumericsError(cat("train: non-finite gradient at epoch ", epoch, ", batch ", b));
+        const double coef = st.clip_grad_norm / (norm + 1e-6);
+        if (coef < 1.0) clip = coef;
+      }
+      // Adam (torch.optim.Adam, no weight decay), fused over the live parameters only.
+      ++state.step;
+      const double bc1 = 1.0 - std::pow(kAdamBeta1, static_cast<double>(state.step));
+      const double bc2 = 1.0 - std::pow(kAdamBeta2, static_cast<double>(state.step));
+      const float step_size = static_cast<float>(st.learning_rate / bc1);
+      const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+      const float b1 = static_cast<float>(kAdamBeta1), b2 = static_cast<float>(kAdamBeta2);
+      const float c1 = static_cast<float>(1.0 - kAdamBeta1), c2 = static_cast<float>(1.0 - kAdamBeta2);
+      const float eps = static_cast<float>(kAdamEps), fclip = static_cast<float>(clip);
+      float* mm = state.m.data();
+      float* vv = state.v.data();
+      at::parallel_for(0, nseg, 64, [&](std::int64_t a, std::int64_t z) {
+        for (std::int64_t s = a; s < z; ++s) {
+          const Segment& sg = M.segments[s];
+          const float* g = grad_of(sg);
+          float* p = pflat + sg.flat_offset;
+          float* m1 = mm + sg.flat_offset;
+          float* v1 = vv + sg.flat_offset;
+          for (std::int64_t k = 0; k < sg.length; ++k) {
+            const float gk = g[k] * fclip;
+            m1[k] = b1 * m1[k] + c1 * gk;
+            v1[k] = b2 * v1[k] + c2 * gk * gk;
+            p[k] -= step_size * m1[k] / (std::sqrt(v1[k]) * inv_sqrt_bc2 + eps);
+          }
+        }
+      });
+      if (have_grad)
+        for (std::size_t p = 0; p < M.leaves.size(); ++p) {
+          M.leaves[p].mutable_grad() = torch::Tensor();
+          grad_keep[p] = torch::Tensor();
+        }
+      meter.advance(static_cast<std::uint64_t>(bc));
+    }
+
+    // ---- validation loss (inference path) ----
+    double val_sum = 0.0;
+    {
+      c10::InferenceMode guard;
+      const std::int64_t nv = static_cast<std::int64_t>(local_val_rows.size());
+      for (std::int64_t c0 = 0; c0 < nv; c0 += 8192) {
+        const std::int64_t c1 = std::min(nv, c0 + 8192);
+        by.clear();
+        be.clear();
+        for (std::int64_t r = c0; r < c1; ++r) {
+          const std::int64_t i = local_val_rows[r];
+          by.insert(by.end(), y.begin() + i * D, y.begin() + (i + 1) * D);
+          be.insert(be.end(), e.begin() + i * C, e.begin() + (i + 1) * C);
+          val_sum -= ld_const[i] - 0.5 * D * kLog2Pi;
+        }
+        torch::Tensor z, ld;
+        M.forward_fast(torch::from_blob(by.data(), {c1 - c0, D}, torch::kFloat32),
+                       torch::from_blob(be.data(), {c1 - c0, C}, torch::kFloat32), z, ld);
+        val_sum -= (ld - 0.5 * z.pow(2).sum(1)).sum().item<double>();
+      }
+    }
+    double sums[2] = {train_sum, val_sum};
+    comm.allreduce_sum(sums, 2);
+    EpochRecord rec;
+    rec.epoch = epoch;
+    rec.train_loss = sums[0] / static_cast<double>(n_train);
+    rec.val_loss = sums[1] / static_cast<double>(n_val);
+    rec.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    rec.samples_per_s = static_cast<double>(n_train) / rec.seconds;
+    if (!std::isfinite(rec.val_loss) || !std::isfinite(rec.train_loss))
+      throw NumericsError(cat("train: non-finite loss at epoch ", epoch, " (train ", rec.train_loss,
+                              ", validation ", rec.val_loss, ")"));
+    // sbi's early stopping: improvement resets the counter and stores the weights.
+    if (rec.val_loss < state.best_val) {
+      state.best_val = rec.val_loss;
+      state.best_epoch = epoch;
+      state.since_improve = 0;
+      state.best.assign(pflat, pflat + M.n_params);
+      rec.improved = true;
+    } else {
+      ++state.since_improve;
+    }
+    state.epoch = epoch;
+    state.curve.push_back(rec);
+    if (show) {
+      char buf[200];
+      std::snprintf(buf, sizeof buf, "epoch %d: loss %.4f, val loss %.4f%s, %.0f samples/s, %.1f s",
+                    epoch, rec.train_loss, rec.val_loss, rec.improved ? " (best)" : "",
+                    rec.samples_per_s, rec.seconds);
+      meter.advance(0, buf);
+      logger().info(cat("train: ", buf));
+    }
+    if (!st.checkpoint_path.empty() && comm.is_root())
+      write_file_atomic(st.checkpoint_path, checkpoint_bytes(flow, state));
+    if (st.on_epoch) st.on_epoch(rec);
+    if (state.since_improve >= st.patience) {
+      early = true;
+      break;
+    }
+  }
+  meter.finish();
+
+  if (!state.best.empty()) std::copy(state.best.begin(), state.best.end(), pflat);
+  TrainResult res;
+  res.curve = state.curve;
+  res.best_epoch = state.best_epoch;
+  res.best_val_loss = state.best_val;
+  res.early_stopped = early;
+  res.n_train = n_train;
+  res.n_validation = n_val;
+  res.seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+  if (show)
+    logger().info(cat("train: ", early ? "early stop" : "max epochs", " after epoch ", state.epoch,
+                      "; best validation loss ", state.best_val, " at epoch ", state.best_epoch,
+                      " (weights restored)"));
+  return res;
+}
+
+}  // namespace sedpost::flow

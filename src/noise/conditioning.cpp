@@ -1,0 +1,121 @@
+#include "noise/conditioning.hpp"
+
+#include <cctype>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "noise/noise_model.hpp"
+
+namespace sedpost::noise {
+
+double sdss_softening(const std::string& band) {
+  std::string s;
+  for (char c : band) s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  char letter = 0;
+  if (s.size() == 1) {
+    letter = s[0];
+  } else if (s.rfind("sdss", 0) == 0) {
+    const std::size_t p = s.find_last_of("_-");
+    if (p != std::string::npos && p + 1 < s.size()) {
+      const std::string tail = s.substr(p + 1);
+      if (tail.size() == 1 || (tail.size() == 2 && tail[1] == '0')) letter = tail[0];
+    }
+  }
+  switch (letter) {
+    case 'u': return 1.4e-10;
+    case 'g': return 0.9e-10;
+    case 'r': return 1.2e-10;
+    case 'i': return 1.8e-10;
+    case 'z': return 7.4e-10;
+    default:
+      throw ConfigError("no default asinh-magnitude softening for band '" + band +
+                        "' (SDSS ugriz only): give the softening b per band explicitly");
+  }
+}
+
+double asinh_mag(double flux_nmgy, double b_maggies) {
+  const double b_nmgy = b_maggies * 1e9;
+  return -kMagPerLnFlux * (std::asinh(flux_nmgy / (2.0 * b_nmgy)) + std::log(b_maggies));
+}
+
+double asinh_mag_error(double flux_nmgy, double sigma_nmgy, double b_maggies) {
+  const double b_nmgy = b_maggies * 1e9;
+  return kMagPerLnFlux * sigma_nmgy / std::sqrt(flux_nmgy * flux_nmgy + 4.0 * b_nmgy * b_nmgy);
+}
+
+Conditioning::Conditioning(std::vector<std::string> bands, std::vector<double> softening_maggies)
+    : bands_(std::move(bands)), b_(std::move(softening_maggies)) {
+  if (bands_.empty()) throw ConfigError("conditioning vector: no bands");
+  if (b_.empty()) {
+    for (const std::string& band : bands_) b_.push_back(sdss_softening(band));
+  }
+  if (b_.size() != bands_.size()) {
+    throw ConfigError("conditioning vector: " + std::to_string(b_.size()) + " softening values for " +
+                      std::to_string(bands_.size()) + " bands");
+  }
+  for (std::size_t i = 0; i < b_.size(); ++i) {
+    if (!(b_[i] > 0) || !std::isfinite(b_[i])) {
+      throw ConfigError("conditioning vector: softening of band " + bands_[i] + " must be > 0 maggies");
+    }
+  }
+}
+
+std::vector<std::string> Conditioning::names() const { return conditioning_names(bands_); }
+
+std::vector<std::string> Conditioning::units() const {
+  std::vector<std::string> u(2 * bands_.size(), "mag");
+  u.push_back("");
+  return u;
+}
+
+std::vector<double> Conditioning::make(const double* flux, const double* sigma, double z) const {
+  std::vector<double> x(dim());
+  make_batch(flux, sigma, &z, 1, x.data());
+  return x;
+}
+
+std::vector<double> Conditioning::make(const std::vector<double>& flux, const std::vector<double>& sigma,
+                                       double z) const {
+  if (flux.size() != bands_.size() || sigma.size() != bands_.size()) {
+    throw DataError("conditioning vector: expected " + std::to_string(bands_.size()) +
+                    " fluxes and sigmas, got " + std::to_string(flux.size()) + " and " +
+                    std::to_string(sigma.size()));
+  }
+  return make(flux.data(), sigma.data(), z);
+}
+
+void Conditioning::make_batch(const double* flux, const double* sigma, const double* z, std::size_t n,
+                              double* x) const {
+  const std::size_t nb = bands_.size(), d = dim();
+  for (std::size_t r = 0; r < n; ++r) {
+    double* xr = x + r * d;
+    for (std::size_t b = 0; b < nb; ++b) {
+      const double f = flux[r * nb + b], s = sigma[r * nb + b];
+      xr[b] = asinh_mag(f, b_[b]);
+      xr[nb + b] = asinh_mag_error(f, s, b_[b]);
+    }
+    xr[2 * nb] = z[r];
+  }
+}
+
+double Conditioning::flux_of(std::size_t band, double m) const {
+  const double b = b_.at(band);
+  // invert m = -k [asinh(f / 2b) + ln b]
+  return 2.0 * b * 1e9 * std::sinh(-m / kMagPerLnFlux - std::log(b));
+}
+
+std::vector<double> make_conditioning(const std::vector<double>& flux, const std::vector<double>& sigma,
+                                      double z) {
+  static const Conditioning sdss;
+  return sdss.make(flux, sigma, z);
+}
+
+std::vector<std::string> conditioning_names(const std::vector<std::string>& bands) {
+  std::vector<std::string> n;
+  for (const auto& b : bands) n.push_back("asinh_mag_" + b);
+  for (const auto& b : bands) n.push_back("asinh_mag_err_" + b);
+  n.push_back("z");
+  return n;
+}
+
+}  // namespace sedpost::noise

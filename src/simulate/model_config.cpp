@@ -1,0 +1,51 @@
+#include "simulate/model_config.hpp"
+
+#include <filesystem>
+
+#include "core/error.hpp"
+
+namespace sedpost::simulate {
+
+sps::SedModelSettings sed_settings_from_config(const Config& config, const std::string& data_dir) {
+  sps::SedModelSettings s;
+  s.data_dir = data_dir;
+  s.ssp_kind = config.get_string("model.ssp", s.ssp_kind);
+  s.ssp_dir = config.get_string("model.ssp_dir", s.ssp_dir);
+  if (!s.ssp_dir.empty() && !std::filesystem::path(s.ssp_dir).is_absolute()) {
+    s.ssp_dir = (std::filesystem::path(data_dir) / s.ssp_dir).string();
+  }
+  s.bands = config.get_strings("model.bands", s.bands);
+  s.t_esc_yr = config.get_double("model.t_esc_gyr", s.t_esc_yr / 1e9) * 1e9;
+  s.bc_dust_index = config.get_double("model.bc_dust_index", s.bc_dust_index);
+  const double z_max = config.get_double("model.z_max", 0.2);
+  // The model's wavelength window must reach the largest redshift simulated or fitted.
+  s.z_max = std::max(z_max, config.get_double("model.model_z_max", z_max));
+  if (s.bands.empty()) throw ConfigError(config.source() + ": model.bands is empty");
+  if (s.t_esc_yr <= 0) throw ConfigError(config.source() + ": model.t_esc_gyr must be > 0");
+  return s;
+}
+
+RedshiftRange redshift_range_from_config(const Config& config) {
+  RedshiftRange r;
+  r.z_min = config.get_double("model.z_min", r.z_min);
+  r.z_max = config.get_double("model.z_max", r.z_max);
+  if (!(r.z_min >= 0 && r.z_max > r.z_min)) {
+    throw ConfigError(config.source() + ": need 0 <= model.z_min < model.z_max");
+  }
+  return r;
+}
+
+std::vector<std::string> short_band_names(const std::vector<std::string>& filters) {
+  std::vector<std::string> out;
+  for (std::string name : filters) {
+    const auto colon = name.find(':');
+    if (colon != std::string::npos) name = name.substr(colon + 1);
+    const auto sep = name.find_last_of("-_");
+    if (sep != std::string::npos && sep + 1 < name.size()) name = name.substr(sep + 1);
+    if (name.size() == 2 && name[1] == '0') name = name.substr(0, 1);  // sdss_u0 -> u
+    out.push_back(name);
+  }
+  return out;
+}
+
+}  // namespace sedpost::simulate

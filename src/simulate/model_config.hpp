@@ -1,0 +1,28 @@
+#pragma once
+/// Builds the forward model's settings from a run configuration (configs/*.toml, table
+/// [model]) so that simulate, sed, mcmc and infer all use the same model.
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "sps/sed_model.hpp"
+
+namespace sedpost::simulate {
+
+/// [model] keys: ssp ("bc03" | "maraston2005"), ssp_dir (relative to the data directory),
+/// bands (filter names, sps/filters.hpp scheme), t_esc_gyr, bc_dust_index, z_max.
+/// Throws ConfigError naming the key.
+sps::SedModelSettings sed_settings_from_config(const Config& config, const std::string& data_dir);
+
+/// Redshift range of simulated galaxies ([model] z_min, z_max; SEDflow: U(0, 0.2)).
+struct RedshiftRange {
+  double z_min = 0.0;
+  double z_max = 0.2;
+};
+RedshiftRange redshift_range_from_config(const Config& config);
+
+/// Short band labels for the configured filters: the part after the last '-' or '_' with a
+/// trailing SDSS '0' removed ("speclite:sdss2010-u" -> "u", "sedpy:sdss_u0" -> "u").
+std::vector<std::string> short_band_names(const std::vector<std::string>& filters);
+
+}  // namespace sedpost::simulate

@@ -1,0 +1,101 @@
+#include "simulate/noise_file.hpp"
+
+#include <filesystem>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/logger.hpp"
+#include "noise/nsa_photometry.hpp"
+
+namespace sedpost::simulate {
+
+namespace {
+
+std::string join_path(const std::string& group, const std::string& name) {
+  return group.empty() ? name : group + "/" + name;
+}
+
+}  // namespace
+
+void write_noise_model(io::H5File& file, const std::string& group, const noise::NoiseModel& model) {
+  if (!group.empty() && !file.has(group)) file.create_group(group);
+  const noise::NoiseTables tables = model.to_tables();
+  std::vector<std::string> array_names, attr_names, string_attr_names;
+  for (const auto& a : tables.arrays) {
+    std::vector<std::uint64_t> dims(a.shape.begin(), a.shape.end());
+    const std::string name = join_path(group, a.name);
+    file.create_dataset(name, io::DType::kFloat64, dims);
+    file.write_rows(name, 0, dims.empty() ? 0 : dims[0], a.data.data());
+    if (!a.units.empty()) file.set_attr(name, "units", a.units);
+    array_names.push_back(a.name);
+  }
+  for (const auto& [k, v] : tables.attributes) {
+    file.set_attr(group, k, v);
+    attr_names.push_back(k);
+  }
+  for (const auto& [k, v] : tables.string_attributes) {
+    file.set_attr(group, k, v);
+    string_attr_names.push_back(k);
+  }
+  file.set_attr(group, "bands", tables.bands);
+  // Index of what the group holds, so a reader needs no enumeration.
+  file.set_attr(group, "noise_arrays", array_names);
+  file.set_attr(group, "noise_attributes", attr_names);
+  file.set_attr(group, "noise_string_attributes", string_attr_names);
+}
+
+noise::NoiseModel read_noise_model(const io::H5File& file, const std::string& group) {
+  if (!file.has_attr(group, "noise_arrays")) {
+    throw DataError(file.path() + ": '/" + group + "' holds no noise model (attribute noise_arrays missing); "
+                    "write one with `sedpost noise fit`");
+  }
+  noise::NoiseTables tables;
+  tables.bands = file.attr_strings(group, "bands");
+  for (const auto& name : file.attr_strings(group, "noise_arrays")) {
+    noise::NoiseTables::Array a;
+    a.name = name;
+    std::vector<std::uint64_t> dims;
+    a.data = file.read_all_double(join_path(group, name), &dims);
+    a.shape.assign(dims.begin(), dims.end());
+    const std::string path = join_path(group, name);
+    if (file.has_attr(path, "units")) a.units = file.attr_string(path, "units");
+    tables.arrays.push_back(std::move(a));
+  }
+  for (const auto& k : file.attr_strings(group, "noise_attributes")) {
+    tables.attributes.emplace_back(k, file.attr_double(group, k));
+  }
+  for (const auto& k : file.attr_strings(group, "noise_string_attributes")) {
+    tables.string_attributes.emplace_back(k, file.attr_string(group, k));
+  }
+  return noise::NoiseModel::from_tables(tables);
+}
+
+noise::NoiseModel load_or_fit_noise(const Config& config, const std::string& data_dir,
+                                    const std::string& noise_path) {
+  if (!noise_path.empty()) {
+    return read_noise_model(io::H5File::open_read(noise_path), "");
+  }
+  std::vector<std::string> catalogs;
+  if (config.has("noise.catalog")) {
+    // One file or a list of files.
+    const auto text = config.get_as_text("noise.catalog");
+    std::stringstream ss(*text);
+    for (std::string item; std::getline(ss, item, ',');) catalogs.push_back(item);
+  }
+  if (catalogs.empty()) {
+    throw ConfigError(config.source() + ": no noise model: pass --noise FILE (from `sedpost noise fit`) "
+                      "or set noise.catalog to an NSA-style FITS catalog");
+  }
+  for (auto& c : catalogs) {
+    if (!std::filesystem::path(c).is_absolute()) c = (std::filesystem::path(data_dir) / c).string();
+  }
+  const noise::CatalogPhotometry phot = noise::read_nsa_photometry(catalogs);
+  noise::NoiseModel model = noise::NoiseModel::fit_ivar(phot.flux_nmgy, phot.ivar, phot.bands,
+                                                        noise::NoiseSettings::from_config(config));
+  std::string source;
+  for (const auto& s : phot.sources) source += (source.empty() ? "" : ", ") + s;
+  model.set_source(source);
+  return model;
+}
+
+}  // namespace sedpost::simulate

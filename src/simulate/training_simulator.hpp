@@ -1,0 +1,63 @@
+#pragma once
+/// Simulation of training-set rows (MODEL.md sections 1-6): prior draw, redshift, SED,
+/// noise, conditioning vector. Row i depends only on (seed, i): the same for any rank count.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "noise/conditioning.hpp"
+#include "noise/noise_model.hpp"
+#include "prior/prior.hpp"
+#include "simulate/model_config.hpp"
+#include "sps/sed_model.hpp"
+
+namespace sedpost::simulate {
+
+/// A block of simulated rows, row-major.
+struct SimulatedRows {
+  std::uint64_t first = 0, count = 0;
+  std::vector<double> theta_physical;  ///< [count, 12]
+  std::vector<double> theta_flow;      ///< [count, 11] flow coordinates
+  std::vector<double> z;               ///< [count]
+  std::vector<double> flux_true;       ///< [count, bands] nanomaggies, noiseless
+  std::vector<double> flux_obs;        ///< [count, bands] nanomaggies, with noise
+  std::vector<double> sigma;           ///< [count, bands] nanomaggies
+  std::vector<double> x;               ///< [count, 2 bands + 1] conditioning vector
+  std::vector<std::uint32_t> attempts; ///< [count] prior draws needed (1 = first accepted)
+};
+
+/// Counts across rows (sum over ranks with Comm::allreduce_sum on the integer fields).
+struct SimulationCounters {
+  std::int64_t rows = 0;
+  std::int64_t rejected_draws = 0;   ///< prior draws rejected by the noise model, then redrawn
+  std::int64_t failed_rows = 0;      ///< rows with no accepted draw in max_attempts (NaN rows)
+  noise::NoiseCounters noise;        ///< per-band reasons of the rejected draws
+};
+
+class TrainingSimulator {
+ public:
+  /// `model`, `prior`, `noise` must outlive the simulator. Bands of `noise` pair with the
+  /// model's filters in order (ConfigError when the counts differ).
+  TrainingSimulator(const sps::SedModel& model, const prior::Prior& prior, const noise::NoiseModel& noise,
+                    RedshiftRange z_range, std::uint64_t seed, int max_attempts = 1000);
+
+  /// Simulates rows [first, first + count). Draws for row i come from Rng(seed, kPrior, i),
+  /// Rng(seed, kRedshift, i), Rng(seed, kNoise, i); a draw the noise model drops (flux outside
+  /// the catalog's range, MODEL.md 5) is replaced by the next draw of the same streams.
+  void simulate(std::uint64_t first, std::uint64_t count, SimulatedRows& out, SimulationCounters& counters) const;
+
+  std::size_t num_bands() const { return n_bands_; }
+  const noise::Conditioning& conditioning() const { return conditioning_; }
+
+ private:
+  const sps::SedModel& model_;
+  const prior::Prior& prior_;
+  const noise::NoiseModel& noise_;
+  noise::Conditioning conditioning_;
+  RedshiftRange z_range_;
+  std::uint64_t seed_;
+  int max_attempts_;
+  std::size_t n_bands_;
+};
+
+}  // namespace sedpost::simulate

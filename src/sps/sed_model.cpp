@@ -1,0 +1,513 @@
+#include "sps/sed_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "sps/model_data.hpp"
+#include "sps/piecewise_linear.hpp"
+#include "sps/simd.hpp"
+
+namespace sedpost::sps {
+
+namespace {
+
+constexpr double kMpcCm = 3.0856775814913673e24;
+constexpr double kPi = 3.14159265358979323846;
+
+std::string fmt(double v) {
+  std::ostringstream os;
+  os.precision(10);
+  os << v;
+  return os.str();
+}
+
+SEDPOST_SPS_CLONES void accumulate_row(double w, const Real* __restrict src, double* __restrict acc, int n) {
+  for (int j = 0; j < n; ++j) acc[j] += w * static_cast<double>(src[j]);
+}
+
+/// Integral over [a, b] of slice zi's SSP (linear in age, constant outside) into row[j0, j1)
+/// (window node indices); returns the integral of the surviving fraction.
+double integrate_slice(const ModelData& d, int zi, double a, double b, Real* row, int j0, int j1) {
+  // Sums in double (the library's float32 values are exact in both), stored as Real.
+  const auto w = integral_weights(d.ages[static_cast<size_t>(zi)], a, b, Extrapolation::kClamp);
+  thread_local std::vector<double> acc;
+  acc.assign(static_cast<size_t>(j1 - j0), 0.0);
+  double surv = 0;
+  const auto& m = d.ssp[static_cast<size_t>(zi)];
+  for (const auto& e : w) {
+    accumulate_row(e.weight, m.row(e.index).data() + j0, acc.data(), j1 - j0);
+    surv += e.weight * d.surviving[static_cast<size_t>(zi)][static_cast<size_t>(e.index)];
+  }
+  for (int j = 0; j < j1 - j0; ++j) row[j0 + j] = static_cast<Real>(acc[static_cast<size_t>(j)]);
+  return surv;
+}
+
+/// Z grid interval and weight linear in log Z (Z clamped to the grid).
+inline void z_interval(const ModelData& d, double zval, int& lo, double& w) {
+  const int nz = d.nz;
+  if (nz == 1) {
+    lo = 0;
+    w = 0;
+    return;
+  }
+  if (zval <= d.zgrid[0]) {
+    lo = 0;
+    w = 0;
+    return;
+  }
+  if (zval >= d.zgrid[static_cast<size_t>(nz - 1)]) {
+    lo = nz - 2;
+    w = 1;
+    return;
+  }
+  lo = 0;
+  while (zval >= d.zgrid[static_cast<size_t>(lo + 1)]) ++lo;
+  w = std::log(zval / d.zgrid[static_cast<size_t>(lo)]) * d.inv_log_dz[static_cast<size_t>(lo)];
+}
+
+/// Linear interpolation in age (clamped) on slice zi: up to two (index, weight) terms.
+inline int age_terms(const std::vector<double>& ages, double t, int idx[2], double wt[2]) {
+  const int n = static_cast<int>(ages.size());
+  if (t <= ages[0] || n == 1) {
+    idx[0] = 0;
+    wt[0] = 1;
+    return 1;
+  }
+  if (t >= ages[static_cast<size_t>(n - 1)]) {
+    idx[0] = n - 1;
+    wt[0] = 1;
+    return 1;
+  }
+  const int lo = static_cast<int>(std::upper_bound(ages.begin(), ages.end(), t) - ages.begin()) - 1;
+  const double u = (t - ages[static_cast<size_t>(lo)]) / (ages[static_cast<size_t>(lo + 1)] - ages[static_cast<size_t>(lo)]);
+  idx[0] = lo;
+  wt[0] = 1 - u;
+  idx[1] = lo + 1;
+  wt[1] = u;
+  return 2;
+}
+
+SEDPOST_SPS_CLONES void axpy2(Real a, const Real* __restrict x, Real b, const Real* __restrict x2,
+                               Real* __restrict y, int n) {
+  for (int j = 0; j < n; ++j) y[j] += a * x[j] + b * x2[j];
+}
+
+SEDPOST_SPS_CLONES void combine(const Real* __restrict ism, const Real* __restrict old,
+                                const Real* __restrict bc, const Real* __restrict young,
+                                Real* __restrict out, int n) {
+  for (int j = 0; j < n; ++j) out[j] = ism[j] * (old[j] + bc[j] * young[j]);
+}
+
+void check_z(const ModelData& d, double z) {
+  if (!std::isfinite(z) || z <= 0)
+    throw DataError("redshift z = " + fmt(z) + " is invalid: the SED model needs 0 < z <= " +
+                    fmt(d.settings.z_max));
+  if (z > d.settings.z_max)
+    throw DataError("redshift z = " + fmt(z) + " is beyond the SED model's z_max = " + fmt(d.settings.z_max) +
+                    " (the wavelength window and bands are prepared up to z_max)");
+}
+
+std::shared_ptr<ModelData> build(const SedModelSettings& st) {
+  auto d = std::make_shared<ModelData>();
+  d->settings = st;
+  if (st.data_dir.empty() && st.ssp_dir.empty())
+    throw ConfigError("SED model: data_dir is empty (set SEDPOST_DATA_DIR or the config's data_dir)");
+  if (!(st.z_max > 0) || !std::isfinite(st.z_max)) throw ConfigError("SED model: z_max must be > 0, got " + fmt(st.z_max));
+  if (!(st.t_esc_yr > 0)) throw ConfigError("SED model: t_esc must be > 0 yr, got " + fmt(st.t_esc_yr));
+  if (!(st.lsun_erg_s > 0)) throw ConfigError("SED model: L_sun must be > 0, got " + fmt(st.lsun_erg_s));
+  if (st.bands.empty()) throw ConfigError("SED model: empty band list");
+  std::string ssp_dir = st.ssp_dir;
+  if (ssp_dir.empty()) {
+    if (st.ssp_kind == "bc03") ssp_dir = st.data_dir + "/sps/bc03/Padova1994/chabrier";
+    else ssp_dir = st.data_dir + "/sps/maraston2005";
+  }
+  const SspLibrary lib = read_ssp_library(st.ssp_kind, ssp_dir);
+  d->ssp_name = lib.name;
+  d->lib_lsun = lib.lsun_erg_s;
+  d->band_names = st.bands;
+  d->filters = load_filters(st.data_dir, st.bands);
+  d->nmf = std::make_unique<NmfHistory>(st.data_dir + "/provabgs");
+
+  // Wavelength window: every rest wavelength any band sees for 0 < z <= z_max, plus one node.
+  double fmin = 1e300, fmax = 0;
+  for (const auto& f : d->filters) {
+    fmin = std::min(fmin, f.min_wavelength());
+    fmax = std::max(fmax, f.max_wavelength());
+  }
+  const auto& lw = lib.wavelength;
+  const double rest_lo = fmin / (1 + st.z_max);
+  if (rest_lo < lw.front())
+    throw ConfigError("SED model: z_max = " + fmt(st.z_max) + " puts the bluest band below the SSP library's " +
+                      fmt(lw.front()) + " A");
+  if (fmax > lw.back())
+    throw DataError("SED model: a band reaches " + fmt(fmax) + " A, redder than the SSP library's " +
+                    fmt(lw.back()) + " A");
+  const int lo = static_cast<int>(std::upper_bound(lw.begin(), lw.end(), rest_lo) - lw.begin()) - 1;
+  const int hi = static_cast<int>(std::lower_bound(lw.begin(), lw.end(), fmax) - lw.begin());
+  d->w0 = lo;
+  d->nwin = hi - lo + 1;
+  d->rest_wave.assign(lw.begin() + lo, lw.begin() + hi + 1);
+  d->dust = DustCurves(d->rest_wave, st.bc_dust_index);
+  for (int j = 0; j + 1 < d->nwin; ++j)
+    d->inv_rest_spacing.push_back(1.0 / (d->rest_wave[static_cast<size_t>(j + 1)] - d->rest_wave[static_cast<size_t>(j)]));
+  for (const auto& f : d->filters) {
+    std::vector<double> inv;
+    for (size_t i = 0; i + 1 < f.wavelength.size(); ++i) inv.push_back(1.0 / (f.wavelength[i + 1] - f.wavelength[i]));
+    d->inv_filter_spacing.push_back(std::move(inv));
+  }
+
+  d->nz = static_cast<int>(lib.slices.size());
+  for (const auto& s : lib.slices) {
+    d->zgrid.push_back(s.metallicity);
+    d->ages.push_back(s.ages);
+    d->surviving.push_back(s.surviving);
+    d->ssp.push_back(s.luminosity.block(0, lo, s.luminosity.rows(), d->nwin).cast<Real>());
+  }
+  for (int i = 0; i + 1 < d->nz; ++i)
+    d->inv_log_dz.push_back(1.0 / std::log(d->zgrid[static_cast<size_t>(i + 1)] / d->zgrid[static_cast<size_t>(i)]));
+
+  // Fixed bins [E_k, E_k+1], split at t_esc for the birth clouds.
+  d->edges = fixed_time_bin_edges_yr();
+  d->nfull = static_cast<int>(d->edges.size()) - 1;
+  d->young.assign(static_cast<size_t>(d->nz), RealRowMatrix::Zero(d->nfull, d->nwin));
+  d->old.assign(static_cast<size_t>(d->nz), RealRowMatrix::Zero(d->nfull, d->nwin));
+  d->surv_int.assign(static_cast<size_t>(d->nz), std::vector<double>(static_cast<size_t>(d->nfull), 0.0));
+  const double te = st.t_esc_yr;
+  std::vector<Real> tmp(static_cast<size_t>(d->nwin));
+  for (int k = 0; k < d->nfull; ++k) {
+    const double a = d->edges[static_cast<size_t>(k)], b = d->edges[static_cast<size_t>(k + 1)];
+    d->full_sfh.push_back(d->nmf->sfh_bin_average(a, b));
+    d->full_zh.push_back(d->nmf->zh_at(0.5 * (a + b)));
+    const bool y = a < te, o = b > te;
+    d->full_young.push_back(y);
+    d->full_old.push_back(o);
+    for (int zi = 0; zi < d->nz; ++zi) {
+      double sv = 0;
+      if (y) sv += integrate_slice(*d, zi, a, std::min(b, te), d->young[static_cast<size_t>(zi)].row(k).data(), 0, d->nwin);
+      if (o) sv += integrate_slice(*d, zi, std::max(a, te), b, d->old[static_cast<size_t>(zi)].row(k).data(), 0, d->nwin);
+      d->surv_int[static_cast<size_t>(zi)][static_cast<size_t>(k)] = sv;
+    }
+  }
+  return d;
+}
+
+}  // namespace
+
+std::unique_ptr<ZSetup> make_zsetup(const ModelData& d, double z, bool with_bands) {
+  check_z(d, z);
+  auto s = std::make_unique<ZSetup>();
+  s->z = z;
+  s->t_age_yr = d.cosmo.age_gyr(z) * 1e9;
+  s->dl_mpc = d.cosmo.luminosity_distance_mpc(z);
+  const auto edges = time_bin_edges_yr(s->t_age_yr);
+  const int nb = static_cast<int>(edges.size()) - 1;
+  const int nz = d.nz;
+  s->bins.resize(static_cast<size_t>(nb));
+  s->young_rows.assign(static_cast<size_t>(nb * nz), nullptr);
+  s->old_rows.assign(static_cast<size_t>(nb * nz), nullptr);
+  s->surv_int.assign(static_cast<size_t>(nb * nz), 0.0);
+  for (int k = 0; k + 1 < nb; ++k) {
+    auto& bi = s->bins[static_cast<size_t>(k)];
+    bi.a = edges[static_cast<size_t>(k)];
+    bi.b = edges[static_cast<size_t>(k + 1)];
+    bi.sfh = d.full_sfh[static_cast<size_t>(k)];
+    bi.zh = d.full_zh[static_cast<size_t>(k)];
+    bi.has_young = d.full_young[static_cast<size_t>(k)];
+    bi.has_old = d.full_old[static_cast<size_t>(k)];
+    for (int zi = 0; zi < nz; ++zi) {
+      const auto u = static_cast<size_t>(k * nz + zi);
+      s->young_rows[u] = d.young[static_cast<size_t>(zi)].row(k).data();
+      s->old_rows[u] = d.old[static_cast<size_t>(zi)].row(k).data();
+      s->surv_int[u] = d.surv_int[static_cast<size_t>(zi)][static_cast<size_t>(k)];
+    }
+  }
+  const double dl_cm = s->dl_mpc * kMpcCm;
+  s->flambda_scale = d.settings.lsun_erg_s / (4 * kPi * dl_cm * dl_cm) / (1 + z);
+  s->j0 = 0;
+  s->j1 = d.nwin;
+  if (with_bands) {
+    thread_local std::vector<double> obs;
+    thread_local std::vector<BandWeights> bws;
+    obs.resize(d.rest_wave.size());
+    for (size_t j = 0; j < obs.size(); ++j) obs[j] = d.rest_wave[j] * (1 + z);
+    bws.resize(d.filters.size());
+    int j0 = d.nwin, j1 = 0;
+    for (size_t b = 0; b < d.filters.size(); ++b) {
+      band_weights_into(d.filters[b], d.inv_filter_spacing[b].data(), obs.data(), d.inv_rest_spacing.data(),
+                        1.0 / (1 + z), d.nwin, bws[b]);
+      j0 = std::min(j0, bws[b].first);
+      j1 = std::max(j1, bws[b].first + static_cast<int>(bws[b].weights.size()));
+    }
+    s->j0 = j0;
+    s->j1 = j1;
+    s->band = decltype(s->band)::Zero(static_cast<Eigen::Index>(bws.size()), j1 - j0);
+    for (size_t b = 0; b < bws.size(); ++b) {
+      const double sc = s->flambda_scale / bws[b].denominator / kAbZeroPoint * 1e9;
+      for (size_t j = 0; j < bws[b].weights.size(); ++j)
+        s->band(static_cast<Eigen::Index>(b), bws[b].first - j0 + static_cast<int>(j)) =
+            static_cast<Real>(bws[b].weights[j] * sc);
+    }
+  }
+  {  // the last bin ends at t_age
+    const int k = nb - 1;
+    auto& bi = s->bins[static_cast<size_t>(k)];
+    bi.a = edges[static_cast<size_t>(k)];
+    bi.b = edges[static_cast<size_t>(k + 1)];
+    bi.sfh = d.nmf->sfh_bin_average(bi.a, bi.b);
+    bi.zh = d.nmf->zh_at(0.5 * (bi.a + bi.b));
+    const double te = d.settings.t_esc_yr;
+    bi.has_young = bi.a < te;
+    bi.has_old = bi.b > te;
+    s->last_young.resize(nz, d.nwin);
+    s->last_old.resize(nz, d.nwin);
+    for (int zi = 0; zi < nz; ++zi) {
+      double sv = 0;
+      if (bi.has_young) sv += integrate_slice(d, zi, bi.a, std::min(bi.b, te), s->last_young.row(zi).data(), s->j0, s->j1);
+      if (bi.has_old) sv += integrate_slice(d, zi, std::max(bi.a, te), bi.b, s->last_old.row(zi).data(), s->j0, s->j1);
+      const auto u = static_cast<size_t>(k * nz + zi);
+      s->young_rows[u] = s->last_young.row(zi).data();
+      s->old_rows[u] = s->last_old.row(zi).data();
+      s->surv_int[u] = sv;
+    }
+  }
+  for (auto& bi : s->bins) {
+    bi.center = 0.5 * (bi.a + bi.b);
+    bi.dt = bi.b - bi.a;
+  }
+  return s;
+}
+
+void eval_spectrum(const ModelData& d, const ZSetup& s, const double* theta, int j0, int j1,
+                   Real* spec, ThetaBreakdown* br) {
+  const int n = j1 - j0;
+  const int nz = d.nz;
+  const int nb = static_cast<int>(s.bins.size());
+  const double mtot = std::pow(10.0, theta[0]);
+  const double fb = theta[5];
+  const double tb = theta[6] * 1e9;
+  const bool burst = tb < s.t_age_yr;
+  const double m_nmf = burst ? mtot * (1 - fb) : mtot;
+  const double m_b = burst ? mtot * fb : 0.0;
+  const double g1 = theta[7], g2 = theta[8];
+
+  thread_local std::vector<double> sfr;
+  thread_local std::vector<Real> young, old, ism, bc;
+  sfr.resize(static_cast<size_t>(nb));
+  young.assign(static_cast<size_t>(n), Real(0));
+  old.assign(static_cast<size_t>(n), Real(0));
+  double norm = 0;
+  for (int k = 0; k < nb; ++k) {
+    const auto& bi = s.bins[static_cast<size_t>(k)];
+    const double r = theta[1] * bi.sfh[0] + theta[2] * bi.sfh[1] + theta[3] * bi.sfh[2] + theta[4] * bi.sfh[3];
+    sfr[static_cast<size_t>(k)] = r;
+    norm += r * bi.dt;
+  }
+  if (!(norm > 0))
+    throw NumericsError("SED model: the SFH has no mass (beta = " + fmt(theta[1]) + ", " + fmt(theta[2]) + ", " +
+                        fmt(theta[3]) + ", " + fmt(theta[4]) + ")");
+  const double cscale = m_nmf / norm;
+  if (br) {
+    br->mass.assign(static_cast<size_t>(nb), 0.0);
+    br->zbin.assign(static_cast<size_t>(nb), 0.0);
+    br->surviving = 0;
+  }
+  for (int k = 0; k < nb; ++k) {
+    const auto& bi = s.bins[static_cast<size_t>(k)];
+    const double c = cscale * sfr[static_cast<size_t>(k)];
+    const double zv = std::clamp(g1 * bi.zh[0] + g2 * bi.zh[1], kZhMin, kZhMax);
+    int lo;
+    double w;
+    z_interval(d, zv, lo, w);
+    const auto u = static_cast<size_t>(k * nz + lo);
+    const double clo = c * (1 - w), chi = c * w;
+    if (br) {
+      br->mass[static_cast<size_t>(k)] = c * bi.dt;
+      br->zbin[static_cast<size_t>(k)] = zv;
+      br->surviving += clo * s.surv_int[u] + chi * s.surv_int[u + 1];
+    }
+    if (c == 0.0) continue;
+    if (bi.has_young)
+      axpy2(static_cast<Real>(clo), s.young_rows[u] + j0, static_cast<Real>(chi), s.young_rows[u + 1] + j0,
+            young.data(), n);
+    if (bi.has_old)
+      axpy2(static_cast<Real>(clo), s.old_rows[u] + j0, static_cast<Real>(chi), s.old_rows[u + 1] + j0,
+            old.data(), n);
+  }
+  if (burst) {
+    // A single SSP at t_burst and Z(t_burst); ISM dust only (MODEL.md section 3).
+    const double zv = d.nmf->metallicity_at(tb, g1, g2);
+    int lo;
+    double w;
+    z_interval(d, zv, lo, w);
+    double surv = 0;
+    for (int side = 0; side < 2; ++side) {
+      const int zi = lo + side;
+      const double cz = m_b * (side == 0 ? 1 - w : w);
+      if (cz == 0.0 || zi >= nz) continue;
+      int idx[2];
+      double wt[2];
+      const int nt = age_terms(d.ages[static_cast<size_t>(zi)], tb, idx, wt);
+      const Real* r0 = d.ssp[static_cast<size_t>(zi)].row(idx[0]).data() + j0;
+      const Real* r1 = d.ssp[static_cast<size_t>(zi)].row(idx[nt - 1]).data() + j0;
+      axpy2(static_cast<Real>(cz * wt[0]), r0, static_cast<Real>(nt > 1 ? cz * wt[1] : 0.0), r1, old.data(), n);
+      for (int t = 0; t < nt; ++t)
+        surv += cz * wt[t] * d.surviving[static_cast<size_t>(zi)][static_cast<size_t>(idx[t])];
+    }
+    if (br) {
+      br->surviving += surv;
+      br->burst_mass = m_b;
+      br->burst_age_yr = tb;
+      br->burst_z = zv;
+    }
+  } else if (br) {
+    br->burst_mass = 0;
+  }
+  ism.resize(static_cast<size_t>(n));
+  bc.resize(static_cast<size_t>(n));
+  d.dust.ism_f(static_cast<float>(theta[10]), static_cast<float>(theta[11]), j0, j1, ism.data());
+  d.dust.birth_cloud_f(static_cast<float>(theta[9]), j0, j1, bc.data());
+  combine(ism.data(), old.data(), bc.data(), young.data(), spec, n);
+}
+
+void eval_fluxes(const ModelData& d, const ZSetup& s, const double* theta, double* flux) {
+  const int n = s.j1 - s.j0;
+  thread_local Eigen::Matrix<Real, Eigen::Dynamic, 1> spec, out;
+  spec.resize(n);
+  eval_spectrum(d, s, theta, s.j0, s.j1, spec.data(), nullptr);
+  out.noalias() = s.band * spec;
+  for (Eigen::Index b = 0; b < out.size(); ++b) flux[b] = static_cast<double>(out[b]);
+}
+
+DerivedQuantities eval_derived(const ModelData& d, const ZSetup& s, const double* theta) {
+  ThetaBreakdown br;
+  const int n = s.j1 - s.j0;
+  std::vector<Real> spec(static_cast<size_t>(n));
+  eval_spectrum(d, s, theta, s.j0, s.j1, spec.data(), &br);
+  DerivedQuantities q;
+  double mform = br.burst_mass, age_sum = br.burst_mass * br.burst_age_yr, z_sum = br.burst_mass * br.burst_z;
+  for (size_t k = 0; k < s.bins.size(); ++k) {
+    mform += br.mass[k];
+    age_sum += br.mass[k] * s.bins[k].center;
+    z_sum += br.mass[k] * br.zbin[k];
+  }
+  q.log_mstar_surviving = std::log10(br.surviving);
+  auto sfr_within = [&](double t) {
+    double m = (br.burst_mass > 0 && br.burst_age_yr < t) ? br.burst_mass : 0.0;
+    for (size_t k = 0; k < s.bins.size(); ++k) {
+      const auto& bi = s.bins[k];
+      const double ov = std::max(0.0, std::min(bi.b, t) - bi.a);
+      if (bi.dt > 0) m += br.mass[k] * std::min(ov, bi.dt) / bi.dt;
+    }
+    return m / t;
+  };
+  q.log_sfr_100myr = std::log10(sfr_within(1e8));
+  q.log_sfr_1gyr = std::log10(sfr_within(1e9));
+  q.log_age_mw = std::log10(age_sum / mform * 1e-9);
+  q.log_z_mw = std::log10(z_sum / mform);
+  // t50: cumulative formed mass from lookback 0 outwards (constant SFR per bin, burst a step).
+  const double half = 0.5 * mform;
+  double cum = 0;
+  bool burst_done = !(br.burst_mass > 0);
+  q.t50_gyr = s.t_age_yr * 1e-9;
+  for (size_t k = 0; k < s.bins.size(); ++k) {
+    const auto& bi = s.bins[k];
+    double t = bi.a;
+    if (!burst_done && br.burst_age_yr < bi.b) {
+      // part of the bin before the burst, then the burst step
+      const double m1 = br.mass[k] * (br.burst_age_yr - bi.a) / bi.dt;
+      if (cum + m1 >= half) {
+        q.t50_gyr = (bi.a + (half - cum) / br.mass[k] * bi.dt) * 1e-9;
+        return q;
+      }
+      cum += m1;
+      if (cum + br.burst_mass >= half) {
+        q.t50_gyr = br.burst_age_yr * 1e-9;
+        return q;
+      }
+      cum += br.burst_mass;
+      burst_done = true;
+      t = br.burst_age_yr;
+    }
+    const double mrest = br.mass[k] * (bi.b - t) / bi.dt;
+    if (mrest > 0 && cum + mrest >= half) {
+      q.t50_gyr = (t + (half - cum) / br.mass[k] * bi.dt) * 1e-9;
+      return q;
+    }
+    cum += mrest;
+  }
+  return q;
+}
+
+// ---------------------------------------------------------------------------------------------
+SedModel::SedModel(const SedModelSettings& settings) : data_(build(settings)) {}
+SedModel::~SedModel() = default;
+SedModel::SedModel(SedModel&&) noexcept = default;
+SedModel& SedModel::operator=(SedModel&&) noexcept = default;
+
+void SedModel::evaluate(const double* theta, double z, double* flux_out) const {
+  const auto s = make_zsetup(*data_, z, true);
+  eval_fluxes(*data_, *s, theta, flux_out);
+}
+
+void SedModel::evaluate_batch(const double* theta, const double* z, int n, double* flux_out) const {
+  const auto nb = static_cast<long>(data_->filters.size());
+  for (int i = 0; i < n; ++i) evaluate(theta + static_cast<long>(i) * kNumTheta, z[i], flux_out + i * nb);
+}
+
+std::vector<double> SedModel::evaluate(const double* theta, double z) const {
+  std::vector<double> f(data_->filters.size());
+  evaluate(theta, z, f.data());
+  return f;
+}
+
+Spectrum SedModel::spectrum(const double* theta, double z) const {
+  const auto s = make_zsetup(*data_, z, false);
+  Spectrum sp;
+  std::vector<Real> spec(static_cast<size_t>(data_->nwin));
+  eval_spectrum(*data_, *s, theta, 0, data_->nwin, spec.data(), nullptr);
+  sp.wavelength = data_->rest_wave;
+  sp.flambda.resize(spec.size());
+  for (size_t j = 0; j < spec.size(); ++j) {
+    sp.wavelength[j] *= (1 + z);
+    sp.flambda[j] = static_cast<double>(spec[j]) * s->flambda_scale;
+  }
+  return sp;
+}
+
+DerivedQuantities SedModel::derived(const double* theta, double z) const {
+  const auto s = make_zsetup(*data_, z, true);
+  return eval_derived(*data_, *s, theta);
+}
+
+SfhBreakdown SedModel::sfh(const double* theta, double z) const {
+  const auto s = make_zsetup(*data_, z, true);
+  ThetaBreakdown br;
+  std::vector<Real> spec(static_cast<size_t>(s->j1 - s->j0));
+  eval_spectrum(*data_, *s, theta, s->j0, s->j1, spec.data(), &br);
+  SfhBreakdown out;
+  for (const auto& b : s->bins) out.edges_yr.push_back(b.a);
+  out.edges_yr.push_back(s->bins.back().b);
+  out.mass = br.mass;
+  out.metallicity = br.zbin;
+  out.burst_mass = br.burst_mass;
+  out.burst_age_gyr = theta[6];
+  out.burst_metallicity = br.burst_mass > 0 ? br.burst_z : 0.0;
+  out.surviving_mass = br.surviving;
+  return out;
+}
+
+double SedModel::age_gyr(double z) const { return data_->cosmo.age_gyr(z); }
+double SedModel::luminosity_distance_mpc(double z) const { return data_->cosmo.luminosity_distance_mpc(z); }
+int SedModel::num_bands() const { return static_cast<int>(data_->filters.size()); }
+const std::vector<std::string>& SedModel::band_names() const { return data_->band_names; }
+std::vector<std::string> SedModel::filter_paths() const {
+  std::vector<std::string> p;
+  for (const auto& f : data_->filters) p.push_back(f.path);
+  return p;
+}
+const SedModelSettings& SedModel::settings() const { return data_->settings; }
+
+}  // namespace sedpost::sps

@@ -1,0 +1,408 @@
+// Unit tests of the conditional MAF: density normalisation, autoregressive structure,
+// inverses, serialization, data-parallel training equivalence, checkpoint/resume.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "flow/flow.hpp"
+#include "flow/maf_model.hpp"
+#include "flow/train.hpp"
+#include "thread_comm.hpp"
+
+namespace sedpost::flow {
+namespace {
+
+std::vector<float> normals(std::size_t n, std::uint64_t index, double scale = 1.0) {
+  Rng rng(42, RngStream::kTest, index);
+  std::vector<float> v(n);
+  for (auto& f : v) f = static_cast<float>(scale * rng.normal());
+  return v;
+}
+
+MafConfig small_config(int D, int C, int blocks = 3, int hidden = 24, std::uint64_t seed = 7) {
+  MafConfig c;
+  c.n_theta = D;
+  c.n_x = C;
+  c.n_blocks = blocks;
+  c.hidden = hidden;
+  c.seed = seed;
+  return c;
+}
+
+std::string tmp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("sedpost_flow_test_" + name)).string();
+}
+
+TEST(FlowModel, ParameterCountMatchesSedflow) {
+  // sbi build_maf(hidden_features=500, num_transforms=15) on 11 theta / 11 x.
+  Flow f(small_config(11, 11, 15, 500));
+  // per block: W0 500x11 + b0 500 + Wc 500x11 + bc 500 + 2 x (500x500 + 500) + Wout 22x500 + 22
+  EXPECT_EQ(f.parameter_count(), 15 * (5500 + 500 + 5500 + 500 + 2 * 250500 + 11000 + 22));
+  EXPECT_LT(f.free_parameter_count(), f.parameter_count());
+}
+
+TEST(FlowModel, DegreesFollowNflows) {
+  Flow f(small_config(4, 2, 1, 10));
+  const auto& m = f.impl();
+  // nflows: hidden degree (k mod (D-1)) + 1 -> multiset {1,2,3} with counts 4,3,3.
+  std::vector<int> expect{1, 1, 1, 1, 2, 2, 2, 3, 3, 3};
+  EXPECT_EQ(m.hidden_degree, expect);
+  EXPECT_EQ(m.prefix_le[0], 0);
+  EXPECT_EQ(m.prefix_le[1], 4);
+  EXPECT_EQ(m.prefix_le[3], 10);
+}
+
+TEST(FlowModel, MadeJacobianIsTriangularInDegreeOrder) {
+  const int D = 5, C = 3;
+  Flow f(small_config(D, C, 2, 32));
+  const auto& m = f.impl();
+  torch::Tensor y = torch::from_blob(normals(7 * D, 1).data(), {7, D}).clone().requires_grad_(true);
+  torch::Tensor e = torch::from_blob(normals(7 * C, 2).data(), {7, C}).clone();
+  torch::Tensor out = m.made_dense(0, y, e);  // [7, 2D]: (a_i, b_i) pairs
+  for (int o = 0; o < 2 * D; ++o) {
+    const int dim = o / 2;
+    torch::Tensor g = torch::autograd::grad({out.select(1, o).sum()}, {y}, {}, true, false, true)[0];
+    if (!g.defined()) g = torch::zeros_like(y);
+    for (int j = 0; j < D; ++j) {
+      const double a = g.select(1, j).abs().max().item<double>();
+      if (j >= dim)
+        EXPECT_EQ(a, 0.0) << "output " << o << " depends on input " << j;
+      else
+        EXPECT_GT(a, 0.0) << "output " << o << " should depend on input " << j;
+    }
+  }
+  // Transform Jacobian: lower triangular with diagonal s_i > 0.
+  torch::Tensor o3 = out.view({7, D, 2});
+  torch::Tensor s = torch::softplus(o3.select(2, 0)) + 1e-3;
+  torch::Tensor yo = s * y + o3.select(2, 1);
+  for (int i = 0; i < D; ++i) {
+    torch::Tensor g = torch::autograd::grad({yo.select(1, i).sum()}, {y}, {}, true)[0];
+    for (int j = i + 1; j < D; ++j) EXPECT_EQ(g.select(1, j).abs().max().item<double>(), 0.0);
+    EXPECT_NEAR(g.select(1, i).sub(s.select(1, i)).abs().max().item<double>(), 0.0, 1e-6);
+  }
+}
+
+TEST(FlowModel, FastForwardEqualsDenseAndInverseRoundTrips) {
+  const int D = 6, C = 4, B = 300;
+  Flow f(small_config(D, C, 5, 60));
+  const auto& m = f.impl();
+  c10::InferenceMode guard;
+  auto yv = normals(B * D, 3, 1.5), ev = normals(B * C, 4);
+  torch::Tensor y = torch::from_blob(yv.data(), {B, D});
+  torch::Tensor e = torch::from_blob(ev.data(), {B, C});
+  torch::Tensor z, ld;
+  m.forward_fast(y, e, z, ld);
+  torch::Tensor lq_dense = m.log_prob_train(y, e);
+  torch::Tensor lq_fast = ld - 0.5 * z.pow(2).sum(1) - 0.5 * D * std::log(2 * M_PI);
+  EXPECT_LT((lq_dense - lq_fast).abs().max().item<double>(), 1e-4);
+
+  torch::Tensor y2, ld2, y3, ld3;
+  m.inverse_fast(z, e, torch::arange(B, torch::kInt64), y2, ld2);
+  EXPECT_LT((y2 - y).abs().max().item<double>(), 1e-5) << "inverse(forward(y)) != y";
+  EXPECT_LT((ld2 - ld).abs().max().item<double>(), 1e-4);
+  m.inverse_naive(z, e, y3, ld3);
+  EXPECT_LT((y3 - y2).abs().max().item<double>(), 1e-5) << "fast inverse != naive D-pass inverse";
+  EXPECT_LT((ld3 - ld2).abs().max().item<double>(), 1e-4);
+}
+
+TEST(FlowModel, InverseWorksForOneDimension) {
+  Flow f(small_config(1, 2, 3, 8));
+  const auto& m = f.impl();
+  c10::InferenceMode guard;
+  auto yv = normals(50, 5), ev = normals(100, 6);
+  torch::Tensor y = torch::from_blob(yv.data(), {50, 1}), e = torch::from_blob(ev.data(), {50, 2});
+  torch::Tensor z, ld, y2, ld2;
+  m.forward_fast(y, e, z, ld);
+  m.inverse_fast(z, e, torch::arange(50, torch::kInt64), y2, ld2);
+  EXPECT_LT((y2 - y).abs().max().item<double>(), 1e-5);
+}
+
+double integrate_2d(const Flow& f, const std::vector<float>& x, double x0, double x1, double y0,
+                    double y1, int n) {
+  std::vector<float> th(static_cast<std::size_t>(n) * n * 2), xx;
+  const double hx = (x1 - x0) / n, hy = (y1 - y0) / n;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      th[(i * n + j) * 2] = static_cast<float>(x0 + (i + 0.5) * hx);
+      th[(i * n + j) * 2 + 1] = static_cast<float>(y0 + (j + 0.5) * hy);
+    }
+  for (int k = 0; k < n * n; ++k) xx.insert(xx.end(), x.begin(), x.end());
+  const auto lp = f.log_prob(th, xx);
+  double s = 0;
+  for (float v : lp) s += std::exp(static_cast<double>(v));
+  return s * hx * hy;
+}
+
+TEST(FlowDensity, LogProbIntegratesToOneUnbounded) {
+  Flow f(small_config(2, 1, 3, 16));
+  f.set_standardization({0.5, -1.0}, {2.0, 0.7}, {0.0}, {1.0});
+  const double I = integrate_2d(f, {0.3f}, -20, 20, -12, 10, 800);
+  EXPECT_NEAR(I, 1.0, 2e-3);
+}
+
+TEST(FlowDensity, LogProbIntegratesToOneInPriorBox) {
+  FlowMetadata meta;
+  meta.theta_lower = {0.0, -1.0};
+  meta.theta_upper = {1.0, 2.0};
+  Flow f(small_config(2, 1, 3, 16), meta);
+  // Narrow logit scale so the density has no integrable spikes at the box edges.
+  f.set_standardization({0.0, 0.0}, {0.3, 0.3}, {0.0}, {1.0});
+  const double I = integrate_2d(f, {-0.4f}, 0.0, 1.0, -1.0, 2.0, 800);
+  EXPECT_NEAR(I, 1.0, 2e-3);
+  // Outside the open box: -inf.
+  const auto lp = f.log_prob({1.0f, 0.0f, 0.5f, 2.5f, 0.5f, 0.5f}, {0.f, 0.f, 0.f});
+  EXPECT_TRUE(std::isinf(lp[0]) && lp[0] < 0);
+  EXPECT_TRUE(std::isinf(lp[1]) && lp[1] < 0);
+  EXPECT_TRUE(std::isfinite(lp[2]));
+}
+
+TEST(FlowSample, LogQMatchesLogProbAndStaysInBox) {
+  FlowMetadata meta;
+  meta.theta_lower = {7.0, 0.0, -2.0};
+  meta.theta_upper = {12.5, 1.0, 1.0};
+  Flow f(small_config(3, 2, 4, 30), meta);
+  f.set_standardization({0.0, 0.0, 0.0}, {3.0, 3.0, 3.0}, {1.0, 0.0}, {2.0, 1.0});  // wide: mass near edges
+  const std::vector<float> x{0.5f, -1.f, 2.0f, 0.3f};
+  std::vector<float> lq;
+  const auto s = f.sample(x, 4000, 99, &lq);
+  ASSERT_EQ(s.size(), 2u * 4000 * 3);
+  std::vector<float> xx;
+  for (int g = 0; g < 2; ++g)
+    for (int k = 0; k < 4000; ++k) xx.insert(xx.end(), x.begin() + g * 2, x.begin() + g * 2 + 2);
+  const auto lp = f.log_prob(s, xx);
+  double maxdiff = 0;
+  for (std::size_t i = 0; i < s.size() / 3; ++i) {
+    for (int j = 0; j < 3; ++j) {
+      ASSERT_GT(s[i * 3 + j], meta.theta_lower[j]);
+      ASSERT_LT(s[i * 3 + j], meta.theta_upper[j]);
+    }
+    // float32 theta cannot resolve logit coordinates near the edges: compare the interior.
+    bool interior = true;
+    for (int j = 0; j < 3; ++j) {
+      const double q = (s[i * 3 + j] - meta.theta_lower[j]) / (meta.theta_upper[j] - meta.theta_lower[j]);
+      interior = interior && q > 1e-3 && q < 1 - 1e-3;
+    }
+    if (interior) maxdiff = std::max(maxdiff, double(std::abs(lp[i] - lq[i])));
+  }
+  EXPECT_LT(maxdiff, 2e-3);
+}
+
+TEST(FlowSample, KeyedByObservationIndex) {
+  Flow f(small_config(3, 2, 2, 16));
+  const std::vector<float> x{0.5f, -1.f, 2.0f, 0.3f, 1.f, 1.f};
+  const auto all = f.sample(x, 50, 5);
+  const auto one = f.sample(std::vector<float>(x.begin() + 2, x.begin() + 4), 50, 5, nullptr, 1);
+  for (int i = 0; i < 150; ++i) EXPECT_EQ(all[150 + i], one[i]);
+}
+
+TEST(FlowFile, SaveLoadRoundTripGivesIdenticalSamples) {
+  FlowMetadata meta;
+  meta.theta_lower = {0.0, 0.0};
+  meta.theta_upper = {1.0, 5.0};
+  meta.theta_names = {"a", "b"};
+  meta.x_names = {"m_u", "m_g", "z"};
+  meta.band_names = {"u", "g"};
+  meta.config_text = "[train]\nbatch_size = 50\n";
+  Flow f(small_config(2, 3, 3, 20), meta);
+  f.set_standardization({0.1, -0.2}, {1.5, 0.5}, {1, 2, 3}, {0.5, 0.25, 2});
+  const std::string path = tmp_path("roundtrip.flow");
+  f.save(path);
+  Flow g = Flow::load(path);
+  EXPECT_EQ(g.metadata().theta_names, meta.theta_names);
+  EXPECT_EQ(g.metadata().x_names, meta.x_names);
+  EXPECT_EQ(g.metadata().band_names, meta.band_names);
+  EXPECT_EQ(g.metadata().config_text, meta.config_text);
+  EXPECT_EQ(g.metadata().theta_upper, meta.theta_upper);
+  EXPECT_EQ(g.x_std(), f.x_std());
+  EXPECT_EQ(g.parameters(), f.parameters());
+  const std::vector<float> x{0.3f, 1.0f, -2.0f};
+  EXPECT_EQ(f.sample(x, 500, 11), g.sample(x, 500, 11));
+  std::remove(path.c_str());
+}
+
+TEST(FlowFile, CorruptedOrForeignFilesGiveDataError) {
+  Flow f(small_config(2, 2, 2, 8));
+  const std::string good = f.to_bytes();
+  std::string bad = good;
+  bad[bad.size() / 2] ^= 0x5a;
+  EXPECT_THROW(Flow::from_bytes(bad), DataError);
+  EXPECT_THROW(Flow::from_bytes(good.substr(0, good.size() - 9)), DataError);
+  bad = good;
+  bad[0] = 'X';
+  EXPECT_THROW(Flow::from_bytes(bad), DataError);
+  bad = good;
+  bad[16] = 99;  // format version
+  try {
+    Flow::from_bytes(bad);
+    FAIL() << "no exception";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("version 99"), std::string::npos) << e.what();
+  }
+  const std::string path = tmp_path("corrupt.flow");
+  {
+    std::ofstream out(path, std::ios::binary);
+    bad = good;
+    bad[bad.size() - 100] ^= 1;
+    out << bad;
+  }
+  try {
+    Flow::load(path);
+    FAIL() << "no exception";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("checksum"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
+  EXPECT_THROW(Flow::load(tmp_path("does_not_exist.flow")), IoError);
+}
+
+// ---------------------------------------------------------------- training
+
+struct Problem {
+  std::vector<float> theta, x;
+  std::int64_t n;
+};
+
+/// theta ~ N(0, I_2), x = A theta + 0.5 noise (2-D), plus a third x column.
+Problem linear_gaussian(std::int64_t n, std::uint64_t index) {
+  Problem p{{}, {}, n};
+  Rng rng(3, RngStream::kTest, index);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double t0 = rng.normal(), t1 = rng.normal();
+    p.theta.push_back(static_cast<float>(t0));
+    p.theta.push_back(static_cast<float>(t1));
+    p.x.push_back(static_cast<float>(t0 + 0.5 * t1 + 0.5 * rng.normal()));
+    p.x.push_back(static_cast<float>(-0.3 * t0 + t1 + 0.5 * rng.normal()));
+    p.x.push_back(static_cast<float>(rng.uniform()));
+  }
+  return p;
+}
+
+TEST(FlowTrain, TwoThreadRanksMatchOneRank) {
+  set_threads(1);
+  const Problem p = linear_gaussian(600, 1);
+  TrainSettings st;
+  st.batch_size = 64;
+  st.max_epochs = 3;
+  st.patience = 100;
+  st.seed = 5;
+  st.progress = false;
+  const MafConfig cfg = small_config(2, 3, 2, 16, 9);
+
+  Flow f1(cfg);
+  SerialComm serial;
+  const TrainResult r1 = train(serial, f1, st, p.theta.data(), p.x.data(), p.n);
+
+  testing::ThreadGroup group(2);
+  Flow fa(cfg), fb(cfg);
+  TrainResult ra, rb;
+  const std::int64_t split = 250;  // uneven shards on purpose
+  std::exception_ptr err;
+  std::thread t([&] {
+    try {
+      testing::ThreadComm c(group, 1);
+      rb = train(c, fb, st, p.theta.data() + split * 2, p.x.data() + split * 3, p.n - split);
+    } catch (...) {
+      err = std::current_exception();
+    }
+  });
+  {
+    testing::ThreadComm c(group, 0);
+    ra = train(c, fa, st, p.theta.data(), p.x.data(), split);
+  }
+  t.join();
+  if (err) std::rethrow_exception(err);
+
+  EXPECT_EQ(fa.parameters(), fb.parameters()) << "ranks diverged";
+  const auto w1 = f1.parameters(), w2 = fa.parameters();
+  double maxdiff = 0;
+  for (std::size_t i = 0; i < w1.size(); ++i) maxdiff = std::max(maxdiff, double(std::abs(w1[i] - w2[i])));
+  EXPECT_LT(maxdiff, 1e-4);
+  ASSERT_EQ(r1.curve.size(), ra.curve.size());
+  for (std::size_t i = 0; i < r1.curve.size(); ++i) {
+    EXPECT_NEAR(r1.curve[i].train_loss, ra.curve[i].train_loss, 1e-4);
+    EXPECT_NEAR(r1.curve[i].val_loss, ra.curve[i].val_loss, 1e-4);
+  }
+  EXPECT_EQ(r1.n_train, ra.n_train);
+  EXPECT_EQ(f1.theta_mean(), fa.theta_mean());
+  set_threads(0);
+}
+
+TEST(FlowTrain, ResumeFromCheckpointContinuesExactly) {
+  set_threads(1);
+  const Problem p = linear_gaussian(400, 2);
+  TrainSettings st;
+  st.batch_size = 50;
+  st.max_epochs = 4;
+  st.patience = 100;
+  st.progress = false;
+  const MafConfig cfg = small_config(2, 3, 2, 16, 3);
+  SerialComm comm;
+  Flow full(cfg);
+  const TrainResult rf = train(comm, full, st, p.theta.data(), p.x.data(), p.n);
+
+  const std::string ck = tmp_path("resume.ckpt");
+  std::remove(ck.c_str());
+  Flow part(cfg);
+  TrainSettings s2 = st;
+  s2.max_epochs = 2;
+  s2.checkpoint_path = ck;
+  train(comm, part, s2, p.theta.data(), p.x.data(), p.n);
+  Flow resumed(cfg);
+  TrainSettings s3 = st;
+  s3.resume_from = ck;
+  const TrainResult rr = train(comm, resumed, s3, p.theta.data(), p.x.data(), p.n);
+  ASSERT_EQ(rr.curve.size(), 4u);
+  EXPECT_NEAR(rr.curve[3].val_loss, rf.curve[3].val_loss, 1e-6);
+  const auto a = full.parameters(), b = resumed.parameters();
+  double maxdiff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) maxdiff = std::max(maxdiff, double(std::abs(a[i] - b[i])));
+  EXPECT_LT(maxdiff, 1e-6);
+  std::remove(ck.c_str());
+  set_threads(0);
+}
+
+TEST(FlowTrain, EarlyStoppingRestoresBestWeights) {
+  const Problem p = linear_gaussian(300, 3);
+  TrainSettings st;
+  st.batch_size = 20;
+  st.learning_rate = 2e-2;  // noisy on purpose so validation loss goes up at some point
+  st.max_epochs = 40;
+  st.patience = 2;
+  st.progress = false;
+  Flow f(small_config(2, 3, 2, 16, 4));
+  std::vector<float> best;
+  st.on_epoch = [&](const EpochRecord& r) {
+    if (r.improved) best = f.parameters();
+  };
+  SerialComm comm;
+  const TrainResult r = train(comm, f, st, p.theta.data(), p.x.data(), p.n);
+  ASSERT_FALSE(best.empty());
+  EXPECT_EQ(f.parameters(), best);
+  if (r.early_stopped) {
+    EXPECT_EQ(static_cast<int>(r.curve.size()), r.best_epoch + st.patience);
+  }
+  EXPECT_LT(r.curve.back().train_loss, r.curve.front().train_loss + 1.0);
+}
+
+TEST(FlowTrain, RejectsThetaOutsideBox) {
+  FlowMetadata meta;
+  meta.theta_lower = {-1.0, -1.0};
+  meta.theta_upper = {1.0, 1.0};
+  Flow f(small_config(2, 3, 1, 8), meta);
+  Problem p = linear_gaussian(50, 4);
+  for (auto& t : p.theta) t *= 0.1f;
+  p.theta[17] = 1.0f;  // on the boundary
+  TrainSettings st;
+  st.progress = false;
+  SerialComm comm;
+  EXPECT_THROW(train(comm, f, st, p.theta.data(), p.x.data(), p.n), DataError);
+}
+
+}  // namespace
+}  // namespace sedpost::flow
