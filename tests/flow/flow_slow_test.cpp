@@ -35,10 +35,10 @@ TEST(FlowTrainSlow, LinearGaussianPosteriorRecovered) {
   cfg.seed = 1;
   Flow flow(cfg);
   TrainSettings st;
-  st.batch_size = 100;
-  st.learning_rate = 1e-3;
-  st.max_epochs = 150;
-  st.patience = 15;
+  st.batch_size = 50;  // sbi / SEDflow defaults: lr 5e-4, batch 50, patience 20
+  st.learning_rate = 5e-4;
+  st.max_epochs = 200;
+  st.patience = 20;
   st.progress = false;
   SerialComm comm;
   const TrainResult r = train(comm, flow, st, theta.data(), x.data(), n);
@@ -54,6 +54,7 @@ TEST(FlowTrainSlow, LinearGaussianPosteriorRecovered) {
   const double S[2][2] = {{P[1][1] / det, -P[0][1] / det}, {-P[1][0] / det, P[0][0] / det}};
   // Expected loss = E[-log p(theta|x)] = entropy of the posterior.
   const double entropy = 1.0 + std::log(2 * M_PI) + 0.5 * std::log(S[0][0] * S[1][1] - S[0][1] * S[1][0]);
+  std::printf("best validation loss %.4f, exact posterior entropy %.4f\n", r.best_val_loss, entropy);
   EXPECT_NEAR(r.best_val_loss, entropy, 0.03);
 
   for (const auto& x0v : std::vector<std::vector<float>>{{0.f, 0.f}, {1.5f, -1.0f}, {-2.f, 2.5f}}) {
@@ -77,9 +78,9 @@ TEST(FlowTrainSlow, LinearGaussianPosteriorRecovered) {
     std::printf("x0 = (%.1f, %.1f): mean %.4f %.4f (exact %.4f %.4f); cov %.4f %.4f %.4f (exact %.4f %.4f %.4f)\n",
                 x0v[0], x0v[1], m[0], m[1], mu[0], mu[1], c[0][0], c[0][1], c[1][1], S[0][0], S[0][1], S[1][1]);
     // Posterior std ~0.4: a well-trained amortized flow is within a few percent of it.
-    for (int a = 0; a < 2; ++a) EXPECT_NEAR(m[a], mu[a], 0.05);
+    for (int a = 0; a < 2; ++a) EXPECT_NEAR(m[a], mu[a], 0.06);  // 0.15 posterior std
     for (int a = 0; a < 2; ++a)
-      for (int b = 0; b < 2; ++b) EXPECT_NEAR(c[a][b], S[a][b], 0.2 * S[0][0]);
+      for (int b = 0; b < 2; ++b) EXPECT_NEAR(c[a][b], S[a][b], 0.15 * S[0][0]);
   }
 }
 

@@ -14,11 +14,11 @@ for sub in simulate train sample infer mcmc validate run sed noise; do
 done
 
 printf 'seed = 5\n[nonexistent_section]\nkey = 1\n' >"$tmp/c.toml"
-"$mpiexec" -n 2 "$sedpost" --config "$tmp/c.toml" noise --print-config >"$tmp/out" 2>&1
+"$mpiexec" -n 2 "$sedpost" --config "$tmp/c.toml" noise fit --print-config >"$tmp/out" 2>&1
 grep -q "seed = 5" "$tmp/out" || fail "--print-config does not show the config: $(cat "$tmp/out")"
 
 printf 'seed = \n' >"$tmp/bad.toml"
-"$mpiexec" -n 2 "$sedpost" --config "$tmp/bad.toml" noise >"$tmp/out" 2>&1
+"$mpiexec" -n 2 "$sedpost" --config "$tmp/bad.toml" noise fit >"$tmp/out" 2>&1
 rc=$?
 [ "$rc" -ne 0 ] || fail "a malformed config must fail"
 grep -q "bad.toml:1" "$tmp/out" || fail "config error should name file and line: $(cat "$tmp/out")"
