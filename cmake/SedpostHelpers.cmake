@@ -45,10 +45,14 @@ function(sedpost_unit_test name)
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   sedpost_warnings(${name})
-  # One label only: gtest_discover_tests splits a list value of PROPERTIES.
+  # gtest_discover_tests splits list values of PROPERTIES into separate arguments, so each
+  # property gets a single value: one label, and only the data directory in the environment
+  # (unit tests need nothing else). Listing the tests of a LibTorch executable takes a few
+  # seconds on a busy machine, hence the long discovery timeout.
   gtest_discover_tests(${name}
     DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS ${ARG_LABELS} ENVIRONMENT "${SEDPOST_TEST_ENV}" TIMEOUT ${ARG_TIMEOUT})
+    DISCOVERY_TIMEOUT 120
+    PROPERTIES LABELS ${ARG_LABELS} ENVIRONMENT "SEDPOST_DATA_DIR=${SEDPOST_TEST_DATA_DIR}" TIMEOUT ${ARG_TIMEOUT})
 endfunction()
 
 function(sedpost_mpi_test name)
