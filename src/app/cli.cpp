@@ -75,23 +75,8 @@ void apply_config(CLI::App& sub, const std::string& section, Config& config) {
 }
 
 Config read_config_everywhere(Comm& comm, const std::string& path) {
-  std::string text;
-  std::int64_t read_failed = 0;
-  std::string read_error;
-  if (comm.is_root() && !path.empty()) {
-    try {
-      text = Config::read_text(path);
-    } catch (const Error& e) {
-      read_failed = 1;
-      read_error = e.what();
-    }
-  }
-  comm.broadcast_value(read_failed, 0);
-  if (read_failed) {
-    comm.broadcast(read_error, 0);
-    throw ConfigError(read_error);
-  }
-  comm.broadcast(text, 0);
+  const std::string text =
+      read_on_root<ConfigError>(comm, [&] { return path.empty() ? std::string() : Config::read_text(path); });
   return Config::from_text(text, path.empty() ? "(no config)" : path);
 }
 

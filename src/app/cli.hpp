@@ -70,6 +70,27 @@ class Cli {
   std::vector<Subcommand> subcommands_;
 };
 
+/// Collective: rank 0 calls `read` (e.g. reads a file) and every rank receives its bytes.
+/// When `read` throws on rank 0, every rank throws E with the same message (so no rank
+/// waits for bytes that never come).
+template <class E>
+std::string read_on_root(Comm& comm, const std::function<std::string()>& read) {
+  std::string bytes;
+  std::int64_t failed = 0;
+  if (comm.is_root()) {
+    try {
+      bytes = read();
+    } catch (const std::exception& e) {
+      failed = 1;
+      bytes = e.what();
+    }
+  }
+  comm.broadcast_value(failed, 0);
+  comm.broadcast(bytes, 0);
+  if (failed) throw E(bytes);
+  return bytes;
+}
+
 /// Collective: rank 0 reads the TOML file `path` ("" = empty config), every rank parses the
 /// broadcast text. Throws ConfigError on every rank when the file cannot be read or parsed.
 Config read_config_everywhere(Comm& comm, const std::string& path);

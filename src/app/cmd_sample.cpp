@@ -25,24 +25,7 @@ struct SampleOptions {
 
 /// Reads the model file on rank 0 and broadcasts its bytes (one reader, not P).
 flow::Flow load_model_everywhere(Comm& comm, const std::string& path) {
-  std::string bytes;
-  std::int64_t failed = 0;
-  std::string error;
-  if (comm.is_root()) {
-    try {
-      bytes = flow::Flow::load(path).to_bytes();
-    } catch (const Error& e) {
-      failed = 1;
-      error = e.what();
-    }
-  }
-  comm.broadcast_value(failed, 0);
-  if (failed) {
-    comm.broadcast(error, 0);
-    throw DataError(error);
-  }
-  comm.broadcast(bytes, 0);
-  return flow::Flow::from_bytes(bytes);
+  return flow::Flow::from_bytes(read_on_root<DataError>(comm, [&] { return flow::Flow::load(path).to_bytes(); }));
 }
 
 int run_sample(Context& ctx, const SampleOptions& opt) {

@@ -3,6 +3,7 @@
 #include "mcmc/diagnostics.hpp"
 #include "mcmc/ensemble_slice_sampler.hpp"
 #include "mcmc/optimize.hpp"
+#include "chain_checks.hpp"
 #include "targets.hpp"
 
 #include <gtest/gtest.h>
@@ -12,26 +13,9 @@
 namespace sedpost::mcmc {
 namespace {
 
-constexpr double kSigmas = 4.0;
-
-template <class F>
-Eigen::MatrixXd map_chain(const SamplerResult& r, F f) {
-  Eigen::MatrixXd out(r.n_steps, r.n_walkers);
-  Eigen::VectorXd x(r.n_dim);
-  for (int s = 0; s < r.n_steps; ++s)
-    for (int w = 0; w < r.n_walkers; ++w) {
-      for (int d = 0; d < r.n_dim; ++d) x[d] = r.at(s, w, d);
-      out(s, w) = f(x);
-    }
-  return out;
-}
-
-void expect_mean(const Eigen::MatrixXd& series, double truth, const std::string& what) {
-  const double mean = series.mean();
-  const double se = mc_standard_error(series);
-  EXPECT_LT(std::abs(mean - truth), kSigmas * se)
-      << what << ": estimate " << mean << " truth " << truth << " se " << se;
-}
+using testing::expect_mean;
+using testing::kSigmas;
+using testing::map_chain;
 
 TEST(McmcSamplerSlow, RosenbrockBananaAllMoments) {
   const BatchLogDensity f = batch_from_scalar(

@@ -5,6 +5,7 @@
 #include "mcmc/diagnostics.hpp"
 #include "mcmc/ensemble_slice_sampler.hpp"
 #include "mcmc/optimize.hpp"
+#include "chain_checks.hpp"
 #include "targets.hpp"
 
 #include "core/error.hpp"
@@ -17,28 +18,9 @@
 namespace sedpost::mcmc {
 namespace {
 
-constexpr double kSigmas = 4.0;
-
-/// Series [steps, walkers] of f applied to each kept sample.
-template <class F>
-Eigen::MatrixXd map_chain(const SamplerResult& r, F f) {
-  Eigen::MatrixXd out(r.n_steps, r.n_walkers);
-  Eigen::VectorXd x(r.n_dim);
-  for (int s = 0; s < r.n_steps; ++s)
-    for (int w = 0; w < r.n_walkers; ++w) {
-      for (int d = 0; d < r.n_dim; ++d) x[d] = r.at(s, w, d);
-      out(s, w) = f(x);
-    }
-  return out;
-}
-
-/// Expect the chain mean of `series` to match `truth` within kSigmas MC standard errors.
-void expect_mean(const Eigen::MatrixXd& series, double truth, const std::string& what) {
-  const double mean = series.mean();
-  const double se = mc_standard_error(series);
-  EXPECT_LT(std::abs(mean - truth), kSigmas * se)
-      << what << ": estimate " << mean << " truth " << truth << " se " << se;
-}
+using testing::expect_mean;
+using testing::kSigmas;
+using testing::map_chain;
 
 SamplerResult run_gaussian12(int n_steps, MoveType move, std::uint64_t seed) {
   static const testing::CorrelatedGaussian target(12, 1e3, 42);
