@@ -8,7 +8,7 @@ packages=(
   libeigen3-dev libtorch-dev libopenblas0-openmp
   libcli11-dev libtomlplusplus-dev librandom123-dev libcfitsio-dev
   libgtest-dev libbenchmark-dev
-  python3 python3-numpy python3-h5py python3-matplotlib python3-astropy
+  python3 python3-numpy python3-h5py python3-matplotlib python3-astropy python3-sklearn
 )
 missing=()
 for p in "${packages[@]}"; do

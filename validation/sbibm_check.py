@@ -387,8 +387,9 @@ def main():
     print("task %s, budget %d, %d ranks, flow %d blocks x %d hidden, batch %d" %
           (args.task, args.budget, args.ranks, args.blocks, args.hidden, args.batch_size))
     head = ["obs", "C2ST"] if not args.no_c2st else ["obs"]
+    has_kl = args.task == "gaussian_linear" and summary.get("kl_q_p") is not None
     if args.task == "gaussian_linear":
-        head += ["|mean err|/sd", "|sd ratio-1|"]
+        head += ["|mean err|/sd", "|sd ratio-1|"] + (["KL(q||p)"] if has_kl else [])
     print("  ".join("%14s" % h for h in head))
     for r in rows:
         cells = ["%14d" % r["observation"]]
@@ -396,12 +397,16 @@ def main():
             cells.append("%14.4f" % r["c2st"])
         if args.task == "gaussian_linear":
             cells += ["%14.4f" % r["mean_bias_in_sd"], "%14.4f" % r["std_rel_error"]]
+            if has_kl:
+                cells.append("%14.4f" % r["kl_q_p"])
         print("  ".join(cells))
     cells = ["%14s" % "mean"]
     if summary["c2st_mean"] is not None:
         cells.append("%14.4f" % summary["c2st_mean"])
     if args.task == "gaussian_linear":
         cells += ["%14.4f" % summary["mean_bias_in_sd"], "%14.4f" % summary["std_rel_error"]]
+        if has_kl:
+            cells.append("%14.4f" % summary["kl_q_p"])
     print("  ".join(cells))
     pub = PUBLISHED_NPE[args.task].get(args.budget)
     if pub is not None:

@@ -164,18 +164,29 @@ int run_simulate(Context& ctx, const SimulateOptions& opt) {
   }
   progress.finish();
 
-  std::int64_t totals[3] = {counters.rows, counters.rejected_draws, counters.failed_rows};
-  comm.allreduce_sum(totals, 3);
+  // Totals over the whole file, from the data itself, so a resumed run counts the rows
+  // written before the interruption too: redraws = sum(attempts - 1), failed = attempts == 0.
+  std::vector<std::uint32_t> attempts(mine.count());
+  f.read_rows("attempts", mine.begin, mine.count(), attempts.data());
+  std::int64_t totals[2] = {0, 0};
+  for (std::uint32_t a : attempts) {
+    if (a == 0) {
+      ++totals[1];
+    } else {
+      totals[0] += a - 1;
+    }
+  }
+  comm.allreduce_sum(totals, 2);
   std::vector<std::int64_t> out_of_range = counters.noise.n_out_of_range;
   out_of_range.resize(nb, 0);
   comm.allreduce_sum(out_of_range.data(), out_of_range.size());
   std::string per_band;
   for (std::size_t b = 0; b < nb; ++b) per_band += cat(b ? ", " : "", noise_model.bands()[b], " ", out_of_range[b]);
-  logger().info(cat("simulated ", totals[0], " rows: ", totals[1],
-                    " prior draws redrawn because a flux fell outside the noise catalog's range (per band: ",
-                    per_band, "); ", totals[2], " rows failed (NaN, skipped by train)"));
-  f.set_attr("", "n_redrawn", totals[1]);
-  f.set_attr("", "n_failed_rows", totals[2]);
+  logger().info(cat("simulated ", opt.n, " rows: ", totals[0],
+                    " prior draws redrawn because a flux fell outside the noise catalog's range (in this run, "
+                    "per band: ", per_band, "); ", totals[1], " rows failed (NaN, skipped by train)"));
+  f.set_attr("", "n_redrawn", totals[0]);
+  f.set_attr("", "n_failed_rows", totals[1]);
   out.commit();
   logger().info(cat("wrote ", opt.out));
   return 0;
