@@ -52,6 +52,11 @@ PUBLISHED_NPE = {
 }
 
 
+def die(msg):
+    print(msg, file=sys.stderr)
+    sys.exit(2)
+
+
 # ----------------------------------------------------------------------------- tasks
 def simulate_gaussian_linear(n, rng):
     """theta ~ N(0, 0.1 I_10), x ~ N(theta, 0.1 I_10) (0.1 = covariance)."""
@@ -100,7 +105,7 @@ def task_files(task, k):
     ref = os.path.join(d, "reference_posterior_samples.csv.bz2")
     for p in (obs, ref):
         if not os.path.isfile(p):
-            sys.exit("sbibm_check: missing %s (set SEDPOST_DATA_DIR; see docs/data.md, "
+            die("sbibm_check: missing %s (set SEDPOST_DATA_DIR; see docs/data.md, "
                      "sbibm/<task>/num_observation_<k>/ from GitHub sbi-benchmark/sbibm)" % p)
     return obs, ref
 
@@ -235,12 +240,12 @@ def main():
     task = TASKS[args.task]
     sedpost = os.path.abspath(args.sedpost or default_sedpost())
     if not os.access(sedpost, os.X_OK):
-        sys.exit("sbibm_check: no sedpost binary at %s (use --sedpost)" % sedpost)
+        die("sbibm_check: no sedpost binary at %s (use --sedpost)" % sedpost)
     if not args.no_c2st:
         try:
             import sklearn  # noqa: F401
         except ImportError:
-            sys.exit("sbibm_check: C2ST needs scikit-learn (Debian: apt-get install -y python3-sklearn), "
+            die("sbibm_check: C2ST needs scikit-learn (Debian: apt-get install -y python3-sklearn), "
                      "or pass --no-c2st")
     workdir = os.path.abspath(args.workdir or "/tmp/sbibm_%s_%d" % (args.task, args.budget))
     os.makedirs(workdir, exist_ok=True)
@@ -272,7 +277,7 @@ def main():
 
     if args.reuse:
         if not os.path.isfile(samples_h5):
-            sys.exit("sbibm_check: --reuse needs %s" % samples_h5)
+            die("sbibm_check: --reuse needs %s" % samples_h5)
         if os.path.isfile(json_path):
             old = json.load(open(json_path))
             times.update({k: v for k, v in old.get("times", {}).items() if k != "metrics_s"})
@@ -313,14 +318,14 @@ def main():
         log_q = f["log_q"][...] if "log_q" in f else None
     expected = (len(obs_ids), args.n_samples, task["dim_theta"])
     if samples.shape != expected:
-        sys.exit("sbibm_check: /samples has shape %s, expected %s" % (samples.shape, expected))
+        die("sbibm_check: /samples has shape %s, expected %s" % (samples.shape, expected))
     if not np.all(np.isfinite(samples)):
-        sys.exit("sbibm_check: non-finite posterior samples")
+        die("sbibm_check: non-finite posterior samples")
     if task["box"] is not None:
         lo, hi = task["box"]
         inside = np.all((samples >= lo) & (samples <= hi))
         if not inside:
-            sys.exit("sbibm_check: samples outside the prior box")
+            die("sbibm_check: samples outside the prior box")
 
     # 5. metrics
     t0 = time.time()
