@@ -163,31 +163,27 @@ int FitsTable::column_number(const std::string& name) const {
   throw DataError(where(name) + ": no such column (available: " + avail + ")");
 }
 
-std::int64_t FitsTable::column_width(const std::string& name) const {
-  const int col = column_number(name);
-  int type = 0, status = 0;
+FitsTable::ColumnInfo FitsTable::column_info(const std::string& name) const {
+  ColumnInfo info;
+  info.number = column_number(name);
+  int status = 0;
   LONGLONG repeat = 0, width = 0;
-  fits_get_coltypell(static_cast<fitsfile*>(fptr_), col, &type, &repeat, &width, &status);
+  fits_get_coltypell(static_cast<fitsfile*>(fptr_), info.number, &info.type, &repeat, &width, &status);
   if (status) throw DataError(where(name) + ": cannot read column type: " + cfitsio_message(status));
-  return static_cast<std::int64_t>(repeat);
+  info.repeat = static_cast<std::int64_t>(repeat);
+  return info;
 }
 
-int FitsTable::column_type(const std::string& name) const {
-  const int col = column_number(name);
-  int type = 0, status = 0;
-  LONGLONG repeat = 0, width = 0;
-  fits_get_coltypell(static_cast<fitsfile*>(fptr_), col, &type, &repeat, &width, &status);
-  if (status) throw DataError(where(name) + ": cannot read column type: " + cfitsio_message(status));
-  return type;
-}
+std::int64_t FitsTable::column_width(const std::string& name) const { return column_info(name).repeat; }
+
+int FitsTable::column_type(const std::string& name) const { return column_info(name).type; }
 
 std::vector<double> FitsTable::read_double_vector(const std::string& name, std::int64_t* width_out) const {
-  const int col = column_number(name);
+  const ColumnInfo info = column_info(name);
+  const int col = info.number, type = info.type;
+  const LONGLONG repeat = info.repeat;
   fitsfile* f = static_cast<fitsfile*>(fptr_);
-  int type = 0, status = 0;
-  LONGLONG repeat = 0, width = 0;
-  fits_get_coltypell(f, col, &type, &repeat, &width, &status);
-  if (status) throw DataError(where(name) + ": cannot read column type: " + cfitsio_message(status));
+  int status = 0;
   if (!is_numeric(type) || type == TBIT) {
     throw DataError(where(name) + ": not a numeric column (FITS type code " + std::to_string(type) + ")");
   }
@@ -232,12 +228,11 @@ std::vector<double> FitsTable::read_double_elements(const std::string& name, std
 }
 
 std::vector<std::int64_t> FitsTable::read_int64(const std::string& name) const {
-  const int col = column_number(name);
+  const ColumnInfo info = column_info(name);
+  const int col = info.number, type = info.type;
+  const LONGLONG repeat = info.repeat;
   fitsfile* f = static_cast<fitsfile*>(fptr_);
-  int type = 0, status = 0;
-  LONGLONG repeat = 0, width = 0;
-  fits_get_coltypell(f, col, &type, &repeat, &width, &status);
-  if (status) throw DataError(where(name) + ": cannot read column type: " + cfitsio_message(status));
+  int status = 0;
   if (type == TFLOAT || type == TDOUBLE || !is_numeric(type) || type == TBIT) {
     throw DataError(where(name) + ": not an integer column (FITS type code " + std::to_string(type) + ")");
   }
@@ -256,12 +251,11 @@ std::vector<std::int64_t> FitsTable::read_int64(const std::string& name) const {
 }
 
 std::vector<std::string> FitsTable::read_string(const std::string& name) const {
-  const int col = column_number(name);
+  const ColumnInfo info = column_info(name);
+  const int col = info.number, type = info.type;
+  const LONGLONG repeat = info.repeat;
   fitsfile* f = static_cast<fitsfile*>(fptr_);
-  int type = 0, status = 0;
-  LONGLONG repeat = 0, width = 0;
-  fits_get_coltypell(f, col, &type, &repeat, &width, &status);
-  if (status) throw DataError(where(name) + ": cannot read column type: " + cfitsio_message(status));
+  int status = 0;
   if (type != TSTRING) {
     throw DataError(where(name) + ": not a string column (FITS type code " + std::to_string(type) + ")");
   }

@@ -55,6 +55,13 @@ class FitsTable {
  private:
   void read_header();  ///< HDU number, row count, column names
   int column_number(const std::string& name) const;  ///< 1-based; throws DataError if absent
+  /// Column number, FITS type code and elements per row; throws DataError naming the column.
+  struct ColumnInfo {
+    int number = 0;
+    int type = 0;
+    std::int64_t repeat = 0;
+  };
+  ColumnInfo column_info(const std::string& name) const;
   [[noreturn]] void fail(int status, const std::string& what) const;
   std::string where(const std::string& column) const;
 
