@@ -42,15 +42,16 @@ struct McmcOptions {
   std::string catalog;
   std::string out = "chains.h5";
   std::string rows;                 ///< "a:b" (rows [a, b)); empty = all
-  int walkers = 32;
+  int walkers = 24;                 ///< 2 D + 2: the R-hat criterion needs per-walker length, so few walkers are cheapest
   int steps = 4000;
   int burn = 1000;
   int thin = 1;
   std::string move = "differential";
+  std::string coordinates = "amplitude";  ///< SampledCoords: amplitude | unbounded | box
   std::string burn_move;            ///< empty = same as move
   std::uint64_t seed = 0;
   bool early_stop = false;
-  int check_every = 1000;
+  int check_every = 500;
   double min_tau_multiple = 50.0;
   double max_rhat = 1.01;
   int max_steps_out = 10000;
@@ -225,31 +226,192 @@ Catalog read_catalog(const std::string& path, const std::string& rows) {
 
 // ---- log-probability of one galaxy ----
 
-/// log p(x | f_obs) = -0.5 sum_b ((f_b(theta(x)) - f_obs_b) / sigma_b)^2 + log prior(x), x in the
-/// 11 flow coordinates (SEDflow Eq. 1 with the Gaussian normalisation dropped; MODEL.md 1, 4).
-/// The prior is uniform on the flow-coordinate box: -log(volume) inside, -inf outside.
+/// Coordinates the sampler moves in (all sample the same posterior: the prior of MODEL.md 1
+/// times the Gaussian flux likelihood; each carries the log-Jacobian of its map to the box).
+enum class SampledCoords {
+  kBox,        ///< the 11 flow coordinates themselves (uniform prior on the box)
+  kUnbounded,  ///< y = logit of each flow coordinate scaled to (0, 1) (the flow's R^11 map)
+  kAmplitude,  ///< kUnbounded for the 10 shape coordinates; log M* replaced by the
+               ///< standardised amplitude u = (M - M_hat) / sigma_M (see GalaxyPosterior)
+};
+
+SampledCoords sampled_coords_from_string(const std::string& name) {
+  if (name == "box") return SampledCoords::kBox;
+  if (name == "unbounded") return SampledCoords::kUnbounded;
+  if (name == "amplitude") return SampledCoords::kAmplitude;
+  throw ConfigError("mcmc: unknown --coordinates '" + name + "' (amplitude, unbounded, box)");
+}
+
+/// Posterior of one galaxy in the flow coordinates x (MODEL.md 1, 4; SEDflow Eq. 1 with the
+/// Gaussian normalisation dropped):
+///   log p(x | f_obs) = -0.5 sum_b ((f_b(theta(x)) - f_obs_b) / sigma_b)^2 + log prior(x),
+/// the prior uniform on the flow-coordinate box (-log volume inside, -inf outside), sampled in
+/// the coordinates y of SampledCoords with log p(y) = log p(x(y)) + log |det dx/dy|.
+///
+/// kAmplitude (MODEL.md 10b: the slowest mixing is along mass-dust-burst degeneracies, which
+/// are mostly "the other parameters change the overall brightness and log M* compensates").
+/// The model fluxes are exactly linear in M = 10^logM* (MODEL.md 2: the SFH is normalised to
+/// 1 M_sun and multiplied by M*), f_b = M g_b(s) with s the 10 shape coordinates. For fixed s the
+/// chi^2 is a parabola in M with minimum M_hat(s) = sum g f iv / sum g^2 iv and width
+/// sigma_M(s) = (sum g^2 iv)^-1/2; sampling u = (M - M_hat(s)) / sigma_M(s) instead of log M*
+/// makes the likelihood's dependence on u the same N(0, 1) shape for every s, so the curved
+/// mass ridge becomes a straight axis. Bijection for fixed s: log M* = log10(M_hat + sigma_M u)
+/// with log |d logM*/du| = log sigma_M - log M - log ln 10; points with M outside the prior's
+/// mass range get -inf. One model evaluation per point, as in the other coordinates.
 class GalaxyPosterior {
  public:
   GalaxyPosterior(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs,
-                  const double* sigma, int n_bands)
-      : model_(model), prior_(prior), flux_obs_(flux_obs, flux_obs + n_bands), ivar_(n_bands), n_bands_(n_bands) {
+                  const double* sigma, int n_bands, SampledCoords coords)
+      : model_(model), prior_(prior), flux_obs_(flux_obs, flux_obs + n_bands), ivar_(n_bands), n_bands_(n_bands),
+        coords_(coords) {
     for (int b = 0; b < n_bands; ++b) ivar_[b] = 1.0 / (sigma[b] * sigma[b]);
     prior::FlowCoords mid{};
     for (int k = 0; k < kNumFlow; ++k) mid[k] = 0.5 * (prior.flow_lower()[k] + prior.flow_upper()[k]);
     log_prior_in_box_ = prior.log_prob_flow(mid);
+    m_lo_ = std::pow(10.0, prior.flow_lower()[0]);
+    m_hi_ = std::pow(10.0, prior.flow_upper()[0]);
+    // from_unbounded's log-Jacobian term of coordinate 0 at y_0 = 0 (removed in kAmplitude).
+    log_det_y0_ = std::log(prior.flow_upper()[0] - prior.flow_lower()[0]) + 2.0 * std::log(0.5);
   }
 
-  /// thetas [n, 11] flow coordinates -> logp [n].
+  /// thetas [n, 11] sampled coordinates -> logp [n] (log density in those coordinates).
   void operator()(const Eigen::Ref<const Eigen::MatrixXd>& thetas, Eigen::Ref<Eigen::VectorXd> logp) {
-    const Eigen::Index n = thetas.rows();
+    evaluate(thetas, logp.data(), nullptr, nullptr);
+  }
+
+  /// Sampled coordinates y [n, 11] with their log density `logp` [n] (as the sampler returned
+  /// it) -> flow coordinates x [n, 11] and the flow-coordinate log posterior [n] (-0.5 chi^2 +
+  /// log prior, the schema's /log_prob). kAmplitude evaluates the model once per row (log M*
+  /// needs M_hat); the others need no model call.
+  void to_flow(const Eigen::Ref<const Eigen::MatrixXd>& y, const Eigen::Ref<const Eigen::VectorXd>& logp,
+               Eigen::MatrixXd& x, Eigen::VectorXd& logp_flow) {
+    const Eigen::Index n = y.rows();
+    x.resize(n, kNumFlow);
+    logp_flow.resize(n);
+    if (coords_ == SampledCoords::kBox) {
+      x = y;
+      logp_flow = logp;
+    } else if (coords_ == SampledCoords::kUnbounded) {
+      std::vector<double> ys(static_cast<std::size_t>(n) * kNumFlow), xs(ys.size()), ld(static_cast<std::size_t>(n));
+      for (Eigen::Index i = 0; i < n; ++i)
+        for (int k = 0; k < kNumFlow; ++k) ys[i * kNumFlow + k] = y(i, k);
+      prior_.from_unbounded(ys.data(), static_cast<std::size_t>(n), xs.data(), ld.data());
+      for (Eigen::Index i = 0; i < n; ++i) {
+        for (int k = 0; k < kNumFlow; ++k) x(i, k) = xs[i * kNumFlow + k];
+        logp_flow[i] = logp[i] - ld[i];
+      }
+    } else {
+      Eigen::VectorXd lp(n);
+      evaluate(y, lp.data(), &x, &logp_flow);
+    }
+  }
+
+  /// Flow coordinates x [n, 11] (inside the box) -> sampled coordinates [n, 11]. kAmplitude
+  /// evaluates the model once per row (for M_hat, sigma_M).
+  Eigen::MatrixXd from_flow(const Eigen::Ref<const Eigen::MatrixXd>& x) {
+    const Eigen::Index n = x.rows();
+    Eigen::MatrixXd y(n, kNumFlow);
+    if (coords_ == SampledCoords::kBox) {
+      y = x;
+      return y;
+    }
+    std::vector<double> xs(static_cast<std::size_t>(n) * kNumFlow), ys(xs.size());
+    for (Eigen::Index i = 0; i < n; ++i)
+      for (int k = 0; k < kNumFlow; ++k) xs[i * kNumFlow + k] = x(i, k);
+    prior_.to_unbounded(xs.data(), static_cast<std::size_t>(n), ys.data());
+    for (Eigen::Index i = 0; i < n; ++i)
+      for (int k = 0; k < kNumFlow; ++k) y(i, k) = ys[i * kNumFlow + k];
+    if (coords_ == SampledCoords::kAmplitude) {
+      phys_.resize(static_cast<std::size_t>(n) * kNumPhys);
+      flux_.resize(static_cast<std::size_t>(n) * n_bands_);
+      for (Eigen::Index i = 0; i < n; ++i) {
+        prior::FlowCoords xi{};
+        for (int k = 0; k < kNumFlow; ++k) xi[k] = x(i, k);
+        xi[0] = 0.0;  // shape only: fluxes per M_sun formed
+        const prior::Physical p = prior_.to_physical(xi);
+        std::copy(p.begin(), p.end(), phys_.begin() + static_cast<std::ptrdiff_t>(i * kNumPhys));
+      }
+      model_.evaluate_batch(phys_.data(), static_cast<int>(n), flux_.data());
+      n_evals_ += n;
+      for (Eigen::Index i = 0; i < n; ++i) {
+        const Amplitude a = amplitude(flux_.data() + static_cast<std::size_t>(i) * n_bands_);
+        y(i, 0) = (std::pow(10.0, x(i, 0)) - a.m_hat) / a.sigma_m;
+      }
+    }
+    return y;
+  }
+
+  /// Typical scale of each sampled coordinate [11] (the box widths; 4 in the logit and
+  /// amplitude coordinates, where the prior's bulk spans a few units).
+  Eigen::VectorXd scale() const {
+    Eigen::VectorXd w(kNumFlow);
+    for (int k = 0; k < kNumFlow; ++k)
+      w[k] = coords_ == SampledCoords::kBox ? prior_.flow_upper()[k] - prior_.flow_lower()[k] : 4.0;
+    return w;
+  }
+
+  long n_evals() const { return n_evals_; }
+
+ private:
+  struct Amplitude {
+    double m_hat, sigma_m;
+  };
+  /// Least-squares amplitude of the unit-mass fluxes g [n_bands] and its standard deviation.
+  Amplitude amplitude(const double* g) const {
+    double a = 0.0, b = 0.0;
+    for (int k = 0; k < n_bands_; ++k) {
+      a += g[k] * flux_obs_[k] * ivar_[k];
+      b += g[k] * g[k] * ivar_[k];
+    }
+    return {a / b, 1.0 / std::sqrt(b)};  // b = 0 (no flux): NaN/inf, rejected by the caller
+  }
+
+  /// Log density in the sampled coordinates at the rows of y [n, 11] into logp [n]; optionally
+  /// the flow coordinates x [n, 11] (rows outside the support: NaN) and the flow-coordinate log
+  /// posterior [n].
+  void evaluate(const Eigen::Ref<const Eigen::MatrixXd>& y, double* logp, Eigen::MatrixXd* x_out,
+                Eigen::VectorXd* logp_flow) {
+    const Eigen::Index n = y.rows();
+    ys_.resize(static_cast<std::size_t>(n) * kNumFlow);
+    xs_.resize(ys_.size());
+    log_det_.assign(static_cast<std::size_t>(n), 0.0);
+    for (Eigen::Index i = 0; i < n; ++i)
+      for (int k = 0; k < kNumFlow; ++k) ys_[i * kNumFlow + k] = y(i, k);
+    if (coords_ == SampledCoords::kBox) {
+      xs_ = ys_;
+    } else {
+      if (coords_ == SampledCoords::kAmplitude)
+        for (Eigen::Index i = 0; i < n; ++i) ys_[i * kNumFlow] = 0.0;
+      prior_.from_unbounded(ys_.data(), static_cast<std::size_t>(n), xs_.data(), log_det_.data());
+      if (coords_ == SampledCoords::kAmplitude) {
+        for (Eigen::Index i = 0; i < n; ++i) {
+          log_det_[i] -= log_det_y0_;
+          xs_[i * kNumFlow] = 0.0;  // unit mass: f = M g
+        }
+      }
+    }
     phys_.resize(static_cast<std::size_t>(n) * kNumPhys);
     flux_.resize(static_cast<std::size_t>(n) * n_bands_);
     inside_.clear();
     prior::FlowCoords x{};
     for (Eigen::Index i = 0; i < n; ++i) {
-      for (int k = 0; k < kNumFlow; ++k) x[k] = thetas(i, k);
-      if (!prior_.in_box(x)) {
+      bool finite = true;
+      for (int k = 0; k < kNumFlow; ++k) {
+        x[k] = xs_[i * kNumFlow + k];
+        finite = finite && std::isfinite(y(i, k));
+      }
+      bool ok = finite && std::isfinite(log_det_[i]);
+      if (ok && coords_ == SampledCoords::kAmplitude) {
+        x[0] = prior_.flow_lower()[0];  // mass checked after the model call
+        ok = prior_.in_box(x);
+        x[0] = 0.0;
+      } else if (ok) {
+        ok = prior_.in_box(x);
+      }
+      if (!ok) {
         logp[i] = -kInf;
+        if (logp_flow) (*logp_flow)[i] = -kInf;
+        if (x_out) x_out->row(i).setConstant(kNaN);
         continue;
       }
       const prior::Physical p = prior_.to_physical(x);
@@ -260,25 +422,46 @@ class GalaxyPosterior {
     if (m > 0) model_.evaluate_batch(phys_.data(), m, flux_.data());
     n_evals_ += m;
     for (int j = 0; j < m; ++j) {
-      const double* f = flux_.data() + static_cast<std::size_t>(j) * n_bands_;
+      const Eigen::Index i = inside_[j];
+      double* f = flux_.data() + static_cast<std::size_t>(j) * n_bands_;
+      double log_det = log_det_[i];
+      double log_mstar = xs_[i * kNumFlow];
+      if (coords_ == SampledCoords::kAmplitude) {
+        const Amplitude a = amplitude(f);
+        const double mass = a.m_hat + a.sigma_m * y(i, 0);
+        if (!(mass >= m_lo_ && mass <= m_hi_)) {  // also rejects NaN (no flux at all)
+          logp[i] = -kInf;
+          if (logp_flow) (*logp_flow)[i] = -kInf;
+          if (x_out) x_out->row(i).setConstant(kNaN);
+          continue;
+        }
+        for (int b = 0; b < n_bands_; ++b) f[b] *= mass;
+        log_det += std::log(a.sigma_m) - std::log(mass) - std::log(std::log(10.0));
+        log_mstar = std::log10(mass);
+      }
       double chi2 = 0.0;
       for (int b = 0; b < n_bands_; ++b) {
         const double d = f[b] - flux_obs_[b];
         chi2 += d * d * ivar_[b];
       }
-      logp[inside_[j]] = log_prior_in_box_ - 0.5 * chi2;  // NaN flux -> NaN -> NumericsError
+      const double lp_flow = log_prior_in_box_ - 0.5 * chi2;  // NaN flux -> NaN -> NumericsError
+      logp[i] = lp_flow + log_det;
+      if (logp_flow) (*logp_flow)[i] = lp_flow;
+      if (x_out) {
+        for (int k = 0; k < kNumFlow; ++k) (*x_out)(i, k) = xs_[i * kNumFlow + k];
+        (*x_out)(i, 0) = log_mstar;
+      }
     }
   }
 
-  long n_evals() const { return n_evals_; }
-
- private:
   const sps::FixedZModel& model_;
   const prior::Prior& prior_;
   std::vector<double> flux_obs_, ivar_;
   int n_bands_;
+  SampledCoords coords_;
   double log_prior_in_box_ = 0.0;
-  std::vector<double> phys_, flux_;
+  double m_lo_ = 0.0, m_hi_ = 0.0, log_det_y0_ = 0.0;
+  std::vector<double> ys_, xs_, log_det_, phys_, flux_;
   std::vector<Eigen::Index> inside_;
   long n_evals_ = 0;
 };
@@ -321,6 +504,7 @@ struct RunSetup {
   const mcmc::SamplerSettings& sampler;  ///< stream_index set per galaxy
   const McmcOptions& opt;
   double z_max;
+  SampledCoords coords;
 };
 
 /// A thinned copy of the kept chain for convergence checks at bounded cost: at most kMaxRows
@@ -411,36 +595,66 @@ GalaxyResult run_galaxy(const RunSetup& run, const Catalog& cat_, std::uint64_t 
   std::shared_ptr<GalaxyPosterior> state;
   try {
     const sps::FixedZModel fz(run.model, z);
-    state = std::make_shared<GalaxyPosterior>(fz, run.prior, flux, sigma, nb);
+    state = std::make_shared<GalaxyPosterior>(fz, run.prior, flux, sigma, nb, run.coords);
     const mcmc::BatchLogDensity log_density = [state](const Eigen::Ref<const Eigen::MatrixXd>& t,
                                                       Eigen::Ref<Eigen::VectorXd> lp) { (*state)(t, lp); };
 
     // Initialisation stream: kMcmc keyed by the row with the top bit set, so it never overlaps
     // the sampler's own stream Rng(seed, kMcmc, row).
     Rng init_rng(opt.seed, RngStream::kMcmc, row | (std::uint64_t{1} << 63));
-    Eigen::MatrixXd starts(opt.map_starts, kNumFlow);
+    Eigen::MatrixXd start_flow(opt.map_starts, kNumFlow);
     for (int s = 0; s < opt.map_starts; ++s) {
       const prior::FlowCoords x = run.prior.sample_flow(init_rng);
-      for (int k = 0; k < kNumFlow; ++k) starts(s, k) = x[k];
+      for (int k = 0; k < kNumFlow; ++k) start_flow(s, k) = x[k];
     }
+    const Eigen::MatrixXd starts = state->from_flow(start_flow);
     const Eigen::VectorXd start_lp = mcmc::evaluate(log_density, starts);
     if (!start_lp.array().isFinite().any()) {
       res.flag(kNoFiniteLogProb, cat("log-probability is -inf at all ", opt.map_starts, " prior draws"));
     } else {
-      Eigen::VectorXd width(kNumFlow);
-      for (int k = 0; k < kNumFlow; ++k) width[k] = run.prior.flow_upper()[k] - run.prior.flow_lower()[k];
+      const Eigen::VectorXd width = state->scale();
       mcmc::NelderMeadSettings nm;
       nm.initial_steps = 0.05 * width;
       nm.max_evals = opt.map_evals;
       const mcmc::MapResult map = mcmc::find_map(log_density, starts, nm);
-      prior::FlowCoords xm{};
-      for (int k = 0; k < kNumFlow; ++k) xm[k] = map.theta[k];
-      const prior::Physical pm = run.prior.to_physical(xm);
-      res.map_theta.assign(pm.begin(), pm.end());
-      res.map_log_prob = map.log_prob;
+      Eigen::MatrixXd map_flow;
+      {
+        Eigen::VectorXd map_lp_flow;
+        state->to_flow(map.theta.transpose(), Eigen::VectorXd::Constant(1, map.log_prob), map_flow, map_lp_flow);
+        prior::FlowCoords xm{};
+        for (int k = 0; k < kNumFlow; ++k) xm[k] = map_flow(0, k);
+        const prior::Physical pm = run.prior.to_physical(xm);
+        res.map_theta.assign(pm.begin(), pm.end());
+        res.map_log_prob = map_lp_flow[0];  // the mode in the sampled coordinates
+      }
 
-      const Eigen::MatrixXd init =
-          mcmc::init_walkers_around(log_density, map.theta, opt.init_scale * width, opt.walkers, init_rng);
+      // Walkers start in a ball around the MAP drawn in the flow coordinates (radius init_scale
+      // of each coordinate's prior range, points outside the box redrawn), then mapped to the
+      // sampled coordinates. A ball drawn in the sampled coordinates can miss the support
+      // entirely in kAmplitude when the likelihood is flat (sigma_M >> the prior's mass range).
+      Eigen::MatrixXd init(opt.walkers, kNumFlow);
+      {
+        Eigen::MatrixXd cand(opt.walkers, kNumFlow);
+        int got = 0;
+        for (int batch = 0; got < opt.walkers; ++batch) {
+          if (batch == 1000)
+            throw NumericsError(cat("row ", row, ": found only ", got, " of ", opt.walkers,
+                                    " initial walkers with finite log density around the MAP"));
+          prior::FlowCoords xc{};
+          for (int i = 0; i < opt.walkers; ++i) {
+            do {
+              for (int k = 0; k < kNumFlow; ++k)
+                xc[k] = map_flow(0, k) + opt.init_scale * (run.prior.flow_upper()[k] - run.prior.flow_lower()[k]) *
+                                             init_rng.normal();
+            } while (!run.prior.in_box(xc));
+            for (int k = 0; k < kNumFlow; ++k) cand(i, k) = xc[k];
+          }
+          const Eigen::MatrixXd y = state->from_flow(cand);
+          const Eigen::VectorXd lp = mcmc::evaluate(log_density, y);
+          for (int i = 0; i < opt.walkers && got < opt.walkers; ++i)
+            if (std::isfinite(lp[i])) init.row(got++) = y.row(i);
+        }
+      }
       mcmc::SamplerSettings settings = run.sampler;
       settings.stream_index = row;
       const mcmc::EnsembleSliceSampler sampler(log_density, kNumFlow, settings);
@@ -450,12 +664,28 @@ GalaxyResult run_galaxy(const RunSetup& run, const Catalog& cat_, std::uint64_t 
       ConvergenceProbe probe(opt.walkers, settings.early_stop);
       bool converged_early = false, timed_out = false;
       double last_tau = kNaN;
+      Eigen::MatrixXd x_flow;
+      Eigen::VectorXd lp_flow;
       const mcmc::StepCallback callback = [&](const mcmc::StepInfo& info) {
         if (info.burn_in) return true;
         const int after_burn = info.step - opt.burn + 1;
         if (after_burn % opt.thin != 0) return true;
         const int kept = after_burn / opt.thin;
-        probe.add(kept, *info.positions);
+        // Kept steps go out (and into the convergence checks) in flow coordinates, whatever
+        // the sampled coordinates: tau and R-hat are those of the parameters reported.
+        state->to_flow(*info.positions, *info.log_prob, x_flow, lp_flow);
+        if (!x_flow.allFinite())
+          throw NumericsError(cat("row ", row, ": a walker left the support (sampled coordinates -> flow)"));
+        const std::size_t s = static_cast<std::size_t>(kept - 1);
+        prior::FlowCoords x{};
+        for (int w = 0; w < opt.walkers; ++w) {
+          for (int k = 0; k < kNumFlow; ++k) x[k] = x_flow(w, k);
+          const prior::Physical p = run.prior.to_physical(x);
+          float* dst = res.chains.data() + (s * opt.walkers + w) * kNumPhys;
+          for (int k = 0; k < kNumPhys; ++k) dst[k] = static_cast<float>(p[k]);
+          res.log_prob[s * opt.walkers + w] = static_cast<float>(lp_flow[w]);
+        }
+        probe.add(kept, x_flow);
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         // A check cannot succeed while kept < min_tau_multiple * tau; skip checks until the chain
         // is at least half that long for the last estimate (tau estimates grow with the chain).
@@ -481,25 +711,11 @@ GalaxyResult run_galaxy(const RunSetup& run, const Catalog& cat_, std::uint64_t 
         res.flag(kTimeLimit, cat("time limit ", opt.time_limit, " s reached after ", r.n_steps, " kept steps"));
       }
 
-      res.n_steps = r.n_steps;
-      prior::FlowCoords x{};
-      for (int s = 0; s < r.n_steps; ++s) {
-        for (int w = 0; w < r.n_walkers; ++w) {
-          for (int k = 0; k < kNumFlow; ++k) x[k] = r.at(s, w, k);
-          const prior::Physical p = run.prior.to_physical(x);
-          float* dst = res.chains.data() + (static_cast<std::size_t>(s) * opt.walkers + w) * kNumPhys;
-          for (int k = 0; k < kNumPhys; ++k) dst[k] = static_cast<float>(p[k]);
-          res.log_prob[static_cast<std::size_t>(s) * opt.walkers + w] = static_cast<float>(r.log_prob(s, w));
-        }
-      }
+      res.n_steps = r.n_steps;  // res.chains / res.log_prob were filled by the callback
       if (r.n_steps >= 4) {
-        // Exact (whole-chain) diagnostics up to ConvergenceProbe::kMaxRows kept steps, the
-        // thinned probe's beyond (tau scaled back to kept steps).
-        const mcmc::ChainDiagnostics d =
-            r.n_steps <= ConvergenceProbe::kMaxRows
-                ? mcmc::diagnose(r, settings.early_stop.window_c, settings.early_stop.min_tau_multiple,
-                                 settings.early_stop.max_rhat)
-                : probe.diagnose(r.n_steps);
+        // Flow-coordinate diagnostics: exact (whole chain) up to ConvergenceProbe::kMaxRows kept
+        // steps, the thinned probe's beyond (tau scaled back to kept steps).
+        const mcmc::ChainDiagnostics d = probe.diagnose(r.n_steps);
         for (int k = 0; k < kNumFlow; ++k) {
           res.tau[physical_slot(k)] = d.tau[k];
           res.rhat[physical_slot(k)] = d.rhat[k];
@@ -597,7 +813,8 @@ void create_output(io::H5File& f, const Context& ctx, const McmcOptions& opt, co
   f.set_attr("", "burn", static_cast<std::int64_t>(opt.burn));
   f.set_attr("", "thin", static_cast<std::int64_t>(opt.thin));
   f.set_attr("", "move", opt.move);
-  f.set_attr("", "sampled_coordinates", prior::Prior::flow_names());
+  f.set_attr("", "sampled_coordinates", opt.coordinates);
+  f.set_attr("", "chain_coordinates", prior::Prior::flow_names());
 }
 
 void write_galaxy(io::H5File& f, const Catalog& c, std::uint64_t local, const GalaxyResult& r) {
@@ -683,7 +900,7 @@ int run_mcmc(Context& ctx, const McmcOptions& opt) {
   io::H5File& f = out.file();
   create_output(f, ctx, opt, catalog, model, max_kept);
 
-  const RunSetup setup{model, prior, settings, opt, model_settings.z_max};
+  const RunSetup setup{model, prior, settings, opt, model_settings.z_max, sampled_coords_from_string(opt.coordinates)};
   auto* mpi_comm = dynamic_cast<mpi::MpiComm*>(&comm);
   std::unique_ptr<mpi::WorkCounter> counter;
   if (mpi_comm) counter = std::make_unique<mpi::WorkCounter>(*mpi_comm);
@@ -753,7 +970,7 @@ void register_mcmc(Cli& cli) {
                   "physical theta, /log_prob, /tau, /rhat, /ess, /flags, ...")
       ->capture_default_str();
   sub->add_option("--rows", opt->rows, "Catalog rows 'begin:end' (0-based, end excluded; default all)");
-  sub->add_option("--walkers", opt->walkers, "Walkers in the ensemble (even, >= 22 = 2 x 11 flow coordinates)")
+  sub->add_option("--walkers", opt->walkers, "Walkers in the ensemble (even, >= 22 = 2 x 11 flow coordinates). The early-stop criterion (chain > 50 tau and split R-hat < 1.01) is per walker chain, so the cost to convergence grows with the walkers: keep it near the minimum")
       ->capture_default_str();
   sub->add_option("--steps", opt->steps,
                   "Sampling steps after burn-in per galaxy (ensemble steps; the upper bound with --early-stop)")
@@ -770,6 +987,12 @@ void register_mcmc(Cli& cli) {
                   "(Gaussian-mixture jumps)")
       ->capture_default_str();
   sub->add_option("--burn-move", opt->burn_move, "Move during burn-in (default: --move)");
+  sub->add_option("--coordinates", opt->coordinates,
+                  "Coordinates the sampler moves in (same posterior, Jacobian included): amplitude (logit of the "
+                  "prior box for the 10 shape parameters, log M* replaced by the standardised least-squares "
+                  "amplitude: mixes fastest), unbounded (logit of the box for all 11) or box (flow coordinates)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"amplitude", "unbounded", "box"}));
   sub->add_option("--seed", opt->seed, "Seed; galaxy row i depends on (seed, i) only")->capture_default_str();
   sub->add_flag("--early-stop", opt->early_stop,
                 "Stop a galaxy once kept steps > min-tau-multiple x max autocorrelation time and max split R-hat < "

@@ -1,6 +1,7 @@
 // `sedpost run CONFIG`: the whole pipeline, stage after stage, each skipped when its
 // complete output exists (so rerunning the same command resumes).
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 
 #include "app/commands.hpp"
@@ -18,33 +19,29 @@ namespace {
 struct RunOptions {
   std::string config;       ///< positional: the run's TOML file
   std::string out_dir;      ///< directory for every stage's output
-  std::int64_t n_test = 200;       ///< held-out simulated galaxies (test set)
-  std::int64_t n_samples = 1000;   ///< flow samples per test galaxy
-  std::int64_t n_mcmc = 2;         ///< test galaxies the sampler runs on
-  int n_show = 2;                  ///< galaxies in the final table
+  int n_show = 2;           ///< galaxies in the final table
 };
 
 /// One pipeline stage: the subcommand and the output file that marks it done.
 struct Stage {
   std::string label;
   std::string subcommand;
-  std::string output;                   ///< file name inside out_dir
+  std::string output;                   ///< what --out gets, inside out_dir
+  std::string done_marker;              ///< file inside out_dir whose completeness marks the stage done
   std::vector<std::string> extra_args;  ///< arguments besides --config, --data-dir and --out
 };
 
-std::vector<Stage> pipeline(const std::string& dir, const RunOptions& opt, std::int64_t seed) {
+/// The stages; their settings come from the config's tables ([simulate], [train], [infer] with
+/// [catalog], [validate] and [mcmc]). Each continues the partial output of a killed run
+/// (--resume; validate skips its finished steps), so rerunning after a kill loses little.
+std::vector<Stage> pipeline(const std::string& dir) {
   auto in = [&](const std::string& f) { return (std::filesystem::path(dir) / f).string(); };
   return {
-      {"simulate training set", "simulate", "train.h5", {}},
-      {"simulate held-out test set", "simulate", "test.h5",
-       {"--n", std::to_string(opt.n_test), "--seed", std::to_string(seed + 1)}},
-      {"train flow", "train", "model.pt", {"--data", in("train.h5")}},
-      {"flow posteriors of the test set", "sample", "samples.h5",
-       {"--model", in("model.pt"), "--x", in("test.h5"), "--n", std::to_string(opt.n_samples)}},
-      {"MCMC reference posteriors", "mcmc", "chains.h5",
-       {"--catalog", in("test.h5"), "--rows", "0:" + std::to_string(opt.n_mcmc)}},
-      {"validation report", "validate", "report/metrics.json", {"--model", in("model.pt")}},
-      {"catalog inference", "infer", "posteriors.h5", {"--model", in("model.pt")}},
+      {"simulate training set", "simulate", "train.h5", "train.h5", {"--resume"}},
+      {"train flow", "train", "model.pt", "model.pt", {"--data", in("train.h5"), "--resume"}},
+      {"catalog inference", "infer", "posteriors.h5", "posteriors.h5", {"--model", in("model.pt"), "--resume"}},
+      {"validation (test set, MCMC, metrics, report)", "validate", "report", "report/metrics.json",
+       {"--model", in("model.pt"), "--real", in("posteriors.h5")}},
   };
 }
 
@@ -63,38 +60,30 @@ int run_pipeline(Context& ctx, const RunOptions& opt) {
   if (comm.is_root()) std::filesystem::create_directories(opt.out_dir);
   comm.barrier();
 
-  Cli probe;
-  register_all(probe);
-  int ran = 0, skipped = 0, pending = 0;
+  int ran = 0, skipped = 0;
   const auto start = std::chrono::steady_clock::now();
-  for (const Stage& stage : pipeline(opt.out_dir, opt, ctx.config.get_int("seed", 0))) {
+  for (const Stage& stage : pipeline(opt.out_dir)) {
     const std::string out = (std::filesystem::path(opt.out_dir) / stage.output).string();
-    if (!probe.implemented(stage.subcommand)) {
-      logger().warn(cat("stage '", stage.label, "' (sedpost ", stage.subcommand, "): not implemented yet, skipped"));
-      ++pending;
-      continue;
-    }
-    if (stage_done(out)) {
-      logger().info(cat("stage '", stage.label, "': ", out, " is complete, skipped"));
+    const std::string marker = (std::filesystem::path(opt.out_dir) / stage.done_marker).string();
+    if (stage_done(marker)) {
+      logger().info(cat("stage '", stage.label, "': ", marker, " is complete, skipped"));
       ++skipped;
       continue;
     }
     logger().info(cat("stage '", stage.label, "': sedpost ", stage.subcommand));
-    std::vector<std::string> args{"sedpost", "--config", opt.config, "--data-dir", data_dir, stage.subcommand,
-                                  "--out", out};
+    std::vector<std::string> args{"--out", out};
     args.insert(args.end(), stage.extra_args.begin(), stage.extra_args.end());
-    Cli stage_cli;
-    register_all(stage_cli);
-    const int code = stage_cli.main(args, comm);
-    if (code != 0) throw Error(cat("stage '", stage.label, "' failed with exit code ", code));
+    call_subcommand(comm, opt.config, data_dir, stage.subcommand, args, "stage '" + stage.label + "'");
     ++ran;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  logger().info(cat("sedpost run: ", ran, " stage(s) ran, ", skipped, " already complete, ", pending,
-                    " not implemented yet; ", ProgressMeter::format_duration(seconds), "; outputs in ", opt.out_dir));
+  logger().info(cat("sedpost run: ", ran, " stage(s) ran, ", skipped, " already complete; ",
+                    ProgressMeter::format_duration(seconds), "; outputs in ", opt.out_dir));
   auto in = [&](const std::string& f) { return (std::filesystem::path(opt.out_dir) / f).string(); };
-  if (comm.is_root() && io::is_complete(in("samples.h5"))) {
-    print_run_summary(in("test.h5"), in("samples.h5"), in("chains.h5"), opt.n_show);
+  if (comm.is_root() && io::is_complete(in("report/test_posteriors.h5"))) {
+    print_run_summary(in("report/test_posteriors.h5"), in("report/chains.h5"), opt.n_show);
+    std::printf("\nreport: %s (metrics.json, index.html); posteriors of %s: %s\n", in("report").c_str(),
+                ctx.config.get_string("infer.catalog", "the catalog").c_str(), in("posteriors.h5").c_str());
   }
   comm.barrier();
   return 0;
@@ -102,19 +91,27 @@ int run_pipeline(Context& ctx, const RunOptions& opt) {
 
 }  // namespace
 
+void call_subcommand(Comm& comm, const std::string& config_path, const std::string& data_dir,
+                     const std::string& subcommand, const std::vector<std::string>& args, const std::string& label) {
+  std::vector<std::string> argv{"sedpost", "--config", config_path, "--data-dir", data_dir, subcommand};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Cli cli;
+  register_all(cli);
+  const int code = cli.main(argv, comm);
+  if (code != 0) throw Error(cat(label, " (sedpost ", subcommand, ") failed with exit code ", code));
+}
+
 void register_run(Cli& cli) {
   auto opt = std::make_shared<RunOptions>();
-  CLI::App* sub = cli.add("run", "Run the whole pipeline (simulate, train, sample a held-out test set, mcmc, "
-                                 "validate, infer); stages with complete outputs are skipped, so a rerun resumes",
+  CLI::App* sub = cli.add("run", "Run the whole pipeline (simulate, train, infer the config's catalog, validate "
+                                 "on a held-out test set with MCMC); stages with complete outputs are skipped, so a "
+                                 "rerun resumes",
                           [opt](Context& ctx) { return run_pipeline(ctx, *opt); });
   sub->add_option("config", opt->config, "Run configuration (TOML), e.g. configs/demo.toml")
       ->required()
       ->check(CLI::ExistingFile);
   opt->out_dir = "sedpost-run";
   sub->add_option("--out-dir", opt->out_dir, "Directory for all stage outputs")->capture_default_str();
-  sub->add_option("--n-test", opt->n_test, "Held-out simulated galaxies")->capture_default_str();
-  sub->add_option("--n-samples", opt->n_samples, "Flow samples per held-out galaxy")->capture_default_str();
-  sub->add_option("--n-mcmc", opt->n_mcmc, "Held-out galaxies the MCMC runs on")->capture_default_str();
   sub->add_option("--n-show", opt->n_show, "Galaxies in the final truth-vs-posterior table")->capture_default_str();
 }
 

@@ -1,6 +1,7 @@
 // `sedpost sample`: posterior samples from a trained flow for observations in an HDF5 file
 // (generic mode: /x [n_obs, C] in, /samples [n_obs, n, D] out), observations split over ranks.
 #include "app/commands.hpp"
+#include "app/model_file.hpp"
 #include "app/threads.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
@@ -22,11 +23,6 @@ struct SampleOptions {
   int threads = 0;
   std::int64_t chunk = 64;  ///< observations per write
 };
-
-/// Reads the model file on rank 0 and broadcasts its bytes (one reader, not P).
-flow::Flow load_model_everywhere(Comm& comm, const std::string& path) {
-  return flow::Flow::from_bytes(read_on_root<DataError>(comm, [&] { return flow::Flow::load(path).to_bytes(); }));
-}
 
 int run_sample(Context& ctx, const SampleOptions& opt) {
   Comm& comm = ctx.comm;

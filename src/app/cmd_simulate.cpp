@@ -182,9 +182,13 @@ int run_simulate(Context& ctx, const SimulateOptions& opt) {
   comm.allreduce_sum(out_of_range.data(), out_of_range.size());
   std::string per_band;
   for (std::size_t b = 0; b < nb; ++b) per_band += cat(b ? ", " : "", noise_model.bands()[b], " ", out_of_range[b]);
+  // Work done in this run: SED evaluations versus draws the flux bounds rejected unevaluated.
+  std::int64_t work[2] = {counters.sed_evaluations, counters.prechecked_draws};
+  comm.allreduce_sum(work, 2);
   logger().info(cat("simulated ", opt.n, " rows: ", totals[0],
                     " prior draws redrawn because a flux fell outside the noise catalog's range (in this run, "
-                    "per band: ", per_band, "); ", totals[1], " rows failed (NaN, skipped by train)"));
+                    "per band: ", per_band, "); ", totals[1], " rows failed (NaN, skipped by train); ", work[0],
+                    " SED evaluations, ", work[1], " draws rejected by flux bounds without one"));
   f.set_attr("", "n_redrawn", totals[0]);
   f.set_attr("", "n_failed_rows", totals[1]);
   out.commit();

@@ -71,6 +71,7 @@ int run_train(Context& ctx, const TrainOptions& opt) {
   meta.x_names = shard.x_names;
   meta.band_names = shard.bands;
   meta.config_text = ctx.config.to_toml();
+  meta.attachments = sed_attachments(comm, opt.data);
   flow::Flow model(cfg, meta);
   logger().info(cat("flow: ", opt.blocks, " MADE blocks x ", opt.hidden, " hidden units, ",
                     model.parameter_count(), " parameters (", model.free_parameter_count(), " unmasked)"));

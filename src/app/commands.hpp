@@ -14,6 +14,12 @@ void register_run(Cli& cli);
 void register_sed(Cli& cli);
 void register_noise(Cli& cli);
 
+/// Collective. Runs `sedpost --config CONFIG --data-dir DATA_DIR SUBCOMMAND ARGS...` in this
+/// process, as `sedpost run` does for its stages. Throws Error naming `label` when the
+/// subcommand exits non-zero (its own error has been logged by then).
+void call_subcommand(Comm& comm, const std::string& config_path, const std::string& data_dir,
+                     const std::string& subcommand, const std::vector<std::string>& args, const std::string& label);
+
 /// All of the above, in the order `sedpost --help` lists them.
 inline void register_all(Cli& cli) {
   register_run(cli);

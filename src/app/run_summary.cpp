@@ -3,77 +3,73 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
+#include <memory>
 
+#include "catalog/quantities.hpp"
 #include "core/error.hpp"
 #include "io/output_file.hpp"
-#include "prior/prior.hpp"
 
 namespace sedpost::app {
 
 namespace {
 
-/// Quantile q of `v` (linear interpolation; v is reordered). NaN when empty.
-double quantile(std::vector<double>& v, double q) {
+/// Median of the finite values of `v` (reordered). NaN when none.
+double median(std::vector<double>& v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
   if (v.empty()) return NAN;
   std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<std::size_t>(pos);
-  const std::size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+/// MCMC medians of the 12 physical parameters for chains row g ([steps, walkers, 12]).
+std::vector<double> mcmc_medians(const io::H5File& chains, std::uint64_t g, const std::vector<std::uint64_t>& shape) {
+  const std::uint64_t per = shape[1] * shape[2], P = shape[3];
+  std::vector<float> c(per * P);
+  chains.read_rows("chains", g, 1, c.data());
+  std::vector<double> out(P), col;
+  for (std::uint64_t k = 0; k < P; ++k) {
+    col.clear();
+    for (std::uint64_t s = 0; s < per; ++s) col.push_back(c[s * P + k]);
+    out[k] = median(col);
+  }
+  return out;
 }
 
 }  // namespace
 
-void print_run_summary(const std::string& test_path, const std::string& samples_path,
-                       const std::string& chains_path, int n_galaxies) {
-  const io::H5File test = io::H5File::open_read(test_path);
-  const io::H5File samples = io::H5File::open_read(samples_path);
-  const auto sshape = samples.shape("samples");  // [n_obs, n, 11]
-  const std::uint64_t n_obs = std::min<std::uint64_t>(sshape[0], static_cast<std::uint64_t>(n_galaxies));
-  const std::uint64_t n = sshape[1], d = sshape[2];
-  if (d != prior::kNumFlow) throw DataError(samples_path + ": /samples is not in the SED flow coordinates");
-  const bool have_chains = io::is_complete(chains_path);
+void print_run_summary(const std::string& posteriors_path, const std::string& chains_path, int n_galaxies) {
+  const io::H5File post = io::H5File::open_read(posteriors_path);
+  if (!post.has("truth")) throw DataError(posteriors_path + ": no /truth (not a simulated test set)");
+  const auto shape = post.shape("summary");  // [N, K, 7]
+  const std::uint64_t K = shape[1], C = shape[2];
+  const std::uint64_t n_show = std::min<std::uint64_t>(shape[0], static_cast<std::uint64_t>(n_galaxies));
+  std::unique_ptr<io::H5File> chains;
   std::vector<std::uint64_t> cshape;
-  io::H5File* chains = nullptr;
-  std::unique_ptr<io::H5File> chains_file;
-  if (have_chains) {
-    chains_file = std::make_unique<io::H5File>(io::H5File::open_read(chains_path));
-    chains = chains_file.get();
-    cshape = chains->shape("chains");  // [G, steps, walkers, 12]
+  std::vector<std::int64_t> chain_rows;
+  if (io::is_complete(chains_path)) {
+    chains = std::make_unique<io::H5File>(io::H5File::open_read(chains_path));
+    cshape = chains->shape("chains");
+    chain_rows.resize(cshape[0]);
+    chains->read_rows("row", 0, cshape[0], chain_rows.data());
   }
-  const prior::Prior prior;  // only the coordinate map is used: it does not depend on bounds
-  const auto& names = prior::Prior::physical_names();
-  std::vector<double> truth(12), flow_rows(n * d), phys(n * 12);
-  for (std::uint64_t g = 0; g < n_obs; ++g) {
-    test.read_rows("theta_physical", g, 1, truth.data());
-    std::vector<float> rows(n * d);
-    samples.read_rows("samples", g, 1, rows.data());
-    flow_rows.assign(rows.begin(), rows.end());
-    prior.to_physical(flow_rows.data(), n, phys.data());
-    std::vector<double> mcmc_median(12, NAN);
-    if (chains && g < cshape[0]) {
-      const std::uint64_t per = cshape[1] * cshape[2];
-      std::vector<float> c(per * 12);
-      chains->read_rows("chains", g, 1, c.data());
-      for (std::size_t k = 0; k < 12; ++k) {
-        std::vector<double> col;
-        for (std::uint64_t s = 0; s < per; ++s) {
-          if (std::isfinite(c[s * 12 + k])) col.push_back(c[s * 12 + k]);
-        }
-        mcmc_median[k] = quantile(col, 0.5);
-      }
-    }
-    std::printf("\nheld-out galaxy %llu (%llu flow samples%s)\n", static_cast<unsigned long long>(g),
-                static_cast<unsigned long long>(n), chains && g < cshape[0] ? ", MCMC chains" : "");
-    std::printf("  %-18s %10s %10s %22s %11s\n", "parameter", "truth", "flow p50", "flow 68% interval",
-                chains ? "MCMC p50" : "");
-    for (std::size_t k = 0; k < 12; ++k) {
-      std::vector<double> col(n);
-      for (std::uint64_t s = 0; s < n; ++s) col[s] = phys[s * 12 + k];
-      const double p16 = quantile(col, 0.16), p50 = quantile(col, 0.5), p84 = quantile(col, 0.84);
+  const auto& names = catalog::quantity_names();
+  std::vector<float> summary(K * C);
+  std::vector<double> truth(K);
+  for (std::uint64_t g = 0; g < n_show; ++g) {
+    post.read_rows("summary", g, 1, summary.data());
+    post.read_rows("truth", g, 1, truth.data());
+    std::vector<double> mcmc;
+    for (std::size_t j = 0; j < chain_rows.size(); ++j)
+      if (chain_rows[j] == static_cast<std::int64_t>(g)) mcmc = mcmc_medians(*chains, j, cshape);
+    std::printf("\nheld-out galaxy %llu%s\n", static_cast<unsigned long long>(g), mcmc.empty() ? "" : " (with MCMC)");
+    std::printf("  %-18s %10s %10s %22s %11s\n", "quantity", "truth", "flow p50", "flow 68% interval",
+                mcmc.empty() ? "" : "MCMC p50");
+    for (std::uint64_t k = 0; k < K; ++k) {
+      const double p16 = summary[k * C + 3], p50 = summary[k * C + 4], p84 = summary[k * C + 5];
       std::printf("  %-18s %10.4g %10.4g   [%9.4g, %9.4g]", names[k].c_str(), truth[k], p50, p16, p84);
-      if (chains) std::printf(" %11.4g", mcmc_median[k]);
+      if (k < mcmc.size()) std::printf(" %11.4g", mcmc[k]);
+      else if (!mcmc.empty()) std::printf(" %11s", "");
       std::printf("%s\n", truth[k] >= p16 && truth[k] <= p84 ? "" : "   (truth outside 68%)");
     }
   }

@@ -2,9 +2,15 @@
 
 #include <cmath>
 
+#include "app/cli.hpp"
+#include "app/model_file.hpp"
+#include "catalog/support.hpp"
+#include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
 #include "io/h5_file.hpp"
+#include "simulate/model_config.hpp"
+#include "simulate/noise_file.hpp"
 
 namespace sedpost::app {
 
@@ -76,6 +82,36 @@ TrainingShard read_training_shard(Comm& comm, const std::string& path) {
                       " rows with NaN or inf in /theta or /x (first rows: ", rows, ")"));
   }
   return s;
+}
+
+std::vector<std::pair<std::string, std::string>> sed_attachments(Comm& comm, const std::string& path,
+                                                                 double colour_quantile) {
+  // Rank 0 builds both texts; "" = not an SED training set. Sent as one string: "config\0support".
+  const std::string packed = read_on_root<DataError>(comm, [&]() -> std::string {
+    io::H5File f = io::H5File::open_read(path);
+    if (!f.has_attr("", "config") || !f.has_attr("", "bands") || !f.has("noise_model")) return "";
+    const std::string config_text = f.attr_string("", "config");
+    const Config config = Config::from_text(config_text, path + " (attribute config)");
+    catalog::TrainingSupport support;
+    support.bands = f.attr_strings("", "bands");
+    const simulate::RedshiftRange z = simulate::redshift_range_from_config(config);
+    support.z_min = z.z_min;
+    support.z_max = z.z_max;
+    support.noise = simulate::read_noise_model(f, "noise_model");
+    const auto xs = f.shape("x");
+    std::vector<float> x(xs[0] * xs[1]);
+    f.read_rows("x", 0, xs[0], x.data());
+    const std::size_t nb = support.bands.size();
+    const std::vector<double> lo_hi = catalog::TrainingSupport::colour_quantiles(x.data(), xs[0], xs[1], nb,
+                                                                                colour_quantile);
+    support.colour_quantile = colour_quantile;
+    support.colour_lo.assign(lo_hi.begin(), lo_hi.begin() + static_cast<std::ptrdiff_t>(nb - 1));
+    support.colour_hi.assign(lo_hi.begin() + static_cast<std::ptrdiff_t>(nb - 1), lo_hi.end());
+    return config_text + std::string(1, '\0') + support.to_toml();
+  });
+  if (packed.empty()) return {};
+  const auto sep = packed.find('\0');
+  return {{kTrainingConfigAttachment, packed.substr(0, sep)}, {kSupportAttachment, packed.substr(sep + 1)}};
 }
 
 }  // namespace sedpost::app

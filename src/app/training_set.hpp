@@ -3,6 +3,7 @@
 /// "File schemas") for `train`: each rank reads only its block of rows.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/comm.hpp"
@@ -25,5 +26,13 @@ struct TrainingShard {
 /// Throws DataError naming the file and dataset when a dataset is missing, 2-D shapes
 /// disagree, or the box attributes have the wrong length.
 TrainingShard read_training_shard(Comm& comm, const std::string& path);
+
+/// Collective. For a training set written by `sedpost simulate` (root attributes `config` and
+/// `bands`, group `noise_model`): the model-file attachments that `infer` needs, i.e. the
+/// training config (kTrainingConfigAttachment) and the training support tables
+/// (kSupportAttachment: z range, colour quantiles q = `colour_quantile` of /x's magnitudes,
+/// noise model). Computed on rank 0 and broadcast. Empty for generic training sets.
+std::vector<std::pair<std::string, std::string>> sed_attachments(Comm& comm, const std::string& path,
+                                                                 double colour_quantile = 0.001);
 
 }  // namespace sedpost::app

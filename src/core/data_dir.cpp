@@ -55,4 +55,14 @@ void require_data_files(const std::string& data_dir, const std::vector<std::stri
   }
 }
 
+std::string resolve_input_path(const std::string& path, const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  if (fs::exists(path)) return path;
+  const fs::path in_data = fs::path(data_dir) / path;
+  if (!fs::path(path).is_absolute() && !data_dir.empty() && fs::exists(in_data)) return in_data.string();
+  throw DataError("input file '" + path + "' not found (looked in the working directory" +
+                  (fs::path(path).is_absolute() || data_dir.empty() ? std::string(")")
+                                                                    : " and in the data directory " + data_dir + ")"));
+}
+
 }  // namespace sedpost

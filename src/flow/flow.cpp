@@ -23,10 +23,11 @@ namespace sedpost::flow {
 
 namespace {
 constexpr double kLog2Pi = 1.8378770664093453;
-// Rows per pass. Small enough that a pass's activations (3 x rows x H floats) stay in cache:
-// the narrow block-triangular GEMMs re-pack their activation operand, and from DRAM that
-// packing cost more than the multiply-adds.
-const std::int64_t kRowsPerChunk = std::getenv("SEDPOST_FLOW_CHUNK") ? std::atoll(std::getenv("SEDPOST_FLOW_CHUNK")) : 2048;
+// Rows per call of the inference kernels in sample(): bounds the temporary z / y buffers
+// (the kernels split the rows into their own chunks, see maf_model.cpp).
+constexpr std::int64_t kSampleRowsPerGroup = 1 << 16;
+/// Grain of the per-row coordinate maps (box bijection, z-score) run with at::parallel_for.
+constexpr std::int64_t kRowGrain = 1024;
 }  // namespace
 
 std::string read_file_bytes(const std::string& path) {
@@ -131,6 +132,11 @@ std::string Flow::to_bytes() const {
   w.strs(m.meta.x_names);
   w.strs(m.meta.band_names);
   w.str(m.meta.config_text);
+  w.pod<std::uint64_t>(m.meta.attachments.size());
+  for (const auto& [name, blob] : m.meta.attachments) {
+    w.str(name);
+    w.str(blob);
+  }
   w.vec(m.theta_mean);
   w.vec(m.theta_std);
   w.vec(m.x_mean);
@@ -161,6 +167,11 @@ Flow Flow::from_bytes(const std::string& bytes) {
   meta.x_names = r.strs();
   meta.band_names = r.strs();
   meta.config_text = r.str();
+  const auto n_attachments = r.pod<std::uint64_t>();
+  for (std::uint64_t i = 0; i < n_attachments; ++i) {
+    std::string name = r.str();
+    meta.attachments.emplace_back(std::move(name), r.str());
+  }
   std::unique_ptr<Impl> m;
   try {
     m = std::make_unique<Impl>(cfg, std::move(meta));
@@ -206,16 +217,6 @@ Flow Flow::load(const std::string& path) {
 
 // ---------------------------------------------------------------- sampling / density
 
-namespace {
-/// Splits `rows` into chunks of at most kRowsPerChunk, the count a multiple of the threads.
-std::int64_t chunk_rows(std::int64_t rows) {
-  const std::int64_t threads = std::max(1, at::get_num_threads());
-  std::int64_t n = (rows + kRowsPerChunk - 1) / kRowsPerChunk;
-  n = std::max<std::int64_t>(1, std::min(rows / 64 + 1, (n + threads - 1) / threads * threads));
-  return (rows + n - 1) / n;
-}
-}  // namespace
-
 void Flow::sample(const float* x, std::int64_t n_obs, std::int64_t n, std::uint64_t seed,
                   float* samples_out, float* log_q_out, std::int64_t first_obs_index) const {
   const Impl& m = *impl_;
@@ -228,59 +229,44 @@ void Flow::sample(const float* x, std::int64_t n_obs, std::int64_t n, std::uint6
       if (!std::isfinite(e_all[g * C + j]))
         throw DataError(cat("flow sample: non-finite x for observation ", first_obs_index + g));
   }
-  // Galaxies are processed in groups of about 4 chunks per thread; the noise of a galaxy is
-  // drawn from its own counter-based stream.
-  const std::int64_t rows_per_group = 4 * kRowsPerChunk * std::max(1, at::get_num_threads());
-  const std::int64_t gal_per_group = std::max<std::int64_t>(1, rows_per_group / n);
-  std::vector<float> zbuf;
+  // Galaxies go through the inverse together, up to kSampleRowsPerGroup rows per call, so the
+  // kernels' GEMM-like loops see all samples of all galaxies of the call; the noise of a
+  // galaxy is drawn from its own counter-based stream.
+  const std::int64_t gal_per_group = std::max<std::int64_t>(1, kSampleRowsPerGroup / n);
+  std::vector<float> zbuf, ybuf, ldbuf;
+  std::vector<std::int64_t> row_obs;
   for (std::int64_t g0 = 0; g0 < n_obs; g0 += gal_per_group) {
     const std::int64_t g1 = std::min(n_obs, g0 + gal_per_group);
     const std::int64_t rows = (g1 - g0) * n;
     zbuf.resize(static_cast<std::size_t>(rows) * D);
+    ybuf.resize(static_cast<std::size_t>(rows) * D);
+    ldbuf.resize(static_cast<std::size_t>(rows));
+    row_obs.resize(static_cast<std::size_t>(rows));
     at::parallel_for(g0, g1, 1, [&](std::int64_t a, std::int64_t b) {
       for (std::int64_t g = a; g < b; ++g) {
         Rng rng(seed, RngStream::kFlowSample, static_cast<std::uint64_t>(first_obs_index + g));
         float* z = zbuf.data() + (g - g0) * n * D;
         for (std::int64_t j = 0; j < n * D; ++j) z[j] = static_cast<float>(rng.normal());
+        std::fill_n(row_obs.data() + (g - g0) * n, n, g - g0);
       }
     });
-    // One chunk per task, each single-threaded (nested ATen/OpenBLAS parallelism runs inline):
-    // the small block-triangular GEMMs scale better across chunks than inside one GEMM.
-    const std::int64_t chunk = chunk_rows(rows);
-    const std::int64_t n_chunks = (rows + chunk - 1) / chunk;
-    std::exception_ptr error;
-    at::parallel_for(0, n_chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
-      c10::InferenceMode guard;
-      try {
-        for (std::int64_t c = c0; c < c1; ++c) {
-          const std::int64_t r0 = c * chunk, r1 = std::min(rows, r0 + chunk), B = r1 - r0;
-          const std::int64_t ga = r0 / n, gb = (r1 - 1) / n + 1;  // local galaxy range
-          torch::Tensor z = torch::from_blob(zbuf.data() + r0 * D, {B, D}, torch::kFloat32);
-          torch::Tensor e = torch::from_blob(e_all.data() + (g0 + ga) * C, {gb - ga, C}, torch::kFloat32);
-          torch::Tensor row_to_obs = torch::arange(r0, r1, torch::kInt64).div(n, "floor") - ga;
-          torch::Tensor y, logdet;
-          m.inverse_fast(z, e, row_to_obs, y, logdet);
-          y = y.contiguous();
-          const float* yp = y.data_ptr<float>();
-          const float* ldp = logdet.data_ptr<float>();
-          const float* zp = zbuf.data() + r0 * D;
-          float* out = samples_out + (g0 * n + r0) * D;
-          float* lq = log_q_out ? log_q_out + g0 * n + r0 : nullptr;
-          for (std::int64_t r = 0; r < B; ++r) {
-            double ld_map = 0.0;
-            m.from_flow_coords(yp + r * D, out + r * D, &ld_map);
-            if (lq) {
-              double zz = 0.0;
-              for (int i = 0; i < D; ++i) zz += static_cast<double>(zp[r * D + i]) * zp[r * D + i];
-              lq[r] = static_cast<float>(-0.5 * zz - 0.5 * D * kLog2Pi + ldp[r] - ld_map);
-            }
-          }
+    m.inverse_rows(zbuf.data(), e_all.data() + g0 * C, g1 - g0, row_obs.data(), rows, ybuf.data(),
+                   ldbuf.data());
+    // Back to theta coordinates; log q = log N(z) + sum log s - log |dtheta/dy|.
+    float* out = samples_out + g0 * n * D;
+    float* lq = log_q_out ? log_q_out + g0 * n : nullptr;
+    at::parallel_for(0, rows, kRowGrain, [&](std::int64_t r0, std::int64_t r1) {
+      for (std::int64_t r = r0; r < r1; ++r) {
+        double ld_map = 0.0;
+        m.from_flow_coords(ybuf.data() + r * D, out + r * D, &ld_map);
+        if (lq) {
+          const float* zr = zbuf.data() + r * D;
+          double zz = 0.0;
+          for (int i = 0; i < D; ++i) zz += static_cast<double>(zr[i]) * zr[i];
+          lq[r] = static_cast<float>(-0.5 * zz - 0.5 * D * kLog2Pi + ldbuf[r] - ld_map);
         }
-      } catch (...) {
-        error = std::current_exception();
       }
     });
-    if (error) std::rethrow_exception(error);
   }
 }
 
@@ -299,41 +285,24 @@ void Flow::log_prob(const float* theta, const float* x, std::int64_t n, float* o
   const Impl& m = *impl_;
   const int D = m.D, C = m.C;
   if (n <= 0) return;
-  const std::int64_t chunk = chunk_rows(n);
-  const std::int64_t n_chunks = (n + chunk - 1) / chunk;
-  std::exception_ptr error;
-  at::parallel_for(0, n_chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
-    c10::InferenceMode guard;
-    try {
-      std::vector<float> y, e;
-      std::vector<double> ld_map;
-      std::vector<char> ok;
-      for (std::int64_t c = c0; c < c1; ++c) {
-        const std::int64_t r0 = c * chunk, B = std::min(n, r0 + chunk) - r0;
-        y.assign(static_cast<std::size_t>(B) * D, 0.0f);
-        e.resize(static_cast<std::size_t>(B) * C);
-        ld_map.resize(B);
-        ok.resize(B);
-        for (std::int64_t r = 0; r < B; ++r) {
-          ok[r] = m.to_flow_coords(theta + (r0 + r) * D, y.data() + r * D, &ld_map[r]);
-          if (!ok[r]) std::fill(y.begin() + r * D, y.begin() + (r + 1) * D, 0.0f);
-          m.standardize_x(x + (r0 + r) * C, e.data() + r * C);
-        }
-        torch::Tensor yt = torch::from_blob(y.data(), {B, D}, torch::kFloat32);
-        torch::Tensor et = torch::from_blob(e.data(), {B, C}, torch::kFloat32);
-        torch::Tensor z, logdet;
-        m.forward_fast(yt, et, z, logdet);
-        torch::Tensor lq = (logdet - 0.5 * z.pow(2).sum(1)).contiguous();
-        const float* lp = lq.data_ptr<float>();
-        for (std::int64_t r = 0; r < B; ++r)
-          out[r0 + r] = ok[r] ? static_cast<float>(lp[r] - 0.5 * D * kLog2Pi + ld_map[r])
-                              : -std::numeric_limits<float>::infinity();
-      }
-    } catch (...) {
-      error = std::current_exception();
+  std::vector<float> y(static_cast<std::size_t>(n) * D), e(static_cast<std::size_t>(n) * C);
+  std::vector<float> z(static_cast<std::size_t>(n) * D), ld(static_cast<std::size_t>(n));
+  std::vector<double> ld_map(n);
+  std::vector<char> ok(n);
+  at::parallel_for(0, n, kRowGrain, [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r) {
+      ok[r] = m.to_flow_coords(theta + r * D, y.data() + r * D, &ld_map[r]);
+      if (!ok[r]) std::fill_n(y.data() + r * D, D, 0.0f);
+      m.standardize_x(x + r * C, e.data() + r * C);
     }
   });
-  if (error) std::rethrow_exception(error);
+  m.forward_rows(y.data(), e.data(), n, z.data(), ld.data());
+  for (std::int64_t r = 0; r < n; ++r) {
+    double zz = 0.0;
+    for (int i = 0; i < D; ++i) zz += static_cast<double>(z[r * D + i]) * z[r * D + i];
+    out[r] = ok[r] ? static_cast<float>(ld[r] - 0.5 * zz - 0.5 * D * kLog2Pi + ld_map[r])
+                   : -std::numeric_limits<float>::infinity();
+  }
 }
 
 std::vector<float> Flow::log_prob(const std::vector<float>& theta, const std::vector<float>& x) const {

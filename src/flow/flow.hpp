@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sedpost::flow {
@@ -40,10 +41,19 @@ struct FlowMetadata {
   std::vector<std::string> x_names;      ///< [n_x] or empty
   std::vector<std::string> band_names;   ///< free list (e.g. ugriz), may be empty
   std::string config_text;               ///< free-form (the effective TOML of the run)
+  /// Named blobs the application stores with the model (format up to the caller), e.g.
+  /// "training_config" (the training set's TOML) and "support" (out-of-support tables).
+  std::vector<std::pair<std::string, std::string>> attachments;
+  /// The blob called `name`, or nullptr.
+  const std::string* attachment(const std::string& name) const {
+    for (const auto& [n, blob] : attachments)
+      if (n == name) return &blob;
+    return nullptr;
+  }
 };
 
 /// Format version written by save(); load() accepts exactly this version.
-inline constexpr std::uint32_t kModelFormatVersion = 1;
+inline constexpr std::uint32_t kModelFormatVersion = 2;  // 2: attachments
 
 class Flow {
  public:

@@ -3,6 +3,10 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -21,41 +25,6 @@ torch::Tensor affine_scale(const torch::Tensor& a) {
   return torch::softplus(a) + kScaleEps;
 }
 
-// tanh as Eigen's generic_fast_tanh_float (13/6 rational, max error a few ulp): 2-3x cheaper
-// than ATen's Sleef u10 tanh, which was 21% of the sampling time. Inference paths only;
-// training keeps torch::tanh (autograd).
-__attribute__((target_clones("avx2", "default"))) void tanh_rows(
-    float* base, std::int64_t rows, std::int64_t cols, std::int64_t stride) {
-  for (std::int64_t r = 0; r < rows; ++r) {
-    float* v = base + r * stride;
-    for (std::int64_t c = 0; c < cols; ++c) {
-      const float a = v[c];
-      const float x = std::min(std::max(a, -7.90531110763549805f), 7.90531110763549805f);
-      const float x2 = x * x;
-      float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
-      p = x2 * p + -8.60467152213735e-11f;
-      p = x2 * p + 5.12229709037114e-08f;
-      p = x2 * p + 1.48572235717979e-05f;
-      p = x2 * p + 6.37261928875436e-04f;
-      p = x2 * p + 4.89352455891786e-03f;
-      p = x * p;
-      float q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
-      q = x2 * q + 2.26843463243900e-03f;
-      q = x2 * q + 4.89352518554385e-03f;
-      const float t = p / q;  // unconditional so the loop if-converts and vectorizes
-      v[c] = std::abs(a) < 0.0004f ? a : t;
-    }
-  }
-}
-
-/// In-place fast tanh of a 2-D float tensor whose rows are contiguous (column slices OK).
-void fast_tanh_(const torch::Tensor& t) {
-  const std::int64_t rows = t.size(0), cols = t.size(1), stride = t.stride(0);
-  float* base = t.data_ptr<float>();
-  at::parallel_for(0, rows, 256, [&](std::int64_t a, std::int64_t b) {
-    tanh_rows(base + a * stride, b - a, cols, stride);
-  });
-}
 }  // namespace
 
 std::uint64_t fnv1a64(const char* data, std::size_t n) {
@@ -118,10 +87,6 @@ void Flow::Impl::build_layout() {
     }
   }
   group_end.push_back(H);
-  coarse_edges.assign(1, 0);
-  for (std::size_t g = 0; g < group_end.size(); ++g)
-    if (group_end[g] - coarse_edges.back() >= 100 || g + 1 == group_end.size())
-      coarse_edges.push_back(group_end[g]);
   prefix_le.assign(D + 1, 0);
   for (int d = 0; d <= D; ++d)
     prefix_le[d] = std::count_if(hidden_degree.begin(), hidden_degree.end(),
@@ -343,88 +308,109 @@ torch::Tensor Flow::Impl::log_prob_train(const torch::Tensor& y0, const torch::T
   return logdet - 0.5 * y.pow(2).sum(1) - 0.5 * D * kLog2Pi;
 }
 
-void Flow::Impl::forward_fast(const torch::Tensor& y0, const torch::Tensor& e, torch::Tensor& z,
-                              torch::Tensor& logdet) const {
-  const std::int64_t B = y0.size(0);
-  torch::Tensor y = y0;
-  logdet = torch::zeros({B}, torch::kFloat32);
-  std::vector<torch::Tensor> h(L + 1);
-  for (int l = 0; l <= L; ++l) h[l] = torch::empty({B, H}, torch::kFloat32);
-  for (int k = 0; k < cfg.n_blocks; ++k) {
-    const MadeViews& b = blocks[k];
-    torch::addmm_out(h[0], b.bc, e, b.Wc.t());
-    fast_tanh_(h[0]);
-    h[0].addmm_(y, b.W0.t()).add_(b.b0);
-    fast_tanh_(h[0]);
+kern::MafView Flow::Impl::kernel_view() const {
+  kern::MafView v;
+  v.D = D;
+  v.C = C;
+  v.H = H;
+  v.L = L;
+  v.group_degree = group_degree;
+  v.group_begin = group_begin;
+  v.group_end = group_end;
+  v.prefix_le = prefix_le;
+  v.perm = &perm;
+  v.inv_perm = &inv_perm;
+  const float* base = flat.data_ptr<float>();
+  std::size_t idx = 0;
+  auto next = [&] { return base + params[idx++].offset; };
+  v.blocks.resize(cfg.n_blocks);
+  for (kern::MadePtrs& b : v.blocks) {  // the order of build_layout()
+    b.W0 = next();
+    b.b0 = next();
+    b.Wc = next();
+    b.bc = next();
     for (int l = 0; l < L; ++l) {
-      // Block-triangular product: a unit only sees units of degree <= its own. Degree groups
-      // are merged into >= 100-unit blocks: narrow GEMMs spend their time packing operands.
-      for (std::size_t g = 0; g + 1 < coarse_edges.size(); ++g) {
-        const std::int64_t s = coarse_edges[g], n = coarse_edges[g + 1] - s, e_g = coarse_edges[g + 1];
-        torch::Tensor out = h[l + 1].narrow(1, s, n);
-        torch::addmm_out(out, b.bh[l].narrow(0, s, n), h[l].narrow(1, 0, e_g),
-                         b.Wh[l].narrow(0, s, n).narrow(1, 0, e_g).t());
-      }
-      fast_tanh_(h[l + 1]);
+      b.Wh.push_back(next());
+      b.bh.push_back(next());
     }
-    torch::Tensor out = torch::addmm(b.bout, h[L], b.Wout.t()).view({B, D, 2});
-    torch::Tensor sc = affine_scale(out.select(2, 0));
-    logdet.add_(torch::log(sc).sum(1));
-    y = (sc * y + out.select(2, 1)).index_select(1, perm_t[k]);
+    b.Wout = next();
+    b.bout = next();
   }
-  z = y;
+  return v;
+}
+
+namespace {
+/// Rows per chunk of the inference kernels: a chunk's activations ((L + 1) x H x rows floats,
+/// 3 MB at SEDflow size) stay in L2/L3 while every weight is used for all its rows.
+const std::int64_t kChunkRows =
+    std::getenv("SEDPOST_FLOW_CHUNK") ? std::max(16LL, std::atoll(std::getenv("SEDPOST_FLOW_CHUNK"))) : 512;
+
+/// Runs fn(r0, r1, workspace) over [0, n) in chunks of at most kChunkRows rows. Threads take
+/// chunks from a shared counter (dynamic scheduling: a thread slowed down by other load on
+/// the machine does not hold the others at a barrier). Exceptions are rethrown here.
+template <class Fn>
+void for_row_chunks(std::int64_t n, Fn&& fn) {
+  if (n <= 0) return;
+  const std::int64_t threads = std::max(1, at::get_num_threads());
+  const std::int64_t per_thread = (n + threads - 1) / threads;
+  const std::int64_t chunk = std::min(kChunkRows, (per_thread + kern::kLanes - 1) / kern::kLanes * kern::kLanes);
+  const std::int64_t n_chunks = (n + chunk - 1) / chunk;
+  std::atomic<std::int64_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  at::parallel_for(0, std::min(threads, n_chunks), 1, [&](std::int64_t, std::int64_t) {
+    kern::Workspace ws;
+    try {
+      for (std::int64_t c; (c = next.fetch_add(1)) < n_chunks;)
+        fn(c * chunk, std::min(n, (c + 1) * chunk), ws);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      error = std::current_exception();
+      next = n_chunks;
+    }
+  });
+  if (error) std::rethrow_exception(error);
+}
+}  // namespace
+
+void Flow::Impl::forward_rows(const float* y, const float* e, std::int64_t n, float* z,
+                              float* logdet) const {
+  const kern::MafView v = kernel_view();
+  for_row_chunks(n, [&](std::int64_t r0, std::int64_t r1, kern::Workspace& ws) {
+    kern::forward_chunk(v, y + r0 * D, e + r0 * C, r1 - r0, z + r0 * D, logdet + r0, ws);
+  });
+}
+
+void Flow::Impl::inverse_rows(const float* z, const float* e_obs, std::int64_t n_obs,
+                              const std::int64_t* row_obs, std::int64_t n, float* y,
+                              float* logdet) const {
+  const kern::MafView v = kernel_view();
+  for_row_chunks(n, [&](std::int64_t r0, std::int64_t r1, kern::Workspace& ws) {
+    kern::inverse_chunk(v, z + r0 * D, e_obs, n_obs, row_obs + r0, r1 - r0, y + r0 * D, logdet + r0, ws);
+  });
+}
+
+void Flow::Impl::forward_fast(const torch::Tensor& y, const torch::Tensor& e, torch::Tensor& z,
+                              torch::Tensor& logdet) const {
+  const torch::Tensor yc = y.detach().to(torch::kFloat32).contiguous();
+  const torch::Tensor ec = e.detach().to(torch::kFloat32).contiguous();
+  const std::int64_t B = yc.size(0);
+  z = torch::empty({B, D}, torch::kFloat32);
+  logdet = torch::empty({B}, torch::kFloat32);
+  forward_rows(yc.data_ptr<float>(), ec.data_ptr<float>(), B, z.data_ptr<float>(), logdet.data_ptr<float>());
 }
 
 void Flow::Impl::inverse_fast(const torch::Tensor& z, const torch::Tensor& e,
                               const torch::Tensor& row_to_obs, torch::Tensor& y_out,
                               torch::Tensor& logdet) const {
-  const std::int64_t B = z.size(0);
-  logdet = torch::zeros({B}, torch::kFloat32);
-  std::vector<torch::Tensor> h(L + 1);
-  for (int l = 0; l <= L; ++l) h[l] = torch::empty({B, H}, torch::kFloat32);
-  torch::Tensor y = z;
-  const std::int64_t n_obs = e.size(0);
-  for (int k = cfg.n_blocks - 1; k >= 0; --k) {
-    const MadeViews& b = blocks[k];
-    torch::Tensor target = y.index_select(1, inv_perm_t[k]);  // MADE output rows
-    // Context term once per observation, folded into the input-layer bias.
-    torch::Tensor bias_obs = torch::tanh(torch::addmm(b.bc, e, b.Wc.t())).add_(b.b0);
-    torch::Tensor bias0 = n_obs == 1 ? bias_obs.expand({B, H}) : bias_obs.index_select(0, row_to_obs);
-    torch::Tensor yin = torch::empty({B, D}, torch::kFloat32);
-    std::size_t gi = 0;
-    for (int i = 0; i < D; ++i) {
-      // Hidden groups of degree <= i depend only on yin[:, 0:i] (already known).
-      while (gi < group_degree.size() && group_degree[gi] <= i) {
-        const std::int64_t s = group_begin[gi], n = group_end[gi] - s, e_g = group_end[gi];
-        const int dv = group_degree[gi];
-        torch::Tensor o0 = h[0].narrow(1, s, n);
-        if (dv > 0) {
-          torch::addmm_out(o0, bias0.narrow(1, s, n), yin.narrow(1, 0, dv),
-                           b.W0.narrow(0, s, n).narrow(1, 0, dv).t());
-        } else {
-          o0.copy_(bias0.narrow(1, s, n));
-        }
-        fast_tanh_(o0);
-        for (int l = 0; l < L; ++l) {
-          torch::Tensor o = h[l + 1].narrow(1, s, n);
-          torch::addmm_out(o, b.bh[l].narrow(0, s, n), h[l].narrow(1, 0, e_g),
-                           b.Wh[l].narrow(0, s, n).narrow(1, 0, e_g).t());
-          fast_tanh_(o);
-        }
-        ++gi;
-      }
-      const std::int64_t pe = prefix_le[i];
-      torch::Tensor bo = b.bout.narrow(0, 2 * i, 2);
-      torch::Tensor out2 = pe > 0 ? torch::addmm(bo, h[L].narrow(1, 0, pe),
-                                                 b.Wout.narrow(0, 2 * i, 2).narrow(1, 0, pe).t())
-                                  : bo.unsqueeze(0).expand({B, 2});
-      torch::Tensor sc = affine_scale(out2.select(1, 0));
-      yin.select(1, i).copy_((target.select(1, i) - out2.select(1, 1)) / sc);
-      logdet.add_(torch::log(sc));
-    }
-    y = yin;
-  }
-  y_out = y;
+  const torch::Tensor zc = z.detach().to(torch::kFloat32).contiguous();
+  const torch::Tensor ec = e.detach().to(torch::kFloat32).contiguous();
+  const torch::Tensor rc = row_to_obs.to(torch::kInt64).contiguous();
+  const std::int64_t B = zc.size(0);
+  y_out = torch::empty({B, D}, torch::kFloat32);
+  logdet = torch::empty({B}, torch::kFloat32);
+  inverse_rows(zc.data_ptr<float>(), ec.data_ptr<float>(), ec.size(0), rc.data_ptr<std::int64_t>(), B,
+               y_out.data_ptr<float>(), logdet.data_ptr<float>());
 }
 
 void Flow::Impl::inverse_naive(const torch::Tensor& z, const torch::Tensor& e, torch::Tensor& y_out,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "flow/flow.hpp"
+#include "flow/made_kernels.hpp"
 
 namespace sedpost::flow {
 
@@ -49,7 +50,6 @@ struct Flow::Impl {
   std::vector<int> hidden_degree;        ///< [H], non-decreasing
   std::vector<int> group_degree;         ///< distinct hidden degrees, increasing
   std::vector<std::int64_t> group_begin, group_end;  ///< unit ranges of each group
-  std::vector<std::int64_t> coarse_edges;  ///< unions of whole degree groups, >= 100 units
   std::vector<std::int64_t> prefix_le;   ///< prefix_le[d] = #hidden units with degree <= d, d=0..D
 
   std::vector<ParamInfo> params;  ///< all tensors, block-major
@@ -81,11 +81,22 @@ struct Flow::Impl {
   /// Training forward with autograd (dense masked GEMMs): returns log q(y|e) per row
   /// (base + MADE log-dets, no z-score/box terms), shape [B].
   torch::Tensor log_prob_train(const torch::Tensor& y, const torch::Tensor& e) const;
-  /// Inference forward through the flow (block-triangular GEMMs): z and sum log s, [B].
+  /// Pointers and degree groups for the inference kernels (made_kernels.hpp). Cheap: views
+  /// into `flat`, so it always sees the current parameters.
+  kern::MafView kernel_view() const;
+  /// Inference forward (density direction) of n rows, parallel over row chunks on the
+  /// set_threads() threads: y [n, D], e [n, C] (both z-scored) -> z [n, D] and
+  /// logdet [n] = sum log s. Masked entries are never multiplied.
+  void forward_rows(const float* y, const float* e, std::int64_t n, float* z, float* logdet) const;
+  /// Degree-ordered inverse of n rows, parallel over row chunks: z [n, D] -> y [n, D] and
+  /// logdet [n] (forward-direction sum log s). Row r has the context e_obs[row_obs[r]]
+  /// (e_obs [n_obs, C], z-scored); the context layer runs once per observation and block.
+  void inverse_rows(const float* z, const float* e_obs, std::int64_t n_obs,
+                    const std::int64_t* row_obs, std::int64_t n, float* y, float* logdet) const;
+  /// Tensor wrappers of forward_rows / inverse_rows (tests and the validation loss):
+  /// z and logdet [B]; row_to_obs [B] int64 maps each row to its row of e.
   void forward_fast(const torch::Tensor& y, const torch::Tensor& e, torch::Tensor& z,
                     torch::Tensor& logdet) const;
-  /// Fast inverse (degree-ordered): y from z; ctx_rows maps each row to its row of e
-  /// (e has one row per observation). logdet = sum log s (forward direction), [B].
   void inverse_fast(const torch::Tensor& z, const torch::Tensor& e,
                     const torch::Tensor& row_to_obs, torch::Tensor& y,
                     torch::Tensor& logdet) const;

@@ -178,7 +178,19 @@ std::int64_t FitsTable::column_width(const std::string& name) const { return col
 
 int FitsTable::column_type(const std::string& name) const { return column_info(name).type; }
 
-std::vector<double> FitsTable::read_double_vector(const std::string& name, std::int64_t* width_out) const {
+RowRange FitsTable::resolve(RowRange rows, const std::string& column) const {
+  if (rows.count < 0) rows.count = nrows_ - rows.first;
+  if (rows.first < 0 || rows.count < 0 || rows.first + rows.count > nrows_) {
+    throw DataError(where(column) + ": rows [" + std::to_string(rows.first) + ", " +
+                    std::to_string(rows.first + rows.count) + ") requested but the table has " +
+                    std::to_string(nrows_) + " rows");
+  }
+  return rows;
+}
+
+std::vector<double> FitsTable::read_double_vector(const std::string& name, std::int64_t* width_out,
+                                                  RowRange rows) const {
+  rows = resolve(rows, name);
   const ColumnInfo info = column_info(name);
   const int col = info.number, type = info.type;
   const LONGLONG repeat = info.repeat;
@@ -188,19 +200,20 @@ std::vector<double> FitsTable::read_double_vector(const std::string& name, std::
     throw DataError(where(name) + ": not a numeric column (FITS type code " + std::to_string(type) + ")");
   }
   if (width_out) *width_out = static_cast<std::int64_t>(repeat);
-  const std::size_t total = static_cast<std::size_t>(nrows_) * static_cast<std::size_t>(repeat);
+  const std::size_t total = static_cast<std::size_t>(rows.count) * static_cast<std::size_t>(repeat);
   std::vector<double> out(total);
   if (total == 0) return out;
   double nulval = std::numeric_limits<double>::quiet_NaN();
   int anynul = 0;
-  fits_read_col(f, TDOUBLE, col, 1, 1, static_cast<LONGLONG>(total), &nulval, out.data(), &anynul, &status);
+  fits_read_col(f, TDOUBLE, col, rows.first + 1, 1, static_cast<LONGLONG>(total), &nulval, out.data(), &anynul,
+                &status);
   if (status) throw DataError(where(name) + ": cannot read values: " + cfitsio_message(status));
   return out;
 }
 
-std::vector<double> FitsTable::read_double(const std::string& name) const {
+std::vector<double> FitsTable::read_double(const std::string& name, RowRange rows) const {
   std::int64_t width = 0;
-  std::vector<double> v = read_double_vector(name, &width);
+  std::vector<double> v = read_double_vector(name, &width, rows);
   if (width != 1) {
     throw DataError(where(name) + ": expected a scalar column, found " + std::to_string(width) +
                     " elements per row");
@@ -209,15 +222,16 @@ std::vector<double> FitsTable::read_double(const std::string& name) const {
 }
 
 std::vector<double> FitsTable::read_double_elements(const std::string& name, std::int64_t first,
-                                                    std::int64_t count) const {
+                                                    std::int64_t count, RowRange rows) const {
+  rows = resolve(rows, name);
   std::int64_t width = 0;
-  const std::vector<double> all = read_double_vector(name, &width);
+  const std::vector<double> all = read_double_vector(name, &width, rows);
   if (first < 0 || count < 0 || first + count > width) {
     throw DataError(where(name) + ": elements [" + std::to_string(first) + ", " +
                     std::to_string(first + count) + ") requested but the column has " +
                     std::to_string(width) + " per row");
   }
-  const std::size_t n = static_cast<std::size_t>(nrows_);
+  const std::size_t n = static_cast<std::size_t>(rows.count);
   const std::size_t c = static_cast<std::size_t>(count), w = static_cast<std::size_t>(width);
   std::vector<double> out(n * c);
   for (std::size_t r = 0; r < n; ++r) {
@@ -227,7 +241,8 @@ std::vector<double> FitsTable::read_double_elements(const std::string& name, std
   return out;
 }
 
-std::vector<std::int64_t> FitsTable::read_int64(const std::string& name) const {
+std::vector<std::int64_t> FitsTable::read_int64(const std::string& name, RowRange rows) const {
+  rows = resolve(rows, name);
   const ColumnInfo info = column_info(name);
   const int col = info.number, type = info.type;
   const LONGLONG repeat = info.repeat;
@@ -240,17 +255,18 @@ std::vector<std::int64_t> FitsTable::read_int64(const std::string& name) const {
     throw DataError(where(name) + ": expected a scalar column, found " + std::to_string(repeat) +
                     " elements per row");
   }
-  std::vector<LONGLONG> buf(static_cast<std::size_t>(nrows_));
+  std::vector<LONGLONG> buf(static_cast<std::size_t>(rows.count));
   if (!buf.empty()) {
     LONGLONG nulval = 0;
     int anynul = 0;
-    fits_read_col(f, TLONGLONG, col, 1, 1, nrows_, &nulval, buf.data(), &anynul, &status);
+    fits_read_col(f, TLONGLONG, col, rows.first + 1, 1, rows.count, &nulval, buf.data(), &anynul, &status);
     if (status) throw DataError(where(name) + ": cannot read values: " + cfitsio_message(status));
   }
   return std::vector<std::int64_t>(buf.begin(), buf.end());
 }
 
-std::vector<std::string> FitsTable::read_string(const std::string& name) const {
+std::vector<std::string> FitsTable::read_string(const std::string& name, RowRange rows) const {
+  rows = resolve(rows, name);
   const ColumnInfo info = column_info(name);
   const int col = info.number, type = info.type;
   const LONGLONG repeat = info.repeat;
@@ -259,7 +275,7 @@ std::vector<std::string> FitsTable::read_string(const std::string& name) const {
   if (type != TSTRING) {
     throw DataError(where(name) + ": not a string column (FITS type code " + std::to_string(type) + ")");
   }
-  const std::size_t n = static_cast<std::size_t>(nrows_);
+  const std::size_t n = static_cast<std::size_t>(rows.count);
   const std::size_t w = static_cast<std::size_t>(std::max<LONGLONG>(repeat, 1));
   std::vector<char> storage(n * (w + 1), '\0');
   std::vector<char*> ptrs(n);
@@ -269,7 +285,8 @@ std::vector<std::string> FitsTable::read_string(const std::string& name) const {
   if (n > 0) {
     char nulstr[] = "";
     int anynul = 0;
-    fits_read_col(f, TSTRING, col, 1, 1, static_cast<LONGLONG>(n), nulstr, ptrs.data(), &anynul, &status);
+    fits_read_col(f, TSTRING, col, rows.first + 1, 1, static_cast<LONGLONG>(n), nulstr, ptrs.data(), &anynul,
+                  &status);
     if (status) throw DataError(where(name) + ": cannot read values: " + cfitsio_message(status));
   }
   for (std::size_t r = 0; r < n; ++r) out.push_back(trim_right(ptrs[r]));

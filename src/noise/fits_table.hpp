@@ -3,6 +3,9 @@
 /// the catalog readers. Columns are addressed by name, case-insensitively; every failure throws
 /// sedpost::DataError naming the file, the HDU and the column, with CFITSIO's own message.
 ///
+/// Every reader takes an optional RowRange (default: all rows), so a catalog can be streamed
+/// in chunks with memory independent of its size.
+///
 /// Numeric columns of any FITS type (B, I, J, K, E, D, L) are converted by CFITSIO; undefined
 /// values (TNULL) read as NaN in double columns. Not thread-safe per instance (one fitsfile*).
 #include <cstddef>
@@ -11,6 +14,12 @@
 #include <vector>
 
 namespace sedpost::noise {
+
+/// Rows [first, first + count) of a table; count < 0 means "to the last row".
+struct RowRange {
+  std::int64_t first = 0;
+  std::int64_t count = -1;
+};
 
 class FitsTable {
  public:
@@ -39,18 +48,19 @@ class FitsTable {
 
   /// A scalar numeric column as double [num_rows]. Throws DataError if absent, not numeric, or
   /// a vector column (use read_double_vector).
-  std::vector<double> read_double(const std::string& name) const;
+  std::vector<double> read_double(const std::string& name, RowRange rows = {}) const;
   /// A vector numeric column as double, row-major [num_rows, width]; `width` (if given)
   /// receives the element count per row. Scalar columns give width 1.
-  std::vector<double> read_double_vector(const std::string& name, std::int64_t* width = nullptr) const;
+  std::vector<double> read_double_vector(const std::string& name, std::int64_t* width = nullptr,
+                                         RowRange rows = {}) const;
   /// Elements [first, first + count) of every row of a vector column: [num_rows, count].
   /// Throws DataError when the range exceeds the column's width.
   std::vector<double> read_double_elements(const std::string& name, std::int64_t first,
-                                           std::int64_t count) const;
+                                           std::int64_t count, RowRange rows = {}) const;
   /// A scalar integer column (B, I, J, K; also L as 0/1) [num_rows]. Undefined values read as 0.
-  std::vector<std::int64_t> read_int64(const std::string& name) const;
+  std::vector<std::int64_t> read_int64(const std::string& name, RowRange rows = {}) const;
   /// A string column (nA) [num_rows], trailing blanks removed.
-  std::vector<std::string> read_string(const std::string& name) const;
+  std::vector<std::string> read_string(const std::string& name, RowRange rows = {}) const;
 
  private:
   void read_header();  ///< HDU number, row count, column names
@@ -62,6 +72,8 @@ class FitsTable {
     std::int64_t repeat = 0;
   };
   ColumnInfo column_info(const std::string& name) const;
+  /// Resolves count < 0 and checks the range against num_rows(); throws DataError.
+  RowRange resolve(RowRange rows, const std::string& column) const;
   [[noreturn]] void fail(int status, const std::string& what) const;
   std::string where(const std::string& column) const;
 

@@ -346,6 +346,11 @@ NoiseBatch NoiseModel::sample_batch(const std::vector<double>& true_flux, std::u
 
 // ---- out-of-support ----
 
+/// Criterion 1 tolerance on the unknown true flux: +-kFluxTolerance sigma, in kFluxSteps steps
+/// per side.
+constexpr double kFluxTolerance = 2.0;
+constexpr int kFluxSteps = 4;
+
 bool NoiseModel::is_noisier_than_training(const double* flux, const double* sigma, std::string* reason) const {
   bool noisier = false;
   std::string why;
@@ -361,21 +366,24 @@ bool NoiseModel::is_noisier_than_training(const double* flux, const double* sigm
       note(bn.band + ": flux " + fmt(f) + " / sigma " + fmt(s) + " nmgy not usable (missing measurement?)");
       continue;
     }
-    if (f > 0) {
-      const double mag = nmgy_to_mag(f);
-      const double smag = kMagPerLnFlux * s / f;
-      const double limit = bn.mu_at(mag) + k * bn.s_at(mag);
-      if (smag > limit) {
-        note(bn.band + ": sigma " + fmt(smag, 4) + " mag > mu + " + fmt(k, 3) + " s = " + fmt(limit, 4) +
-             " mag at mag " + fmt(mag, 5));
+    // The training sigma was drawn at the true flux, which an observation knows only to within
+    // its error: allow every true flux within kFluxTolerance sigma of the observed one, clipped
+    // to the catalog's range (training galaxies have true fluxes only there).
+    double limit = 0.0, limit_flux = 0.0;
+    for (int i = 0; i <= 2 * kFluxSteps; ++i) {
+      const double c = kFluxTolerance * (static_cast<double>(i) / kFluxSteps - 1.0);
+      const double ft = std::clamp(f + c * s, bn.flux_min, bn.flux_max);
+      const double mag = nmgy_to_mag(ft);
+      const double allowed = ft * (bn.mu_at(mag) + k * bn.s_at(mag)) / kMagPerLnFlux;  // [nmgy]
+      if (allowed > limit) {
+        limit = allowed;
+        limit_flux = ft;
       }
-    } else {
-      const double mag = nmgy_to_mag(bn.flux_min);
-      const double limit = bn.flux_min * (bn.mu_at(mag) + k * bn.s_at(mag)) / kMagPerLnFlux;
-      if (s > limit) {
-        note(bn.band + ": flux " + fmt(f) + " <= 0 and sigma " + fmt(s, 4) + " nmgy > " + fmt(limit, 4) +
-             " nmgy allowed at the catalog's faintest flux");
-      }
+    }
+    if (s > limit) {
+      note(bn.band + ": sigma " + fmt(s, 4) + " nmgy > mu + " + fmt(k, 3) + " s = " + fmt(limit, 4) +
+           " nmgy (largest allowed for a true flux within " + fmt(kFluxTolerance, 2) + " sigma of " + fmt(f, 5) +
+           " nmgy, at " + fmt(limit_flux, 5) + ")");
     }
   }
   if (reason) *reason = why;

@@ -164,10 +164,13 @@ class NoiseModel {
                           std::uint64_t first_index, NoiseCounters* counters = nullptr) const;
 
   /// MODEL.md 9 criterion 1: true when sigma_X > mu(f_X) + k s(f_X) in any band (k =
-  /// flag_nsigma), compared in magnitudes. Non-finite flux or sigma, or sigma <= 0, also flag.
-  /// For flux <= 0 (no magnitude) the comparison is made in flux units at the catalog's
-  /// faintest flux: sigma > flux_min ln10/2.5 (mu + k s)(mag(flux_min)). `reason` (if given)
-  /// receives "" or a description of every failing band.
+  /// flag_nsigma), for every true flux f_X the observation allows. Training sigmas were drawn
+  /// at the true flux; an observed flux f differs from it by its noise, and at low S/N that
+  /// alone moves sigma_mag = 1.0857 sigma / f by more than 3 s. So the bound, in nanomaggies
+  /// f_X (mu + k s)(mag(f_X)) / 1.0857, is taken at its largest over f_X in f +- 2 sigma
+  /// clipped to the catalog's flux range [flux_min, flux_max] (also when f <= 0). Non-finite
+  /// flux or sigma, or sigma <= 0, also flag. `reason` (if given) receives "" or a description
+  /// of every failing band.
   bool is_noisier_than_training(const double* flux, const double* sigma, std::string* reason = nullptr) const;
   bool is_noisier_than_training(const std::vector<double>& flux, const std::vector<double>& sigma,
                                 std::string* reason = nullptr) const;

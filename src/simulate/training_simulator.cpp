@@ -24,6 +24,34 @@ TrainingSimulator::TrainingSimulator(const sps::SedModel& model, const prior::Pr
     throw ConfigError(cat("the noise model has ", noise.num_bands(), " bands but the model has ", n_bands_,
                           " filters; fit the noise model for the configured bands"));
   }
+  for (std::size_t b = 0; b < n_bands_; ++b) {
+    flux_min_.push_back(noise.band(b).flux_min);
+    flux_max_.push_back(noise.band(b).flux_max);
+  }
+  // Bound tables over the simulated z range and the prior's n_dust range (about 1 s, ~6 MB).
+  sps::FluxBoundsSettings bs;
+  bs.n_dust_min = prior.settings().n_dust_min;
+  bs.n_dust_max = prior.settings().n_dust_max;
+  try {
+    bounds_ = std::make_unique<sps::FluxBounds>(model, z_range.z_min, z_range.z_max, bs);
+  } catch (const ConfigError& e) {
+    logger().debug(cat("simulate: no flux bounds (", e.what(), "); every draw is evaluated"));
+  }
+}
+
+bool TrainingSimulator::reject_by_bounds(const double* theta, double z, SimulationCounters& counters) const {
+  if (!bounds_) return false;
+  double lo[16], hi[16];
+  if (n_bands_ > 16 || !bounds_->bounds(theta, z, lo, hi)) return false;
+  bool out = false;
+  for (std::size_t b = 0; b < n_bands_; ++b) out = out || hi[b] < flux_min_[b] || lo[b] > flux_max_[b];
+  if (!out) return false;
+  auto& nc = counters.noise;
+  if (nc.n_out_of_range.size() < n_bands_) nc.n_out_of_range.resize(n_bands_, 0);
+  ++nc.n_draws;
+  for (std::size_t b = 0; b < n_bands_; ++b)
+    if (hi[b] < flux_min_[b] || lo[b] > flux_max_[b]) ++nc.n_out_of_range[b];
+  return true;
 }
 
 void TrainingSimulator::simulate(std::uint64_t first, std::uint64_t count, SimulatedRows& out,
@@ -50,9 +78,27 @@ void TrainingSimulator::simulate(std::uint64_t first, std::uint64_t count, Simul
       const prior::FlowCoords u = prior_.sample_flow(prior_rng);
       const prior::Physical theta = prior_.to_physical(u);
       const double z = z_rng.uniform(z_range_.z_min, z_range_.z_max);
+      if (reject_by_bounds(theta.data(), z, counters)) {
+        ++counters.rejected_draws;
+        ++counters.prechecked_draws;
+        continue;
+      }
       model_.evaluate(theta.data(), z, flux.data());
+      ++counters.sed_evaluations;
+      // MODEL.md 5: drop fluxes outside the catalog's range (NoiseModel::sample's test).
+      bool in_range = true;
+      for (std::size_t b = 0; b < nb; ++b) in_range = in_range && flux[b] >= flux_min_[b] && flux[b] <= flux_max_[b];
+      if (!in_range) {
+        ++counters.rejected_draws;
+        auto& nc = counters.noise;
+        if (nc.n_out_of_range.size() < nb) nc.n_out_of_range.resize(nb, 0);
+        ++nc.n_draws;
+        for (std::size_t b = 0; b < nb; ++b)
+          if (!(flux[b] >= flux_min_[b] && flux[b] <= flux_max_[b])) ++nc.n_out_of_range[b];
+        continue;
+      }
       const noise::NoiseDraw draw = noise_.sample(flux.data(), noise_rng);
-      if (!draw.ok()) {
+      if (!draw.ok()) {  // a sigma' > 0 draw failed: drop the candidate too
         ++counters.rejected_draws;
         counters.noise.add(draw);
         continue;

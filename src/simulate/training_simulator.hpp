@@ -2,6 +2,7 @@
 /// Simulation of training-set rows (MODEL.md sections 1-6): prior draw, redshift, SED,
 /// noise, conditioning vector. Row i depends only on (seed, i): the same for any rank count.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "noise/noise_model.hpp"
 #include "prior/prior.hpp"
 #include "simulate/model_config.hpp"
+#include "sps/flux_bounds.hpp"
 #include "sps/sed_model.hpp"
 
 namespace sedpost::simulate {
@@ -30,6 +32,8 @@ struct SimulatedRows {
 struct SimulationCounters {
   std::int64_t rows = 0;
   std::int64_t rejected_draws = 0;   ///< prior draws rejected by the noise model, then redrawn
+  std::int64_t prechecked_draws = 0; ///< of those, rejected by the flux bounds without an SED evaluation
+  std::int64_t sed_evaluations = 0;  ///< SED evaluations (draws that passed the bounds)
   std::int64_t failed_rows = 0;      ///< rows with no accepted draw in max_attempts (NaN rows)
   noise::NoiseCounters noise;        ///< per-band reasons of the rejected draws
 };
@@ -41,16 +45,26 @@ class TrainingSimulator {
   TrainingSimulator(const sps::SedModel& model, const prior::Prior& prior, const noise::NoiseModel& noise,
                     RedshiftRange z_range, std::uint64_t seed, int max_attempts = 1000);
 
-  /// Simulates rows [first, first + count). Draws for row i come from Rng(seed, kPrior, i),
-  /// Rng(seed, kRedshift, i), Rng(seed, kNoise, i); a draw the noise model drops (flux outside
-  /// the catalog's range, MODEL.md 5) is replaced by the next draw of the same streams.
+  /// Simulates rows [first, first + count). Draws for row i come from Rng(seed, kPrior, i) and
+  /// Rng(seed, kRedshift, i) (candidate k: the k-th prior draw and the k-th redshift); a candidate
+  /// whose true flux falls outside the noise catalog's range in any band (MODEL.md 5) is dropped
+  /// and the next one is taken. Candidates whose sps::FluxBounds already prove that are dropped
+  /// without evaluating the SED (the same decision, so the same rows as evaluating all of them).
+  /// The noise of the kept candidate is drawn from Rng(seed, kNoise, i) (after any candidate the
+  /// noise model dropped for a failed sigma draw). Rows depend on (seed, i) only.
+  /// Per-band counts in counters.noise.n_out_of_range: for candidates rejected by the bounds,
+  /// the bands proven out of range; for evaluated ones, the bands out of range.
   void simulate(std::uint64_t first, std::uint64_t count, SimulatedRows& out, SimulationCounters& counters) const;
 
   std::size_t num_bands() const { return n_bands_; }
   const noise::Conditioning& conditioning() const { return conditioning_; }
 
  private:
+  bool reject_by_bounds(const double* theta, double z, SimulationCounters& counters) const;
+
   const sps::SedModel& model_;
+  std::unique_ptr<sps::FluxBounds> bounds_;  ///< null where no bound tables could be built
+  std::vector<double> flux_min_, flux_max_;  ///< [bands] the noise catalog's flux range
   const prior::Prior& prior_;
   const noise::NoiseModel& noise_;
   noise::Conditioning conditioning_;

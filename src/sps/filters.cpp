@@ -240,4 +240,123 @@ void band_weights_into(const Filter& filter, const double* inv_filter_spacing, c
   }
 }
 
+RedshiftedBand::RedshiftedBand(const Filter& filter, const std::vector<double>& rest_wave)
+    : name_(filter.name), fw_(filter.wavelength), fr_(filter.response), rest_(rest_wave) {
+  const int nf = static_cast<int>(fw_.size()), n = static_cast<int>(rest_.size());
+  if (nf < 2 || n < 2) throw DataError("band '" + name_ + "': a filter and a spectrum need >= 2 nodes");
+  for (int i = 0; i < nf; ++i) {
+    const auto u = static_cast<size_t>(i);
+    if (i + 1 < nf) inv_fs_.push_back(1.0 / (fw_[u + 1] - fw_[u]));
+    fg_.push_back(fr_[u] * fw_[u]);
+    fd_.push_back(fr_[u] * kSpeedOfLightAngstrom / fw_[u]);
+  }
+  for (int j = 0; j < n; ++j) {
+    const auto u = static_cast<size_t>(j);
+    if (j + 1 < n) inv_rs_.push_back(1.0 / (rest_[u + 1] - rest_[u]));
+    c_over_rest_.push_back(kSpeedOfLightAngstrom / rest_[u]);
+  }
+  // Rest-grid buckets no wider than its smallest spacing: finding the first node inside the
+  // filter is a table entry and a step or two instead of a binary search.
+  double min_sp = rest_.back() - rest_.front();
+  for (int j = 0; j + 1 < n; ++j) min_sp = std::min(min_sp, rest_[static_cast<size_t>(j + 1)] - rest_[static_cast<size_t>(j)]);
+  const double span = rest_.back() - rest_.front();
+  const double bucket = std::max(min_sp, span / double(1 << 20));
+  r_lo_ = rest_.front();
+  r_inv_bucket_ = 1.0 / bucket;
+  const auto nbk = static_cast<size_t>(span * r_inv_bucket_) + 2;
+  r_bucket_.assign(nbk, 0);
+  size_t k = 0;
+  for (size_t b = 0; b < nbk; ++b) {
+    const double start = r_lo_ + static_cast<double>(b) * bucket;
+    while (k + 1 < rest_.size() && rest_[k + 1] <= start) ++k;
+    r_bucket_[b] = static_cast<int>(k);
+  }
+}
+
+void RedshiftedBand::weights(double z, BandWeights& bw) const {
+  const double s = 1 + z, inv_s = 1.0 / s;
+  const int nf = static_cast<int>(fw_.size()), n = static_cast<int>(rest_.size());
+  const double lo = fw_.front(), hi = fw_.back();
+  const double* rw = rest_.data();
+  // Observed node j is rw[j] * s, exactly as the caller of band_weights_into would form it.
+  if (lo < rw[0] * s || hi > rw[n - 1] * s) {
+    std::ostringstream os;
+    os << "band '" << name_ << "' (" << lo << "-" << hi << " A) is not covered by the spectrum ("
+       << rw[0] * s << "-" << rw[n - 1] * s << " A observed frame)";
+    throw DataError(os.str());
+  }
+  // First rest node whose observed wavelength is > lo: bucket table on lo / s, then exact steps.
+  int js;
+  {
+    const double y = (lo * inv_s - r_lo_) * r_inv_bucket_;
+    const int nbk = static_cast<int>(r_bucket_.size()) - 1;
+    int j = r_bucket_[static_cast<size_t>(y <= 0 ? 0 : std::min(static_cast<int>(y), nbk))];
+    while (j > 0 && rw[j] * s > lo) --j;
+    while (j + 1 < n && rw[j + 1] * s <= lo) ++j;
+    js = j + 1;
+  }
+  const int first = std::max(0, js - 1);
+  int je = js;  // one past the last spectrum node strictly below hi
+  while (je < n && rw[je] * s < hi) ++je;
+  const int last = std::min(n - 1, je + 1);  // a node exactly at hi may be written with weight 0
+  bw.first = first;
+  bw.weights.assign(static_cast<size_t>(last - first + 1), 0.0);
+  double* w = bw.weights.data() - first;
+  const double* fw = fw_.data();
+  const double* fr = fr_.data();
+  // The merge of band_weights_into (same points, same order, same arithmetic but for the
+  // precomputed R x, R c / x of the filter nodes and c / lam of the spectrum nodes).
+  int i = 0, j = js, fi = 0, sj = first;
+  double xp = 0, xpp = 0, gp = 0, dp = 0, tsp = 0, den = 0;
+  int sjp = -1;
+  while (i < nf || j < je) {
+    double x, g, dn, ts;
+    const double xj = j < je ? rw[j] * s : 0.0;
+    if (j >= je || (i < nf && fw[i] <= xj)) {
+      x = fw[i];
+      g = fg_[static_cast<size_t>(i)];
+      dn = fd_[static_cast<size_t>(i)];
+      fi = std::min(i, nf - 2);
+      if (j < je && xj == x) ++j;  // coincident nodes: one union point
+      ++i;
+      while (sj + 2 < n && rw[sj + 1] * s <= x) ++sj;
+      ts = (x - rw[sj] * s) * inv_rs_[static_cast<size_t>(sj)] * inv_s;
+      ts = ts < 0 ? 0 : (ts > 1 ? 1 : ts);
+    } else {
+      x = xj;
+      sj = std::min(j, n - 2);
+      ts = j == sj ? 0.0 : 1.0;
+      while (fi + 2 < nf && fw[fi + 1] <= x) ++fi;
+      double tf = (x - fw[fi]) * inv_fs_[static_cast<size_t>(fi)];
+      tf = tf < 0 ? 0 : (tf > 1 ? 1 : tf);
+      const double r = fr[fi] + (fr[fi + 1] - fr[fi]) * tf;
+      g = r * x;
+      dn = r * c_over_rest_[static_cast<size_t>(j)] * inv_s;
+      ++j;
+    }
+    if (sjp >= 0) {
+      const double c = 0.5 * (x - xpp);
+      const double cg = c * gp;
+      w[sjp] += cg * (1.0 - tsp);
+      if (tsp != 0.0) w[sjp + 1] += cg * tsp;
+      den += c * dp;
+      xpp = xp;
+    } else {
+      xpp = x;
+    }
+    xp = x;
+    gp = g;
+    dp = dn;
+    tsp = ts;
+    sjp = sj;
+  }
+  if (sjp >= 0) {  // the last point (the filter's last node)
+    const double c = 0.5 * (xp - xpp);
+    w[sjp] += c * gp * (1.0 - tsp);
+    if (tsp != 0.0) w[sjp + 1] += c * gp * tsp;
+    den += c * dp;
+  }
+  bw.denominator = den;
+}
+
 }  // namespace sedpost::sps

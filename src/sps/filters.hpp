@@ -58,4 +58,27 @@ BandWeights band_weights(const Filter& filter, const double* wave_obs, int n);
 void band_weights_into(const Filter& filter, const double* inv_filter_spacing, const double* wave_obs,
                        const double* inv_spacing, double inv_spacing_scale, int n, BandWeights& out);
 
+/// band_weights_into() for one filter on a fixed rest-frame grid observed at any redshift
+/// (observed nodes rest_wave * (1 + z)): the same merge of the two grids, point by point, with
+/// the z-independent parts (R x and R c / x at the filter nodes, c / lam at the spectrum nodes)
+/// precomputed and no observed-grid array to fill. The weights equal band_weights_into()'s
+/// (bitwise in tests/sps/flux_bounds_test.cpp's sweep, 1e-15 at most). The simulator's path.
+class RedshiftedBand {
+ public:
+  RedshiftedBand() = default;
+  /// `rest_wave` [n] ascending [A]. Throws DataError for fewer than 2 nodes.
+  RedshiftedBand(const Filter& filter, const std::vector<double>& rest_wave);
+  /// Weights for observed nodes rest_wave * (1 + z). Throws DataError (as band_weights_into)
+  /// when the filter is not inside the observed grid. Allocation-free once `out` has grown.
+  void weights(double z, BandWeights& out) const;
+
+ private:
+  std::string name_;
+  std::vector<double> fw_, fr_, inv_fs_;      // filter nodes [A], response, 1 / spacing
+  std::vector<double> fg_, fd_;               // R x and R c / x at the filter nodes
+  std::vector<double> rest_, inv_rs_, c_over_rest_;  // spectrum nodes [A], 1 / spacing, c / lam
+  double r_lo_ = 0, r_inv_bucket_ = 0;        // rest-grid bucket table
+  std::vector<int> r_bucket_;                 // last rest node <= bucket start
+};
+
 }  // namespace sedpost::sps

@@ -2,6 +2,7 @@
 /// Internal: tables shared by SedModel and FixedZModel, the per-redshift setup and the
 /// evaluation kernel both call (so the two agree to rounding). Not part of the public API.
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,7 +22,21 @@ namespace sedpost::sps {
 using Real = float;
 using RealRowMatrix = Eigen::Matrix<Real, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+/// Closed form of the last (z-dependent) bin's SSP integral over [E_m, t_age] as a function of
+/// t_age, for a bin whose lower edge E_m is at or above t_esc (all of it "old"). Breakpoints are
+/// E_m, the library ages inside (E_m, E_{m+1}) and E_{m+1}; the SSP is linear in age between
+/// them, so for t in [p_q, p_{q+1}], u = t - p_q, h = p_{q+1} - p_q:
+///   int_{E_m}^t L = cum_q + (u - u^2 / 2h) val_q + (u^2 / 2h) val_{q+1},
+/// which is the trapezoid sum integrate_slice() forms, rearranged (equal to rounding).
+struct LastBinTable {
+  int m = -1;                                         // lower-edge index; -1 = not tabulated
+  std::vector<std::vector<double>> brk;               // [nz][n_brk] breakpoints [yr]
+  std::vector<RealRowMatrix> cum, val;                // [nz] of [n_brk, nwin]
+  std::vector<std::vector<double>> cum_surv, val_surv;  // [nz][n_brk] surviving fraction
+};
+
 struct ModelData {
+  std::uint64_t id = 0;                        // unique per built model (ZSetup caches key on it)
   SedModelSettings settings;
   std::vector<std::string> band_names;
   std::vector<Filter> filters;
@@ -35,6 +50,7 @@ struct ModelData {
   std::vector<double> rest_wave;               // [nwin] rest-frame [A]
   std::vector<double> inv_rest_spacing;        // [nwin - 1]
   std::vector<std::vector<double>> inv_filter_spacing;  // [nbands][n_filter - 1]
+  std::vector<RedshiftedBand> zbands;          // [nbands] band weights at any z on rest_wave
   DustCurves dust;
   std::vector<double> edges;                   // the 43 fixed edges [yr]
   int nfull = 0;                               // 42 full bins [E_k, E_k+1]
@@ -45,6 +61,7 @@ struct ModelData {
   std::vector<std::vector<double>> surv_int;   // [nz][nfull] integral of surviving fraction [yr]
   std::vector<RealRowMatrix> ssp;              // [nz] of [n_age, nwin] L_lambda (burst, last bin)
   std::vector<std::vector<double>> ages, surviving;  // [nz][n_age]
+  std::vector<LastBinTable> last_tables;       // [nfull]: bins that can be the last for 0 < z <= z_max
 };
 
 /// One time bin at one redshift.
@@ -55,8 +72,12 @@ struct BinInfo {
   bool has_young = false, has_old = false;
 };
 
-/// Everything that depends on z only.
+/// Everything that depends on z only. update_zsetup() rebuilds it in place: the fixed bins are
+/// copied only when the model or the number of bins changes, so repeated use at new redshifts
+/// (the simulator) does no allocation and only the last bin and the band weights are redone.
 struct ZSetup {
+  std::uint64_t model_id = 0;                      // ModelData::id the fixed bins were copied from
+  int nbins_built = -1;
   double z = 0, t_age_yr = 0, dl_mpc = 0;
   std::vector<BinInfo> bins;
   std::vector<const Real*> young_rows, old_rows;   // [nbins * nz], row start at window node 0
@@ -64,12 +85,21 @@ struct ZSetup {
   RealRowMatrix last_young, last_old;              // [nz, nwin] storage of the last bin
   std::vector<double> last_surv;
   int j0 = 0, j1 = 0;                              // node range the bands use
-  RealRowMatrix band;                              // [nbands, j1-j0] nanomaggies per (L_sun/A)
+  RealRowMatrix band;                              // [nbands, >= j1-j0] nanomaggies per (L_sun/A);
+                                                   // columns past j1-j0 are zero (storage reuse)
   double flambda_scale = 0;                        // L_sun/A -> f_lambda [erg/s/cm^2/A]
 };
 
 /// Validates z (DataError) and builds the setup.
 std::unique_ptr<ZSetup> make_zsetup(const ModelData& d, double z, bool with_bands);
+/// Same, rebuilding `s` in place (reuses its storage; see ZSetup).
+void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s);
+
+/// Integral over lookback [a, b] [yr] of Z slice zi's SSP (linear in age, clamped) into
+/// row[j0, j1) (window node indices) [yr L_sun/A]; returns the integral of the surviving fraction.
+double integrate_slice(const ModelData& d, int zi, double a, double b, Real* row, int j0, int j1);
+/// Z grid interval lo and weight w (linear in log Z; Z clamped to the grid).
+void z_interval(const ModelData& d, double zval, int& lo, double& w);
 
 /// Per-theta masses and metallicities (for derived quantities).
 struct ThetaBreakdown {

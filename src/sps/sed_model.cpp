@@ -1,6 +1,7 @@
 #include "sps/sed_model.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -28,8 +29,8 @@ SEDPOST_SPS_CLONES void accumulate_row(double w, const Real* __restrict src, dou
   for (int j = 0; j < n; ++j) acc[j] += w * static_cast<double>(src[j]);
 }
 
-/// Integral over [a, b] of slice zi's SSP (linear in age, constant outside) into row[j0, j1)
-/// (window node indices); returns the integral of the surviving fraction.
+}  // namespace
+
 double integrate_slice(const ModelData& d, int zi, double a, double b, Real* row, int j0, int j1) {
   // Sums in double (the library's float32 values are exact in both), stored as Real.
   const auto w = integral_weights(d.ages[static_cast<size_t>(zi)], a, b, Extrapolation::kClamp);
@@ -45,8 +46,7 @@ double integrate_slice(const ModelData& d, int zi, double a, double b, Real* row
   return surv;
 }
 
-/// Z grid interval and weight linear in log Z (Z clamped to the grid).
-inline void z_interval(const ModelData& d, double zval, int& lo, double& w) {
+void z_interval(const ModelData& d, double zval, int& lo, double& w) {
   const int nz = d.nz;
   if (nz == 1) {
     lo = 0;
@@ -67,6 +67,8 @@ inline void z_interval(const ModelData& d, double zval, int& lo, double& w) {
   while (zval >= d.zgrid[static_cast<size_t>(lo + 1)]) ++lo;
   w = std::log(zval / d.zgrid[static_cast<size_t>(lo)]) * d.inv_log_dz[static_cast<size_t>(lo)];
 }
+
+namespace {
 
 /// Linear interpolation in age (clamped) on slice zi: up to two (index, weight) terms.
 inline int age_terms(const std::vector<double>& ages, double t, int idx[2], double wt[2]) {
@@ -101,6 +103,14 @@ SEDPOST_SPS_CLONES void combine(const Real* __restrict ism, const Real* __restri
   for (int j = 0; j < n; ++j) out[j] = ism[j] * (old[j] + bc[j] * young[j]);
 }
 
+/// out = cum + c1 v0 + c2 v1 (double arithmetic, Real storage).
+SEDPOST_SPS_CLONES void last_row(const Real* __restrict cum, double c1, const Real* __restrict v0, double c2,
+                                 const Real* __restrict v1, Real* __restrict out, int n) {
+  for (int j = 0; j < n; ++j)
+    out[j] = static_cast<Real>(static_cast<double>(cum[j]) + c1 * static_cast<double>(v0[j]) +
+                               c2 * static_cast<double>(v1[j]));
+}
+
 void check_z(const ModelData& d, double z) {
   if (!std::isfinite(z) || z <= 0)
     throw DataError("redshift z = " + fmt(z) + " is invalid: the SED model needs 0 < z <= " +
@@ -108,6 +118,66 @@ void check_z(const ModelData& d, double z) {
   if (z > d.settings.z_max)
     throw DataError("redshift z = " + fmt(z) + " is beyond the SED model's z_max = " + fmt(d.settings.z_max) +
                     " (the wavelength window and bands are prepared up to z_max)");
+}
+
+/// LastBinTable for every fixed bin that is the last one for some 0 < z <= z_max and lies
+/// wholly above t_esc (a last bin straddling t_esc, z of order 100, takes the general path).
+void build_last_bin_tables(ModelData& d) {
+  const double t_young = d.cosmo.age_gyr(d.settings.z_max) * 1e9;  // smallest t_age
+  const double t_old = d.cosmo.age_gyr(0.0) * 1e9;                  // largest t_age
+  d.last_tables.assign(static_cast<size_t>(d.nfull), LastBinTable{});
+  const int nw = d.nwin;
+  std::vector<double> acc(static_cast<size_t>(nw)), prev(static_cast<size_t>(nw)), cur(static_cast<size_t>(nw));
+  for (int m = 0; m < d.nfull; ++m) {
+    const double lo = d.edges[static_cast<size_t>(m)], hi = d.edges[static_cast<size_t>(m + 1)];
+    // bin m is the last when lo < t_age <= hi
+    if (!(lo < t_old && hi >= t_young) || lo < d.settings.t_esc_yr) continue;
+    LastBinTable& t = d.last_tables[static_cast<size_t>(m)];
+    t.m = m;
+    t.brk.resize(static_cast<size_t>(d.nz));
+    t.cum.resize(static_cast<size_t>(d.nz));
+    t.val.resize(static_cast<size_t>(d.nz));
+    t.cum_surv.resize(static_cast<size_t>(d.nz));
+    t.val_surv.resize(static_cast<size_t>(d.nz));
+    for (int zi = 0; zi < d.nz; ++zi) {
+      const auto& ages = d.ages[static_cast<size_t>(zi)];
+      const auto& sv = d.surviving[static_cast<size_t>(zi)];
+      auto& brk = t.brk[static_cast<size_t>(zi)];
+      brk.push_back(lo);
+      for (double a : ages)
+        if (a > lo && a < hi) brk.push_back(a);
+      brk.push_back(hi);
+      const auto nbrk = static_cast<Eigen::Index>(brk.size());
+      t.cum[static_cast<size_t>(zi)].resize(nbrk, nw);
+      t.val[static_cast<size_t>(zi)].resize(nbrk, nw);
+      std::fill(acc.begin(), acc.end(), 0.0);
+      double acc_s = 0, prev_s = 0;
+      for (Eigen::Index q = 0; q < nbrk; ++q) {
+        // SSP at the breakpoint, linear in age, clamped (the rule integrate_slice uses)
+        std::vector<NodeWeight> w;
+        append_interp_weights(ages, brk[static_cast<size_t>(q)], Extrapolation::kClamp, 1.0, w);
+        std::fill(cur.begin(), cur.end(), 0.0);
+        double cur_s = 0;
+        for (const auto& e : w) {
+          accumulate_row(e.weight, d.ssp[static_cast<size_t>(zi)].row(e.index).data(), cur.data(), nw);
+          cur_s += e.weight * sv[static_cast<size_t>(e.index)];
+        }
+        if (q > 0) {
+          const double h = 0.5 * (brk[static_cast<size_t>(q)] - brk[static_cast<size_t>(q - 1)]);
+          for (int j = 0; j < nw; ++j) acc[static_cast<size_t>(j)] += h * (prev[static_cast<size_t>(j)] + cur[static_cast<size_t>(j)]);
+          acc_s += h * (prev_s + cur_s);
+        }
+        for (int j = 0; j < nw; ++j) {
+          t.cum[static_cast<size_t>(zi)](q, j) = static_cast<Real>(acc[static_cast<size_t>(j)]);
+          t.val[static_cast<size_t>(zi)](q, j) = static_cast<Real>(cur[static_cast<size_t>(j)]);
+        }
+        t.cum_surv[static_cast<size_t>(zi)].push_back(acc_s);
+        t.val_surv[static_cast<size_t>(zi)].push_back(cur_s);
+        prev.swap(cur);
+        prev_s = cur_s;
+      }
+    }
+  }
 }
 
 std::shared_ptr<ModelData> build(const SedModelSettings& st) {
@@ -158,6 +228,7 @@ std::shared_ptr<ModelData> build(const SedModelSettings& st) {
     for (size_t i = 0; i + 1 < f.wavelength.size(); ++i) inv.push_back(1.0 / (f.wavelength[i + 1] - f.wavelength[i]));
     d->inv_filter_spacing.push_back(std::move(inv));
   }
+  for (const auto& f : d->filters) d->zbands.emplace_back(f, d->rest_wave);
 
   d->nz = static_cast<int>(lib.slices.size());
   for (const auto& s : lib.slices) {
@@ -191,93 +262,126 @@ std::shared_ptr<ModelData> build(const SedModelSettings& st) {
       d->surv_int[static_cast<size_t>(zi)][static_cast<size_t>(k)] = sv;
     }
   }
+  build_last_bin_tables(*d);
+  static std::atomic<std::uint64_t> next_id{0};
+  d->id = ++next_id;
   return d;
 }
 
 }  // namespace
 
 std::unique_ptr<ZSetup> make_zsetup(const ModelData& d, double z, bool with_bands) {
-  check_z(d, z);
   auto s = std::make_unique<ZSetup>();
-  s->z = z;
-  s->t_age_yr = d.cosmo.age_gyr(z) * 1e9;
-  s->dl_mpc = d.cosmo.luminosity_distance_mpc(z);
-  const auto edges = time_bin_edges_yr(s->t_age_yr);
-  const int nb = static_cast<int>(edges.size()) - 1;
+  update_zsetup(d, z, with_bands, *s);
+  return s;
+}
+
+void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s) {
+  check_z(d, z);
+  s.z = z;
+  s.t_age_yr = d.cosmo.age_gyr(z) * 1e9;
+  s.dl_mpc = d.cosmo.luminosity_distance_mpc(z);
+  // Bins: the fixed edges strictly below t_age, then t_age (time_bin_edges_yr).
+  const int ne = static_cast<int>(std::lower_bound(d.edges.begin(), d.edges.end(), s.t_age_yr) - d.edges.begin());
+  const int nb = ne;
   const int nz = d.nz;
-  s->bins.resize(static_cast<size_t>(nb));
-  s->young_rows.assign(static_cast<size_t>(nb * nz), nullptr);
-  s->old_rows.assign(static_cast<size_t>(nb * nz), nullptr);
-  s->surv_int.assign(static_cast<size_t>(nb * nz), 0.0);
-  for (int k = 0; k + 1 < nb; ++k) {
-    auto& bi = s->bins[static_cast<size_t>(k)];
-    bi.a = edges[static_cast<size_t>(k)];
-    bi.b = edges[static_cast<size_t>(k + 1)];
-    bi.sfh = d.full_sfh[static_cast<size_t>(k)];
-    bi.zh = d.full_zh[static_cast<size_t>(k)];
-    bi.has_young = d.full_young[static_cast<size_t>(k)];
-    bi.has_old = d.full_old[static_cast<size_t>(k)];
-    for (int zi = 0; zi < nz; ++zi) {
-      const auto u = static_cast<size_t>(k * nz + zi);
-      s->young_rows[u] = d.young[static_cast<size_t>(zi)].row(k).data();
-      s->old_rows[u] = d.old[static_cast<size_t>(zi)].row(k).data();
-      s->surv_int[u] = d.surv_int[static_cast<size_t>(zi)][static_cast<size_t>(k)];
+  if (s.model_id != d.id || s.nbins_built != nb) {
+    s.bins.assign(static_cast<size_t>(nb), BinInfo{});
+    s.young_rows.assign(static_cast<size_t>(nb * nz), nullptr);
+    s.old_rows.assign(static_cast<size_t>(nb * nz), nullptr);
+    s.surv_int.assign(static_cast<size_t>(nb * nz), 0.0);
+    for (int k = 0; k + 1 < nb; ++k) {
+      auto& bi = s.bins[static_cast<size_t>(k)];
+      bi.a = d.edges[static_cast<size_t>(k)];
+      bi.b = d.edges[static_cast<size_t>(k + 1)];
+      bi.center = 0.5 * (bi.a + bi.b);
+      bi.dt = bi.b - bi.a;
+      bi.sfh = d.full_sfh[static_cast<size_t>(k)];
+      bi.zh = d.full_zh[static_cast<size_t>(k)];
+      bi.has_young = d.full_young[static_cast<size_t>(k)];
+      bi.has_old = d.full_old[static_cast<size_t>(k)];
+      for (int zi = 0; zi < nz; ++zi) {
+        const auto u = static_cast<size_t>(k * nz + zi);
+        s.young_rows[u] = d.young[static_cast<size_t>(zi)].row(k).data();
+        s.old_rows[u] = d.old[static_cast<size_t>(zi)].row(k).data();
+        s.surv_int[u] = d.surv_int[static_cast<size_t>(zi)][static_cast<size_t>(k)];
+      }
     }
+    s.last_young.resize(nz, d.nwin);
+    s.last_old.resize(nz, d.nwin);
+    s.model_id = d.id;
+    s.nbins_built = nb;
   }
-  const double dl_cm = s->dl_mpc * kMpcCm;
-  s->flambda_scale = d.settings.lsun_erg_s / (4 * kPi * dl_cm * dl_cm) / (1 + z);
-  s->j0 = 0;
-  s->j1 = d.nwin;
+  const double dl_cm = s.dl_mpc * kMpcCm;
+  s.flambda_scale = d.settings.lsun_erg_s / (4 * kPi * dl_cm * dl_cm) / (1 + z);
+  s.j0 = 0;
+  s.j1 = d.nwin;
   if (with_bands) {
-    thread_local std::vector<double> obs;
     thread_local std::vector<BandWeights> bws;
-    obs.resize(d.rest_wave.size());
-    for (size_t j = 0; j < obs.size(); ++j) obs[j] = d.rest_wave[j] * (1 + z);
     bws.resize(d.filters.size());
     int j0 = d.nwin, j1 = 0;
     for (size_t b = 0; b < d.filters.size(); ++b) {
-      band_weights_into(d.filters[b], d.inv_filter_spacing[b].data(), obs.data(), d.inv_rest_spacing.data(),
-                        1.0 / (1 + z), d.nwin, bws[b]);
+      d.zbands[b].weights(z, bws[b]);
       j0 = std::min(j0, bws[b].first);
       j1 = std::max(j1, bws[b].first + static_cast<int>(bws[b].weights.size()));
     }
-    s->j0 = j0;
-    s->j1 = j1;
-    s->band = decltype(s->band)::Zero(static_cast<Eigen::Index>(bws.size()), j1 - j0);
+    s.j0 = j0;
+    s.j1 = j1;
+    // Storage [n_bands, nwin] kept across calls; only the first j1 - j0 columns are used.
+    const auto nbands = static_cast<Eigen::Index>(bws.size());
+    if (s.band.rows() != nbands || s.band.cols() < j1 - j0) s.band.resize(nbands, d.nwin);
+    s.band.setZero();
     for (size_t b = 0; b < bws.size(); ++b) {
-      const double sc = s->flambda_scale / bws[b].denominator / kAbZeroPoint * 1e9;
-      for (size_t j = 0; j < bws[b].weights.size(); ++j)
-        s->band(static_cast<Eigen::Index>(b), bws[b].first - j0 + static_cast<int>(j)) =
-            static_cast<Real>(bws[b].weights[j] * sc);
+      const double sc = s.flambda_scale / bws[b].denominator / kAbZeroPoint * 1e9;
+      Real* row = s.band.row(static_cast<Eigen::Index>(b)).data() + (bws[b].first - j0);
+      for (size_t j = 0; j < bws[b].weights.size(); ++j) row[j] = static_cast<Real>(bws[b].weights[j] * sc);
     }
   }
   {  // the last bin ends at t_age
     const int k = nb - 1;
-    auto& bi = s->bins[static_cast<size_t>(k)];
-    bi.a = edges[static_cast<size_t>(k)];
-    bi.b = edges[static_cast<size_t>(k + 1)];
+    auto& bi = s.bins[static_cast<size_t>(k)];
+    bi.a = d.edges[static_cast<size_t>(ne - 1)];
+    bi.b = s.t_age_yr;
+    bi.center = 0.5 * (bi.a + bi.b);
+    bi.dt = bi.b - bi.a;
     bi.sfh = d.nmf->sfh_bin_average(bi.a, bi.b);
-    bi.zh = d.nmf->zh_at(0.5 * (bi.a + bi.b));
+    bi.zh = d.nmf->zh_at(bi.center);
     const double te = d.settings.t_esc_yr;
     bi.has_young = bi.a < te;
     bi.has_old = bi.b > te;
-    s->last_young.resize(nz, d.nwin);
-    s->last_old.resize(nz, d.nwin);
+    const LastBinTable* lt = nullptr;
+    if (ne - 1 < static_cast<int>(d.last_tables.size()) && d.last_tables[static_cast<size_t>(ne - 1)].m == ne - 1 &&
+        !bi.has_young)
+      lt = &d.last_tables[static_cast<size_t>(ne - 1)];
     for (int zi = 0; zi < nz; ++zi) {
       double sv = 0;
-      if (bi.has_young) sv += integrate_slice(d, zi, bi.a, std::min(bi.b, te), s->last_young.row(zi).data(), s->j0, s->j1);
-      if (bi.has_old) sv += integrate_slice(d, zi, std::max(bi.a, te), bi.b, s->last_old.row(zi).data(), s->j0, s->j1);
+      if (lt) {
+        // Closed form in t_age (LastBinTable): three rows instead of re-integrating the slice.
+        const auto& brk = lt->brk[static_cast<size_t>(zi)];
+        int q = static_cast<int>(std::upper_bound(brk.begin(), brk.end(), bi.b) - brk.begin()) - 1;
+        q = std::clamp(q, 0, static_cast<int>(brk.size()) - 2);
+        const double u = bi.b - brk[static_cast<size_t>(q)];
+        const double c2 = u * u / (2 * (brk[static_cast<size_t>(q + 1)] - brk[static_cast<size_t>(q)]));
+        const double c1 = u - c2;
+        const auto& cum = lt->cum[static_cast<size_t>(zi)];
+        const auto& val = lt->val[static_cast<size_t>(zi)];
+        last_row(cum.row(q).data() + s.j0, c1, val.row(q).data() + s.j0, c2, val.row(q + 1).data() + s.j0,
+                 s.last_old.row(zi).data() + s.j0, s.j1 - s.j0);
+        const auto& cs = lt->cum_surv[static_cast<size_t>(zi)];
+        const auto& vs = lt->val_surv[static_cast<size_t>(zi)];
+        sv = cs[static_cast<size_t>(q)] + c1 * vs[static_cast<size_t>(q)] + c2 * vs[static_cast<size_t>(q + 1)];
+      } else {
+        if (bi.has_young)
+          sv += integrate_slice(d, zi, bi.a, std::min(bi.b, te), s.last_young.row(zi).data(), s.j0, s.j1);
+        if (bi.has_old)
+          sv += integrate_slice(d, zi, std::max(bi.a, te), bi.b, s.last_old.row(zi).data(), s.j0, s.j1);
+      }
       const auto u = static_cast<size_t>(k * nz + zi);
-      s->young_rows[u] = s->last_young.row(zi).data();
-      s->old_rows[u] = s->last_old.row(zi).data();
-      s->surv_int[u] = sv;
+      s.young_rows[u] = s.last_young.row(zi).data();
+      s.old_rows[u] = s.last_old.row(zi).data();
+      s.surv_int[u] = sv;
     }
   }
-  for (auto& bi : s->bins) {
-    bi.center = 0.5 * (bi.a + bi.b);
-    bi.dt = bi.b - bi.a;
-  }
-  return s;
 }
 
 void eval_spectrum(const ModelData& d, const ZSetup& s, const double* theta, int j0, int j1,
@@ -377,7 +481,7 @@ void eval_fluxes(const ModelData& d, const ZSetup& s, const double* theta, doubl
   thread_local Eigen::Matrix<Real, Eigen::Dynamic, 1> spec, out;
   spec.resize(n);
   eval_spectrum(d, s, theta, s.j0, s.j1, spec.data(), nullptr);
-  out.noalias() = s.band * spec;
+  out.noalias() = s.band.leftCols(n) * spec;
   for (Eigen::Index b = 0; b < out.size(); ++b) flux[b] = static_cast<double>(out[b]);
 }
 
@@ -448,8 +552,10 @@ SedModel::SedModel(SedModel&&) noexcept = default;
 SedModel& SedModel::operator=(SedModel&&) noexcept = default;
 
 void SedModel::evaluate(const double* theta, double z, double* flux_out) const {
-  const auto s = make_zsetup(*data_, z, true);
-  eval_fluxes(*data_, *s, theta, flux_out);
+  // One setup per thread, rebuilt in place for each z (no allocation after the first call).
+  thread_local ZSetup s;
+  update_zsetup(*data_, z, true, s);
+  eval_fluxes(*data_, s, theta, flux_out);
 }
 
 void SedModel::evaluate_batch(const double* theta, const double* z, int n, double* flux_out) const {

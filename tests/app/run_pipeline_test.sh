@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Usage: run_pipeline_test.sh MPIEXEC SEDPOST SOURCE_DIR
 # `sedpost run` end to end on a tiny version of configs/demo.toml under mpirun -n 2: every
-# implemented stage writes a complete output, the truth-vs-posterior table is printed, and a
-# second run skips every stage (resume).
+# stage writes a complete output (training set, model, NSA posterior catalog, validation report
+# with test set, posteriors, MCMC chains, metrics.json and the HTML report), the
+# truth-vs-posterior table is printed, and a second run skips every stage (resume).
 set -u
 mpiexec=$1 sedpost=$2 src=$3
 fail() { echo "FAIL: $*"; exit 1; }
@@ -10,11 +11,13 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 # The demo config with a small training set, flow and chain.
 sed -e 's/^n = 20000/n = 3000/' -e 's/^blocks = 5/blocks = 2/' -e 's/^hidden = 128/hidden = 32/' \
-    -e 's/^max_epochs = 60/max_epochs = 3/' -e 's/^steps = 4000/steps = 300/' "$src/configs/demo.toml" >tiny.toml
-grep -q "^n = 3000" tiny.toml && grep -q "^max_epochs = 3" tiny.toml || fail "could not shrink the demo config"
+    -e 's/^max_epochs = 60/max_epochs = 3/' -e 's/^steps = 4000/steps = 300/' -e 's/^n_test = 1000/n_test = 40/' \
+    -e 's/^n_samples = 1000/n_samples = 200/' -e 's/^mcmc = 20/mcmc = 2/' "$src/configs/demo.toml" >tiny.toml
+grep -q "^n = 3000" tiny.toml && grep -q "^max_epochs = 3" tiny.toml && grep -q "^n_test = 40" tiny.toml &&
+  grep -q "^mcmc = 2" tiny.toml || fail "could not shrink the demo config"
 
-"$mpiexec" -n 2 "$sedpost" run tiny.toml --out-dir out --n-test 20 --n-samples 200 >log 2>&1 || fail "run: $(tail -30 log)"
-for f in train.h5 test.h5 samples.h5 chains.h5; do
+"$mpiexec" -n 2 "$sedpost" run tiny.toml --out-dir out >log 2>&1 || fail "run: $(tail -30 log)"
+for f in train.h5 posteriors.h5 report/test_set.h5 report/test_posteriors.h5 report/chains.h5; do
   /usr/bin/python3 -c "import h5py,sys; sys.exit(0 if h5py.File('out/$f').attrs['complete'] == 1 else 1)" \
     || fail "out/$f is not complete"
 done
@@ -22,8 +25,20 @@ done
 [ -f out/model.pt.curve.csv ] || fail "no training curve"
 grep -q "held-out galaxy 0" log || fail "no truth-vs-posterior table: $(tail -20 log)"
 grep -q "log_mstar_formed" log || fail "table lacks parameters"
+grep -q "MCMC p50" log || fail "table lacks the MCMC medians"
 grep -q "seed 20222" log || fail "the test set should use seed + 1"
+/usr/bin/python3 - <<'PY' || fail "report incomplete"
+import json, h5py
+m = json.load(open("out/report/metrics.json"))
+assert m["schema_version"] == 1, m.keys()
+with h5py.File("out/posteriors.h5") as f:
+    assert f["summary"].shape[0] == 934, f["summary"].shape  # every A2052 galaxy has a row
+with h5py.File("out/report/test_posteriors.h5") as f:
+    assert f["samples"].shape == (40, 200, 18) and f["truth"].shape == (40, 18)
+PY
+[ -f out/report/index.html ] || fail "no out/report/index.html"
+[ -f out/report/nsa_posteriors.h5 ] || fail "the report lacks the real-catalog posteriors"
 
-"$mpiexec" -n 2 "$sedpost" run tiny.toml --out-dir out --n-test 20 --n-samples 200 >log2 2>&1 || fail "rerun: $(tail -20 log2)"
-[ "$(grep -c 'is complete, skipped' log2)" -eq 5 ] || fail "rerun should skip the 5 finished stages: $(cat log2)"
+"$mpiexec" -n 2 "$sedpost" run tiny.toml --out-dir out >log2 2>&1 || fail "rerun: $(tail -20 log2)"
+[ "$(grep -c 'is complete, skipped' log2)" -eq 4 ] || fail "rerun should skip the 4 finished stages: $(cat log2)"
 echo PASS

@@ -64,7 +64,7 @@ assert "noise_model" in f and f.attrs["seed"] == 11
 PY
 
 # --- interrupted run + --resume == uninterrupted run
-big=60000
+big=400000
 # The reference run writes the same file name in another directory: the stored config
 # records --out, so the names must match for the files to be equal.
 mkdir ref && (cd ref && "$mpiexec" -n 2 "$sedpost" --config "$cfg" simulate --n $big --seed 5 --noise "$tmp/noise.h5" \

@@ -1,0 +1,255 @@
+// `sedpost validate`: calibration of the flow on a fresh simulated test set (MODEL.md section
+// 10): simulate the test set, infer its posteriors, optionally run the MCMC on some of its
+// galaxies, compute the metrics (src/validation) into metrics.json, and draw the report with
+// validation/make_report.py. Every step is skipped when its complete output exists, so a rerun
+// resumes. Outputs (all in --out): training_config.toml, test_set.h5, test_posteriors.h5,
+// chains.h5, metrics.json, *.png, index.html (docs/metrics.md).
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "app/commands.hpp"
+#include "app/inference.hpp"
+#include "app/model_file.hpp"
+#include "catalog/quantities.hpp"
+#include "core/error.hpp"
+#include "core/logger.hpp"
+#include "core/progress.hpp"
+#include "io/h5_file.hpp"
+#include "io/output_file.hpp"
+#include "validation/calibration.hpp"
+#include "validation/flow_mcmc.hpp"
+#include "validation/metrics_json.hpp"
+
+namespace sedpost::app {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ValidateOptions {
+  std::string model = "model.pt";
+  std::string out = "report";
+  std::int64_t n_test = 1000;
+  int n_samples = 1000;
+  std::int64_t mcmc = 0;
+  std::uint64_t seed = 0;
+  std::string real;
+  bool no_plots = false;
+  int threads = 0;
+  std::uint64_t chunk = 64;
+};
+
+/// Rows of /samples read at a time (bounds memory: 256 x S x 18 floats).
+constexpr std::uint64_t kCalibrationBlock = 256;
+
+/// Calibration of the test posteriors (rank 0): streams /samples through the accumulator.
+validation::CalibrationReport calibrate_test_set(const std::string& path, std::uint64_t seed) {
+  io::H5File f = io::H5File::open_read(path);
+  if (!f.has("samples") || !f.has("truth"))
+    throw DataError(cat(path, ": needs /samples and /truth (a posterior catalog of a simulated test set with "
+                              "stored samples)"));
+  const auto s = f.shape("samples");
+  const std::uint64_t n = s[0], S = s[1], K = s[2];
+  std::vector<double> truth(n * K);
+  f.read_rows("truth", 0, n, truth.data());
+  validation::CalibrationSettings settings;
+  settings.seed = seed;
+  validation::CalibrationAccumulator acc(truth.data(), n, S, K, catalog::quantity_names(), settings);
+  std::vector<float> block;
+  for (std::uint64_t i = 0; i < n; i += kCalibrationBlock) {
+    const std::uint64_t m = std::min(kCalibrationBlock, n - i);
+    block.resize(m * S * K);
+    f.read_rows("samples", i, m, block.data());
+    acc.add(i, validation::SamplesView{block.data(), m, S, K, K});
+  }
+  return acc.finish();
+}
+
+/// Flow vs MCMC on the galaxies of `chains_path` (rank 0), comparing the 12 physical parameters.
+validation::FlowMcmcComparison compare_with_mcmc(const std::string& posteriors_path, const std::string& chains_path,
+                                                 std::uint64_t seed) {
+  io::H5File c = io::H5File::open_read(chains_path);
+  const auto cs = c.shape("chains");  // [G, steps, walkers, 12]
+  const std::uint64_t G = cs[0], steps = cs[1], walkers = cs[2], P = cs[3];
+  std::vector<float> chains(G * steps * walkers * P);
+  c.read_rows("chains", 0, G, chains.data());
+  std::vector<std::int64_t> rows(G);
+  c.read_rows("row", 0, G, rows.data());
+  io::H5File f = io::H5File::open_read(posteriors_path);
+  const auto s = f.shape("samples");  // [N, S, K]
+  const std::uint64_t S = s[1], K = s[2];
+  std::vector<float> flow(G * S * K), one(S * K);
+  for (std::uint64_t g = 0; g < G; ++g) {
+    // The chains' rows are test-set rows; the posterior catalog covers the whole test set.
+    f.read_rows("samples", static_cast<std::uint64_t>(rows[g]), 1, one.data());
+    std::copy(one.begin(), one.end(), flow.begin() + static_cast<std::ptrdiff_t>(g * S * K));
+  }
+  std::vector<std::string> names(catalog::quantity_names().begin(), catalog::quantity_names().begin() + P);
+  validation::FlowMcmcSettings settings;
+  settings.c2st.seed = seed;
+  return validation::compare_flow_mcmc(validation::SamplesView{flow.data(), G, S, P, K},
+                                       validation::SamplesView{chains.data(), G, steps * walkers, P, P}, names, rows,
+                                       settings);
+}
+
+std::vector<std::uint32_t> read_flags(const std::string& path, std::vector<std::string>* names) {
+  io::H5File f = io::H5File::open_read(path);
+  const std::uint64_t n = f.shape("flags")[0];
+  std::vector<std::uint32_t> flags(n);
+  f.read_rows("flags", 0, n, flags.data());
+  *names = f.attr_strings("flags", "flag_names");
+  return flags;
+}
+
+/// validation/make_report.py: $SEDPOST_REPORT_SCRIPT, else the source tree this binary was
+/// built from. "" when neither exists.
+std::string report_script() {
+  if (const char* env = std::getenv("SEDPOST_REPORT_SCRIPT")) return env;
+#ifdef SEDPOST_SOURCE_DIR
+  const fs::path p = fs::path(SEDPOST_SOURCE_DIR) / "validation" / "make_report.py";
+  if (fs::exists(p)) return p.string();
+#endif
+  return "";
+}
+
+void draw_report(const std::string& dir) {
+  const std::string script = report_script();
+  const std::string python = "/usr/bin/python3";
+  if (script.empty() || !fs::exists(python)) {
+    logger().warn(cat("plots skipped: ", script.empty() ? "validation/make_report.py not found (set SEDPOST_REPORT_SCRIPT)"
+                                                        : python + " not found",
+                      "; metrics.json is complete"));
+    return;
+  }
+  const std::string cmd = cat(python, " '", script, "' '", dir, "'");
+  logger().info(cat("drawing the report: ", cmd));
+  if (std::system(cmd.c_str()) != 0)
+    logger().warn(cat("the plotting script failed (see its output above); metrics.json is complete. Rerun: ", cmd));
+}
+
+void log_checks(const validation::MetricsReport& report) {
+  int passed = 0, failed = 0, open = 0;
+  for (const validation::Check& c : validation::evaluate_checks(report)) {
+    if (!c.passed) {
+      ++open;
+      continue;
+    }
+    (*c.passed ? passed : failed) += 1;
+    if (!*c.passed)
+      logger().warn(cat("check ", c.name, c.quantity.empty() ? "" : " [" + c.quantity + "]", ": ", c.value, " not ",
+                        c.comparison, " ", c.threshold, c.note.empty() ? "" : " (" + c.note + ")"));
+  }
+  logger().info(cat("validate: ", passed, " checks passed, ", failed, " failed, ", open, " not evaluable"));
+}
+
+int run_validate(Context& ctx, const ValidateOptions& opt) {
+  Comm& comm = ctx.comm;
+  const auto start = std::chrono::steady_clock::now();
+  if (opt.n_test < 2) throw ConfigError("validate: --n-test must be >= 2");
+  if (opt.mcmc < 0 || opt.mcmc > opt.n_test) throw ConfigError("validate: --mcmc must be between 0 and --n-test");
+  if (comm.is_root()) fs::create_directories(opt.out);
+  comm.barrier();
+  auto in = [&](const std::string& f) { return (fs::path(opt.out) / f).string(); };
+  const std::string data_dir = ctx.data_dir();
+
+  // The test set and the MCMC use the model's own training config (prior, noise, SED model).
+  {
+    const flow::Flow flow = load_model_everywhere(comm, opt.model);
+    const std::string& text = require_sed_attachment(flow, opt.model, kTrainingConfigAttachment);
+    if (comm.is_root()) {
+      std::ofstream(in("training_config.toml")) << text;
+    }
+    comm.barrier();
+  }
+  const std::string training_config = in("training_config.toml");
+
+  if (!io::is_complete(in("test_set.h5"))) {
+    logger().info(cat("validate: simulating ", opt.n_test, " test galaxies (seed ", opt.seed + 1, ")"));
+    call_subcommand(comm, training_config, data_dir, "simulate",
+                    {"--n", std::to_string(opt.n_test), "--seed", std::to_string(opt.seed + 1), "--out",
+                     in("test_set.h5"), "--resume"},
+                    "test set");
+  }
+  if (!io::is_complete(in("test_posteriors.h5"))) {
+    InferJob job;
+    job.model = opt.model;
+    job.catalog = in("test_set.h5");
+    job.columns = catalog::ColumnMap::preset(catalog::CatalogFormat::kHdf5);
+    job.out = in("test_posteriors.h5");
+    job.settings.n_samples = opt.n_samples;
+    job.settings.n_store = opt.n_samples;  // calibration ranks every sample
+    job.settings.seed = opt.seed + 2;
+    job.chunk = opt.chunk;
+    job.threads = opt.threads;
+    job.resume = true;
+    run_inference(ctx, job);
+  }
+  if (opt.mcmc > 0 && !io::is_complete(in("chains.h5"))) {
+    logger().info(cat("validate: MCMC on test galaxies 0:", opt.mcmc));
+    call_subcommand(comm, training_config, data_dir, "mcmc",
+                    {"--catalog", in("test_set.h5"), "--rows", "0:" + std::to_string(opt.mcmc), "--seed",
+                     std::to_string(opt.seed + 3), "--out", in("chains.h5")},
+                    "MCMC on the test set");
+  }
+  if (!opt.real.empty() && comm.is_root()) {
+    if (!io::is_complete(opt.real)) throw DataError(cat("--real ", opt.real, ": not a complete posterior catalog"));
+    fs::copy_file(opt.real, in("nsa_posteriors.h5"), fs::copy_options::overwrite_existing);
+  }
+
+  if (comm.is_root()) {
+    validation::MetricsReport report;
+    report.calibration = calibrate_test_set(in("test_posteriors.h5"), opt.seed + 4);
+    std::vector<std::string> flag_names;
+    const auto flags = read_flags(in("test_posteriors.h5"), &flag_names);
+    report.flags = validation::summarize_flags(flags.data(), flags.size(), flag_names);
+    if (opt.mcmc > 0) report.flow_vs_mcmc = compare_with_mcmc(in("test_posteriors.h5"), in("chains.h5"), opt.seed + 5);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    report.run_info = {{"model", opt.model},
+                       {"test_set", in("test_set.h5")},
+                       {"n_test", std::to_string(opt.n_test)},
+                       {"n_samples", std::to_string(opt.n_samples)},
+                       {"n_mcmc", std::to_string(opt.mcmc)},
+                       {"seed", std::to_string(opt.seed)},
+                       {"real_catalog", opt.real},
+                       {"wall_seconds", std::to_string(seconds)}};
+    validation::write_metrics_json(in("metrics.json"), report);
+    log_checks(report);
+    logger().info(cat("wrote ", in("metrics.json")));
+    if (!opt.no_plots) draw_report(opt.out);
+  }
+  comm.barrier();
+  return 0;
+}
+
+}  // namespace
+
+void register_validate(Cli& cli) {
+  auto opt = std::make_shared<ValidateOptions>();
+  CLI::App* sub = cli.add(
+      "validate",
+      "Calibration of a trained flow on a fresh simulated test set: coverage / p-p, SBC, TARP, bias and RMSE, "
+      "flagged fractions, optionally flow vs MCMC; metrics.json, plots and index.html in --out",
+      [opt](Context& ctx) { return run_validate(ctx, *opt); }, "validate");
+  sub->add_option("--model", opt->model, "Model file from `sedpost train` on a `sedpost simulate` training set")
+      ->capture_default_str();
+  sub->add_option("--out", opt->out, "Report directory (created; finished steps inside are not redone)")
+      ->capture_default_str();
+  sub->add_option("--n-test", opt->n_test, "Test galaxies simulated from the model's training config")
+      ->capture_default_str();
+  sub->add_option("--n-samples", opt->n_samples, "Posterior draws per test galaxy (all stored and ranked)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--mcmc", opt->mcmc, "Run the MCMC ([mcmc] settings) on this many test galaxies and compare")
+      ->capture_default_str();
+  sub->add_option("--seed", opt->seed,
+                  "Base seed: test set seed + 1 (the training set used `seed`), flow draws seed + 2, MCMC seed + 3")
+      ->capture_default_str();
+  sub->add_option("--real", opt->real, "Posterior catalog of a real catalog (from `sedpost infer`) to include");
+  sub->add_flag("--no-plots", opt->no_plots, "Only metrics.json (no PNGs, no index.html)");
+  sub->add_option("--threads", opt->threads, "Flow threads per rank (0 = cores / ranks)")->capture_default_str();
+  sub->add_option("--chunk", opt->chunk, "Galaxies per inference work item")->capture_default_str();
+}
+
+}  // namespace sedpost::app

@@ -1,0 +1,35 @@
+#pragma once
+/// The K = 18 quantities of a posterior catalog (ARCHITECTURE.md, "Posterior catalog"): the 12
+/// physical parameters, then 6 derived ones (MODEL.md section 11), and their summaries.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "sps/sed_model.hpp"
+
+namespace sedpost::catalog {
+
+inline constexpr int kNumPhysical = 12;
+inline constexpr int kNumDerived = 6;
+inline constexpr int kNumQuantities = kNumPhysical + kNumDerived;
+
+/// "log_mstar_formed", ..., "n_dust", "log_mstar", "log_sfr_100myr", "log_sfr_1gyr",
+/// "log_age_mw", "log_z_mw", "t50".
+const std::vector<std::string>& quantity_names();
+/// One unit string per quantity.
+const std::vector<std::string>& quantity_units();
+
+/// Writes the 6 derived quantities, in quantity order, to `out`.
+void derived_values(const sps::DerivedQuantities& d, double* out);
+
+/// Summary columns: mean, std, p2.5, p16, p50, p84, p97.5.
+inline constexpr int kNumSummaryColumns = 7;
+const std::vector<std::string>& summary_columns();
+
+/// Summaries of `n` draws of one quantity (`values`, reordered in place). Mean and std (n - 1)
+/// over the finite values; percentiles over all values (linear interpolation between order
+/// statistics, numpy's default), so a -inf log SFR draw counts as the lowest. All NaN when
+/// n == 0. Writes kNumSummaryColumns floats to `out`.
+void summarize(std::vector<double>& values, float* out);
+
+}  // namespace sedpost::catalog

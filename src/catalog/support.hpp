@@ -1,0 +1,38 @@
+#pragma once
+/// What the training set covered, stored in the model file (attachment "support") so that
+/// `infer` can flag galaxies outside it (MODEL.md section 9, SEDflow Appendix A):
+///   1. noisier than the training data: sigma_X > mu(f_X) + k s(f_X) (the noise model);
+///   2. a colour outside the [q, 1 - q] quantiles of the training colours (q = 0.001);
+///   3. the chi^2 of the highest-density posterior sample is implausible (infer's setting).
+/// Colours are differences of adjacent asinh magnitudes (the first bands of x), so they exist
+/// for any flux, as in the conditioning vector.
+#include <string>
+#include <vector>
+
+#include "noise/noise_model.hpp"
+
+namespace sedpost::catalog {
+
+struct TrainingSupport {
+  std::vector<std::string> bands;     ///< [B] band names
+  double z_min = 0, z_max = 0;        ///< training redshift range
+  double colour_quantile = 0.001;     ///< q
+  std::vector<double> colour_lo;      ///< [B-1] q quantile of (m_b - m_{b+1}) [mag]
+  std::vector<double> colour_hi;      ///< [B-1] 1 - q quantile [mag]
+  noise::NoiseModel noise;            ///< the model the training noise was drawn from
+
+  /// Colour ranges from training conditioning vectors x [n, n_x] (float, row-major; the first
+  /// B columns are the asinh magnitudes). Rows with non-finite colours are ignored. Throws
+  /// DataError when fewer than 2 usable rows remain.
+  static std::vector<double> colour_quantiles(const float* x, std::size_t n, std::size_t n_x, std::size_t n_bands,
+                                              double q);
+  /// "u-g", "g-r", ...
+  std::vector<std::string> colour_names() const;
+
+  /// Serialises to / from TOML text (format_version 1). from_toml throws DataError naming
+  /// `source` when a key is missing or malformed.
+  std::string to_toml() const;
+  static TrainingSupport from_toml(const std::string& text, const std::string& source);
+};
+
+}  // namespace sedpost::catalog

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Usage: infer_cli_test.sh MPIEXEC SEDPOST SOURCE_DIR
+# `sedpost infer` end to end on a tiny model and a simulated catalog with known truth:
+#  - the posterior catalog is identical (bitwise) for mpirun -n 1 and -n 2;
+#  - the schema: /summary [N, 18, 7] with names/columns/units, /samples, /truth, /flags, ...;
+#  - crafted bad rows (NaN sigma, missing flux, z beyond the training range, zero inverse
+#    variance) are flagged with a reason and NaN summaries while the run goes on;
+#  - --resume recomputes exactly the chunks not marked done (same file as an uninterrupted run),
+#    and a run killed part-way never leaves a file that looks complete;
+#  - a malformed catalog (missing column) fails at start naming the column.
+set -u
+mpiexec=$1 sedpost=$2 src=$3
+py=/usr/bin/python3
+fail() { echo "FAIL: $*"; exit 1; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || fail "no temp dir"
+sed -e 's/^n = 20000/n = 3000/' -e 's/^blocks = 5/blocks = 2/' -e 's/^hidden = 128/hidden = 32/' \
+    -e 's/^max_epochs = 60/max_epochs = 3/' "$src/configs/demo.toml" >tiny.toml
+"$mpiexec" -n 2 "$sedpost" --config tiny.toml simulate --out train.h5 >log 2>&1 || fail "simulate: $(tail -5 log)"
+"$mpiexec" -n 2 "$sedpost" --config tiny.toml train --data train.h5 --out model.pt >log 2>&1 || fail "train: $(tail -5 log)"
+"$mpiexec" -n 1 "$sedpost" --config tiny.toml simulate --n 60 --seed 99 --out cat.h5 >log 2>&1 || fail "simulate cat: $(tail -5 log)"
+
+"$mpiexec" -n 1 "$sedpost" infer --help >help.txt 2>&1 || fail "infer --help exited $?"
+for o in --model --catalog --out --rows --n-samples --n-store --seed --chunk --resume --threads; do
+  grep -q -- "$o" help.txt || fail "infer --help does not explain $o"
+done
+
+args=(--config tiny.toml infer --model model.pt --n-samples 300 --n-store 20 --chunk 8 --seed 7)
+"$mpiexec" -n 1 "$sedpost" "${args[@]}" --catalog cat.h5 --out p1.h5 >p1.log 2>&1 || fail "infer -n 1: $(tail -5 p1.log)"
+mkdir two && (cd two && "$mpiexec" -n 2 "$sedpost" --config ../tiny.toml infer --model ../model.pt --n-samples 300 \
+  --n-store 20 --chunk 8 --seed 7 --catalog ../cat.h5 --out p1.h5 >../p2.log 2>&1) || fail "infer -n 2: $(tail -5 p2.log)"
+grep -q "galaxies/s" p2.log || fail "no throughput line: $(tail -5 p2.log)"
+$py "$src/tests/app/h5_equal.py" p1.h5 two/p1.h5 --ignore-attr model --ignore-attr catalog --ignore-attr config ||
+  fail "posterior catalogs differ between 1 and 2 ranks"
+
+$py - <<'PY' || fail "schema or values wrong"
+import h5py, numpy as np
+with h5py.File("p1.h5") as f:
+    assert f.attrs["complete"] == 1
+    n = 60
+    assert f["summary"].shape == (n, 18, 7) and f["summary"].dtype == np.float32
+    names = [s.decode() if isinstance(s, bytes) else s for s in f["summary"].attrs["names"]]
+    assert names[0] == "log_mstar_formed" and names[12] == "log_mstar" and names[-1] == "t50", names
+    cols = [s.decode() if isinstance(s, bytes) else s for s in f["summary"].attrs["columns"]]
+    assert cols == ["mean", "std", "p2.5", "p16", "p50", "p84", "p97.5"], cols
+    assert len(f["summary"].attrs["units"]) == 18
+    assert f["samples"].shape == (n, 20, 18) and f["truth"].shape == (n, 18)
+    assert f["id"].shape == (n,) and f["flags"].shape == (n,) and f["chi2"].shape == (n,)
+    assert list(f["row"][...]) == list(range(n))
+    s = f["summary"][...]
+    ok = (f["flags"][...] & 3) == 0
+    assert ok.all(), "simulated rows must all have posteriors"
+    p = s[:, :, 2:]
+    assert np.all(np.diff(p, axis=2)[:, :12] >= 0), "percentiles must be ordered"
+    # samples lie inside the prior box: log M* in [7, 12.5], f_burst in [0, 1]
+    sm = f["samples"][...]
+    assert sm[:, :, 0].min() >= 7 and sm[:, :, 0].max() <= 12.5
+    assert sm[:, :, 5].min() >= 0 and sm[:, :, 5].max() <= 1
+    assert np.isfinite(f["chi2"][...]).all()
+    # the stored truth of a simulated catalog is its theta_physical
+    with h5py.File("cat.h5") as c:
+        assert np.array_equal(f["truth"][:, :12], c["theta_physical"][...])
+PY
+
+# --- bad rows
+$py - <<'PY' || fail "could not craft bad.h5"
+import shutil, h5py, numpy as np
+shutil.copy("cat.h5", "bad.h5")
+with h5py.File("bad.h5", "r+") as f:
+    s, fl, z = f["sigma"][...], f["flux_obs"][...], f["z"][...]
+    s[1, 2] = np.nan
+    fl[2, 3] = np.nan
+    z[3] = 0.5
+    s[4, 0] = np.inf   # what inverse variance 0 becomes
+    f["sigma"][...], f["flux_obs"][...], f["z"][...] = s, fl, z
+PY
+"$mpiexec" -n 2 "$sedpost" "${args[@]}" --catalog bad.h5 --out bad_out.h5 >bad.log 2>&1 ||
+  fail "infer must go on past bad rows, exited $?: $(tail -5 bad.log)"
+$py - <<'PY' || fail "bad rows not flagged as expected: $(tail -3 bad.log)"
+import h5py, numpy as np
+with h5py.File("bad_out.h5") as f:
+    flags, reason, s = f["flags"][...], f["flag_reason"][...], f["summary"][...]
+    names = [n.decode() if isinstance(n, bytes) else n for n in f["flags"].attrs["flag_names"]]
+    bit = {n: 1 << i for i, n in enumerate(names)}
+    for row, name in [(1, "bad_photometry"), (2, "bad_photometry"), (3, "bad_redshift"), (4, "bad_photometry")]:
+        assert flags[row] & bit[name], (row, flags[row])
+        assert len(reason[row]) > 0
+        assert np.isnan(s[row]).all()
+    assert np.isfinite(s[0, :12]).all() and np.isfinite(s[5:, :12]).all()
+PY
+grep -q "bad_photometry 3" bad.log || fail "the log does not count bad rows per reason: $(grep flagged bad.log)"
+
+# --- resume: chunks 1 and 5 marked not done (their rows garbled) are recomputed, nothing else
+$py - <<'PY' || fail "could not craft a partial file"
+import shutil, h5py, numpy as np
+shutil.copy("p1.h5", "r.h5.partial")
+with h5py.File("r.h5.partial", "r+") as f:
+    done = f["chunk_done"][...]
+    done[[1, 5]] = 0
+    f["chunk_done"][...] = done
+    s = f["summary"][...]
+    s[8:16] = -1.0
+    f["summary"][...] = s
+    f.attrs["complete"] = 0
+PY
+"$mpiexec" -n 2 "$sedpost" "${args[@]}" --catalog cat.h5 --out r.h5 --resume >r.log 2>&1 || fail "resume: $(tail -5 r.log)"
+grep -q "6 of 8 chunks" r.log || fail "resume did not keep the 6 finished chunks: $(grep -i resum r.log)"
+[ ! -e r.h5.partial ] || fail "the partial file is still there after the resumed run"
+$py "$src/tests/app/h5_equal.py" p1.h5 r.h5 --ignore-attr model --ignore-attr catalog || fail "resumed file differs"
+
+# --- a killed run leaves no complete-looking file
+"$mpiexec" -n 2 "$sedpost" --config tiny.toml infer --model model.pt --n-samples 20000 --chunk 2 --catalog cat.h5 \
+  --out killed.h5 >k.log 2>&1 &
+pid=$!
+sleep 4
+kill -9 $pid 2>/dev/null; pkill -9 -f "out killed.h5" 2>/dev/null; wait $pid 2>/dev/null
+[ ! -e killed.h5 ] || grep -q "wrote killed.h5" k.log || fail "a killed run left killed.h5 looking complete"
+
+# --- malformed catalog: a column that does not exist
+cp tiny.toml badmap.toml
+printf '\n[catalog]\nredshift = "no_such_z"\n' >>badmap.toml
+"$mpiexec" -n 1 "$sedpost" --config badmap.toml infer --model model.pt --catalog cat.h5 --out x.h5 >m.log 2>&1 &&
+  fail "a missing column must fail"
+grep -q "no_such_z" m.log || fail "the error does not name the column: $(tail -3 m.log)"
+[ ! -e x.h5 ] && [ ! -e x.h5.partial ] || fail "a failed start must not leave an output"
+echo PASS
