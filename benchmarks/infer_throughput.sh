@@ -11,7 +11,7 @@
 #        REPEATS (default 3), RANKS (default "1 2").
 set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-$src/build}
+build=$(cd "${1:-$src/build}" && pwd)
 out=${2:-$(mktemp -d)}
 source "$src/scripts/env.sh"
 sedpost=$build/sedpost

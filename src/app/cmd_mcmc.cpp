@@ -3,7 +3,6 @@
 // Schema: ARCHITECTURE.md "File schemas", Chains. A galaxy's chain depends only on the run
 // seed and its global catalog row, never on the number of ranks or on who ran it.
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -12,6 +11,8 @@
 #include <optional>
 
 #include "app/commands.hpp"
+#include "catalog/catalog_reader.hpp"
+#include "core/data_dir.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
 #include "core/progress.hpp"
@@ -22,8 +23,6 @@
 #include "mcmc/optimize.hpp"
 #include "mpi/mpi_comm.hpp"
 #include "mpi/parallel_h5.hpp"
-#include "noise/fits_table.hpp"
-#include "noise/nsa_photometry.hpp"
 #include "prior/prior.hpp"
 #include "simulate/model_config.hpp"
 #include "sps/fixed_z_model.hpp"
@@ -85,7 +84,6 @@ constexpr std::uint64_t kReasonWidth = 160;
 /// The selected rows of the input catalog.
 struct Catalog {
   std::string path;
-  std::vector<std::string> bands;
   std::uint64_t n_total = 0;     ///< rows in the file
   std::uint64_t first = 0;       ///< first selected row
   std::uint64_t n = 0;           ///< selected rows
@@ -98,130 +96,32 @@ struct Catalog {
   std::vector<double> truth;     ///< [n, 12] physical theta when the catalog is simulated
 };
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  if (s.size() < suffix.size()) return false;
-  return std::equal(suffix.rbegin(), suffix.rend(), s.rbegin(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-  });
-}
-
-/// Parses "a:b", "a:", ":b", "a" (one row) against n_total rows.
-std::pair<std::uint64_t, std::uint64_t> parse_rows(const std::string& spec, std::uint64_t n_total) {
-  if (spec.empty()) return {0, n_total};
-  auto fail = [&](const std::string& why) -> std::pair<std::uint64_t, std::uint64_t> {
-    throw ConfigError(cat("--rows '", spec, "': ", why, " (the catalog has ", n_total, " rows)"));
-  };
-  auto number = [&](const std::string& s, std::uint64_t fallback) -> std::uint64_t {
-    if (s.empty()) return fallback;
-    std::size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(s, &used);
-    } catch (const std::exception&) {
-      fail("expected 'begin:end' with integers");
-    }
-    if (used != s.size() || v < 0) fail("expected 'begin:end' with non-negative integers");
-    return static_cast<std::uint64_t>(v);
-  };
-  const auto colon = spec.find(':');
-  std::uint64_t a = 0, b = 0;
-  if (colon == std::string::npos) {
-    a = number(spec, 0);
-    b = a + 1;
-  } else {
-    a = number(spec.substr(0, colon), 0);
-    b = number(spec.substr(colon + 1), n_total);
-  }
-  if (b > n_total) fail("end is past the last row");
-  if (a >= b) fail("empty range");
-  return {a, b};
-}
-
-Catalog read_hdf5_catalog(const std::string& path, const std::string& rows) {
+/// The selected rows, read with the catalog readers of `infer` (FITS, HDF5, CSV; column map
+/// from the config's [catalog] table, docs/catalogs.md). Text IDs are replaced by row numbers.
+Catalog read_catalog(const std::string& path, const std::string& rows, const Config& config, int n_bands) {
+  const catalog::ColumnMap map = catalog::ColumnMap::from_config(config, path);
+  const auto reader = catalog::CatalogReader::open(path, map, n_bands);
+  const catalog::RowSelection sel = catalog::select_rows(rows, reader->num_rows());
+  catalog::CatalogChunk chunk = reader->read(sel.begin, sel.count());
   Catalog c;
   c.path = path;
-  io::H5File f = io::H5File::open_read(path);
-  for (const char* name : {"flux_obs", "sigma", "z"}) {
-    if (!f.has(name)) {
-      throw DataError(cat(path, ": HDF5 catalog needs /flux_obs [N, bands], /sigma [N, bands] and /z [N] "
-                                "(as written by `sedpost simulate`); /",
-                          name, " is missing"));
-    }
-  }
-  const auto fs = f.shape("flux_obs");
-  const auto ss = f.shape("sigma");
-  const auto zs = f.shape("z");
-  if (fs.size() != 2 || ss != fs || zs.size() != 1 || zs[0] != fs[0]) {
-    throw DataError(cat(path, ": /flux_obs and /sigma must be [N, bands] and /z [N] with the same N"));
-  }
-  c.n_total = fs[0];
-  c.n_bands = fs[1];
-  const auto [a, b] = parse_rows(rows, c.n_total);
-  c.first = a;
-  c.n = b - a;
-  c.flux.resize(c.n * c.n_bands);
-  c.sigma.resize(c.n * c.n_bands);
-  c.z.resize(c.n);
-  f.read_rows("flux_obs", a, c.n, c.flux.data());
-  f.read_rows("sigma", a, c.n, c.sigma.data());
-  f.read_rows("z", a, c.n, c.z.data());
-  if (f.has_attr("", "bands")) c.bands = f.attr_strings("", "bands");
-  if (f.has("theta_physical")) {
-    const auto ts = f.shape("theta_physical");
-    if (ts.size() == 2 && ts[0] == c.n_total && ts[1] == prior::kNumPhysical) {
-      c.truth.resize(c.n * prior::kNumPhysical);
-      f.read_rows("theta_physical", a, c.n, c.truth.data());
-    }
-  }
-  c.id.resize(c.n);
-  if (f.has("id") && f.shape("id") == std::vector<std::uint64_t>{c.n_total}) {
-    f.read_rows("id", a, c.n, c.id.data());
-    c.id_source = "id";
-  } else {
-    std::iota(c.id.begin(), c.id.end(), static_cast<std::int64_t>(a));
-    c.id_source = "row";
-  }
-  return c;
-}
-
-Catalog read_fits_catalog(const std::string& path, const std::string& rows) {
-  Catalog c;
-  c.path = path;
-  const noise::NsaColumns columns;
-  const noise::CatalogPhotometry phot = noise::read_nsa_photometry(path, columns);
-  c.n_total = phot.n_rows;
-  c.n_bands = phot.bands.size();
-  c.bands = phot.bands;
-  const auto [a, b] = parse_rows(rows, c.n_total);
-  c.first = a;
-  c.n = b - a;
-  const std::vector<double> sigma = phot.sigma_nmgy();
-  const auto nb = c.n_bands;
-  c.flux.assign(phot.flux_nmgy.begin() + static_cast<std::ptrdiff_t>(a * nb),
-                phot.flux_nmgy.begin() + static_cast<std::ptrdiff_t>(b * nb));
-  c.sigma.assign(sigma.begin() + static_cast<std::ptrdiff_t>(a * nb), sigma.begin() + static_cast<std::ptrdiff_t>(b * nb));
-  c.z.assign(phot.z.begin() + static_cast<std::ptrdiff_t>(a), phot.z.begin() + static_cast<std::ptrdiff_t>(b));
-  const noise::FitsTable table(path);
-  if (table.has_column("NSAID")) {
-    const std::vector<std::int64_t> ids = table.read_int64("NSAID");
-    c.id.assign(ids.begin() + static_cast<std::ptrdiff_t>(a), ids.begin() + static_cast<std::ptrdiff_t>(b));
-    c.id_source = "NSAID";
-  } else {
+  c.n_total = reader->num_rows();
+  c.first = sel.begin;
+  c.n = sel.count();
+  c.n_bands = static_cast<std::uint64_t>(n_bands);
+  c.flux = std::move(chunk.flux);
+  c.sigma = std::move(chunk.sigma);
+  c.z = std::move(chunk.z);
+  c.truth = std::move(chunk.truth);
+  if (reader->id_is_string() || map.id.empty()) {
     c.id.resize(c.n);
-    std::iota(c.id.begin(), c.id.end(), static_cast<std::int64_t>(a));
+    std::iota(c.id.begin(), c.id.end(), static_cast<std::int64_t>(sel.begin));
     c.id_source = "row";
+  } else {
+    c.id = std::move(chunk.id);
+    c.id_source = map.id;
   }
   return c;
-}
-
-Catalog read_catalog(const std::string& path, const std::string& rows) {
-  if (ends_with(path, ".h5") || ends_with(path, ".hdf5")) return read_hdf5_catalog(path, rows);
-  if (ends_with(path, ".fits") || ends_with(path, ".fit") || ends_with(path, ".fits.gz")) {
-    return read_fits_catalog(path, rows);
-  }
-  throw ConfigError(cat("--catalog ", path,
-                        ": unknown catalog type; use an HDF5 file from `sedpost simulate` (.h5, .hdf5) or an "
-                        "NSA-style FITS table (.fits, .fit)"));
 }
 
 // ---- log-probability of one galaxy ----
@@ -802,7 +702,7 @@ void create_output(io::H5File& f, const Context& ctx, const McmcOptions& opt, co
 
   f.set_attr("", "theta_names", prior::Prior::physical_names());
   f.set_attr("", "theta_units", prior::Prior::physical_units());
-  f.set_attr("", "bands", c.bands.empty() ? simulate::short_band_names(model.band_names()) : c.bands);
+  f.set_attr("", "bands", simulate::short_band_names(model.band_names()));
   f.set_attr("", "filters", model.filter_paths());
   f.set_attr("", "config", ctx.config.to_toml());
   f.set_attr("", "seed", static_cast<std::int64_t>(opt.seed));
@@ -877,16 +777,8 @@ int run_mcmc(Context& ctx, const McmcOptions& opt) {
   const sps::SedModel model(model_settings);
   const prior::Prior prior(prior::PriorSettings::from_config(ctx.config));
   // Every rank reads its own copy of the selected rows (small: bands + z per galaxy).
-  const Catalog catalog = read_catalog(opt.catalog, opt.rows);
-  if (static_cast<int>(catalog.n_bands) != model.num_bands()) {
-    throw ConfigError(cat(opt.catalog, " has ", catalog.n_bands, " bands but the model ([model] bands) has ",
-                          model.num_bands()));
-  }
-  const auto model_short = simulate::short_band_names(model.band_names());
-  if (!catalog.bands.empty() && catalog.bands != model_short) {
-    logger().warn(cat("catalog bands do not have the model's names (catalog ", catalog.bands.front(), "..., model ",
-                      model_short.front(), "...); assuming the same order"));
-  }
+  const Catalog catalog =
+      read_catalog(resolve_input_path(opt.catalog, data_dir), opt.rows, ctx.config, model.num_bands());
 
   const std::uint64_t g_total = catalog.n;
   const std::uint64_t max_kept = static_cast<std::uint64_t>(opt.steps / opt.thin);
@@ -963,8 +855,9 @@ void register_mcmc(Cli& cli) {
       "claimed dynamically by the ranks, chains do not depend on the number of ranks",
       [opt](Context& ctx) { return run_mcmc(ctx, *opt); }, "mcmc");
   sub->add_option("--catalog", opt->catalog,
-                  "Input catalog: HDF5 from `sedpost simulate` (/flux_obs, /sigma [N, bands] in nanomaggies, /z) "
-                  "or NSA-style FITS (NMGY, NMGY_IVAR, Z; IDs from NSAID); chosen by extension");
+                  "Input catalog, read as `sedpost infer` reads it: FITS, HDF5 or CSV with the column map of the "
+                  "config's [catalog] table (defaults: NSA for FITS, `sedpost simulate` output for HDF5; "
+                  "docs/catalogs.md)");
   sub->add_option("--out", opt->out,
                   "Output HDF5 (written as <out>.partial, renamed when complete): /chains [G, steps, walkers, 12] "
                   "physical theta, /log_prob, /tau, /rhat, /ess, /flags, ...")

@@ -14,8 +14,8 @@ py=/usr/bin/python3
 fail() { echo "FAIL: $*"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || fail "no temp dir"
-sed -e 's/^n = 20000/n = 3000/' -e 's/^blocks = 5/blocks = 2/' -e 's/^hidden = 128/hidden = 32/' \
-    -e 's/^max_epochs = 60/max_epochs = 3/' "$src/configs/demo.toml" >tiny.toml
+sed -e 's/^n = 50000/n = 3000/' -e 's/^blocks = 5/blocks = 2/' -e 's/^hidden = 128/hidden = 32/' \
+    -e 's/^max_epochs = 80/max_epochs = 3/' "$src/configs/demo.toml" >tiny.toml
 "$mpiexec" -n 2 "$sedpost" --config tiny.toml simulate --out train.h5 >log 2>&1 || fail "simulate: $(tail -5 log)"
 "$mpiexec" -n 2 "$sedpost" --config tiny.toml train --data train.h5 --out model.pt >log 2>&1 || fail "train: $(tail -5 log)"
 "$mpiexec" -n 1 "$sedpost" --config tiny.toml simulate --n 60 --seed 99 --out cat.h5 >log 2>&1 || fail "simulate cat: $(tail -5 log)"

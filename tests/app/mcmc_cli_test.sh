@@ -9,7 +9,11 @@ python=/usr/bin/python3
 fail() { echo "FAIL: $*"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || fail "no temp dir"
-config="$src/configs/demo.toml"
+# The demo model without the demo's [mcmc] settings (early stop, thinning): the options below
+# are the whole run's settings. [mcmc] is the demo config's last table.
+config="$tmp/model.toml"
+sed '/^\[mcmc\]/,$d' "$src/configs/demo.toml" >"$config"
+grep -q '^\[model\]' "$config" && ! grep -q '^early_stop' "$config" || fail "could not strip [mcmc] from the demo config"
 
 "$mpiexec" -n 1 "$sedpost" --config "$config" simulate --n 6 --out t.h5 >sim.log 2>&1 ||
   fail "simulate exited $?: $(tail -5 sim.log)"

@@ -10,8 +10,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 # The demo config with a small training set, flow and chain.
-sed -e 's/^n = 20000/n = 3000/' -e 's/^blocks = 5/blocks = 2/' -e 's/^hidden = 128/hidden = 32/' \
-    -e 's/^max_epochs = 60/max_epochs = 3/' -e 's/^steps = 4000/steps = 300/' -e 's/^n_test = 1000/n_test = 40/' \
+sed -e 's/^n = 50000/n = 3000/' -e 's/^blocks = 5/blocks = 2/' -e 's/^hidden = 128/hidden = 32/' \
+    -e 's/^max_epochs = 80/max_epochs = 3/' -e 's/^steps = 30000 /steps = 300 /' -e 's/^burn = 2000$/burn = 200/' -e 's/^n_test = 1000/n_test = 40/' \
     -e 's/^n_samples = 1000/n_samples = 200/' -e 's/^mcmc = 20/mcmc = 2/' "$src/configs/demo.toml" >tiny.toml
 grep -q "^n = 3000" tiny.toml && grep -q "^max_epochs = 3" tiny.toml && grep -q "^n_test = 40" tiny.toml &&
   grep -q "^mcmc = 2" tiny.toml || fail "could not shrink the demo config"
