@@ -3,7 +3,7 @@
 # (CTest labels `unit` and `mpi`), then the Slurm job-script tests (label `slurm`); the long
 # statistical ones, label `slow`, run with `scripts/test.sh --all`.
 set -euo pipefail
-here=$(dirname "${BASH_SOURCE[0]}")
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bash "$here/setup.sh"
 bash "$here/build.sh"
 source "$here/env.sh"
