@@ -137,6 +137,8 @@ int run_simulate(Context& ctx, const SimulateOptions& opt) {
   ProgressMeter progress("simulate", opt.n, "galaxies", comm.is_root());
   progress.set_done(static_cast<std::uint64_t>(already));
   simulate::SimulatedRows rows;
+  const std::vector<double> box_lo(prior.flow_lower().begin(), prior.flow_lower().end());
+  const std::vector<double> box_hi(prior.flow_upper().begin(), prior.flow_upper().end());
   simulate::SimulationCounters counters;
   counters.noise.n_out_of_range.assign(nb, 0);
   for (std::uint64_t c = 0; c < n_chunks; ++c) {
@@ -148,7 +150,7 @@ int run_simulate(Context& ctx, const SimulateOptions& opt) {
                                       [](std::uint8_t d) { return d == 1; });
     if (all_done) count = 0;
     sim.simulate(begin, count, rows, counters);
-    f.write_rows("theta", begin, count, to_type<float>(rows.theta_flow).data());
+    f.write_rows("theta", begin, count, simulate::to_float_inside_box(rows.theta_flow, box_lo, box_hi).data());
     f.write_rows("x", begin, count, to_type<float>(rows.x).data());
     f.write_rows("theta_physical", begin, count, rows.theta_physical.data());
     f.write_rows("z", begin, count, rows.z.data());

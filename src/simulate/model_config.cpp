@@ -1,5 +1,6 @@
 #include "simulate/model_config.hpp"
 
+#include <cmath>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -44,6 +45,21 @@ std::vector<std::string> short_band_names(const std::vector<std::string>& filter
     if (sep != std::string::npos && sep + 1 < name.size()) name = name.substr(sep + 1);
     if (name.size() == 2 && name[1] == '0') name = name.substr(0, 1);  // sdss_u0 -> u
     out.push_back(name);
+  }
+  return out;
+}
+
+std::vector<float> to_float_inside_box(const std::vector<double>& values, const std::vector<double>& lo,
+                                       const std::vector<double>& hi) {
+  const std::size_t dim = lo.size();
+  std::vector<float> out(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const std::size_t k = i % dim;
+    float v = static_cast<float>(values[i]);
+    const float flo = static_cast<float>(lo[k]), fhi = static_cast<float>(hi[k]);
+    if (v <= flo) v = std::nextafter(flo, fhi);
+    if (v >= fhi) v = std::nextafter(fhi, flo);
+    out[i] = v;
   }
   return out;
 }

@@ -25,4 +25,11 @@ RedshiftRange redshift_range_from_config(const Config& config);
 /// trailing SDSS '0' removed ("speclite:sdss2010-u" -> "u", "sedpy:sdss_u0" -> "u").
 std::vector<std::string> short_band_names(const std::vector<std::string>& filters);
 
+/// Flow coordinates [n, dim] (double, inside the open box (lo, hi) per column) as float32 for
+/// the training set's /theta, nudged one float step inwards where rounding to float lands on
+/// (or past) a bound: a value within 1e-8 of an edge rounds to the edge itself about once per
+/// 10^7 coordinates, and the flow's logit of an edge is infinite.
+std::vector<float> to_float_inside_box(const std::vector<double>& values, const std::vector<double>& lo,
+                                       const std::vector<double>& hi);
+
 }  // namespace sedpost::simulate

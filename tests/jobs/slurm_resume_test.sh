@@ -70,13 +70,20 @@ mpirun_ref simulate --n "$m" --out "$tmp/ref/prefix.h5" >"$tmp/ref/prefix.log" 2
 h5check prefix-equal "$out/train.h5" "$tmp/ref/prefix.h5" "$m" || fail "the resumed training set differs from an uninterrupted run"
 rm -f "$tmp/ref/prefix.h5" "$tmp/ref/rate.h5"
 
+# Part 2 trains on its own training set: part 1's is sized by the simulation rate (millions of
+# rows), far more than a few epochs need. 300k rows and a 4 x 64 flow make an epoch last
+# several seconds, so the job is cancelled between epochs 1 and 3.
+out2=$tmp/run2
+mkdir -p "$out2/logs"
+mpirun_ref simulate --n 300000 --out "$out2/train.h5" >"$tmp/ref/sim2.log" 2>&1 || fail "simulate part 2: $(tail "$tmp/ref/sim2.log")"
+
 say "2a. train, cancelled after epoch 1"
-targs=(--max-epochs 3 --blocks 2 --hidden 16)
-j3=$(sbatch --parsable --ntasks=2 --time=10 --output="$out/logs/%x-%j.out" "$src/jobs/slurm/train.sbatch" "$cfg" "$out" "${targs[@]}") ||
+targs=(--max-epochs 3 --blocks 4 --hidden 64)
+j3=$(sbatch --parsable --ntasks=2 --time=10 --output="$out2/logs/%x-%j.out" "$src/jobs/slurm/train.sbatch" "$cfg" "$out2" "${targs[@]}") ||
   fail "sbatch"
-log3=$out/logs/sedpost-train-$j3.out
+log3=$out2/logs/sedpost-train-$j3.out
 t0=$SECONDS
-until grep -q "train: epoch 1:" "$log3" 2>/dev/null && [ -f "$out/model.pt.ckpt" ]; do
+until grep -q "train: epoch 1:" "$log3" 2>/dev/null && [ -f "$out2/model.pt.ckpt" ]; do
   st=$(job_field "$j3" JobState)
   case "$st" in PENDING | RUNNING | CONFIGURING) ;; *) fail "train job $j3 ended ($st) before epoch 1: $(tail "$log3")" ;; esac
   [ $((SECONDS - t0)) -lt 400 ] || fail "train job $j3: no epoch 1 and checkpoint after 400 s"
@@ -85,29 +92,29 @@ done
 sleep 1  # let the checkpoint write finish
 scancel "$j3"
 wait_jobs 120 "$j3"
-[ -e "$out/model.pt" ] && fail "model.pt exists after the cancelled job"
-[ -f "$out/model.pt.ckpt" ] || fail "no checkpoint model.pt.ckpt after the cancelled job"
+[ -e "$out2/model.pt" ] && fail "model.pt exists after the cancelled job"
+[ -f "$out2/model.pt.ckpt" ] || fail "no checkpoint model.pt.ckpt after the cancelled job"
 last=$(grep -o "train: epoch [0-9]*:" "$log3" | tail -1 | grep -o "[0-9]*")
 say "job $j3: $(job_field "$j3" JobState) after epoch $last"
 
 say "2b. the same sbatch command again"
-j4=$(sbatch --parsable --ntasks=2 --time=10 --output="$out/logs/%x-%j.out" "$src/jobs/slurm/train.sbatch" "$cfg" "$out" "${targs[@]}") ||
+j4=$(sbatch --parsable --ntasks=2 --time=10 --output="$out2/logs/%x-%j.out" "$src/jobs/slurm/train.sbatch" "$cfg" "$out2" "${targs[@]}") ||
   fail "sbatch"
 wait_jobs 600 "$j4"
-log4=$(job_log "$out" "$j4")
+log4=$(job_log "$out2" "$j4")
 [ "$(job_field "$j4" JobState)" = COMPLETED ] || fail "resubmitted train job $j4 ended $(job_field "$j4" JobState): $(tail -n 20 "$log4")"
 resumed_at=$(sed -n "s/.*train: resumed from '.*' after epoch \([0-9]*\).*/\1/p" "$log4")
 [ -n "$resumed_at" ] && [ "$resumed_at" -ge 1 ] || fail "job $j4 did not resume from the checkpoint: $(grep -i -E 'resum|epoch' "$log4")"
 for e in $(seq 1 "$resumed_at"); do
   grep -q "train: epoch $e:" "$log4" && fail "job $j4 trained epoch $e again"
 done
-[ -s "$out/model.pt" ] || fail "no model.pt after the resumed job"
+[ -s "$out2/model.pt" ] || fail "no model.pt after the resumed job"
 say "job $j4: COMPLETED, resumed after epoch $resumed_at (job $j3 logged epoch $last)"
 
 say "2c. uninterrupted reference training"
-mpirun_ref train --data "$out/train.h5" --out "$tmp/ref/model.pt" "${targs[@]}" --threads 1 >"$tmp/ref/train.log" 2>&1 ||
+mpirun_ref train --data "$out2/train.h5" --out "$tmp/ref/model.pt" "${targs[@]}" --threads 1 >"$tmp/ref/train.log" 2>&1 ||
   fail "reference train: $(tail "$tmp/ref/train.log")"
-cut -d, -f1-3 "$out/model.pt.curve.csv" >"$tmp/resumed.curve"
+cut -d, -f1-3 "$out2/model.pt.curve.csv" >"$tmp/resumed.curve"
 cut -d, -f1-3 "$tmp/ref/model.pt.curve.csv" >"$tmp/ref.curve"
 diff "$tmp/ref.curve" "$tmp/resumed.curve" || fail "losses per epoch differ between the resumed and an uninterrupted training"
 say "per-epoch train/validation losses identical to the uninterrupted run ($(($(wc -l <"$tmp/ref.curve") - 1)) epochs)"

@@ -1,0 +1,31 @@
+// Helpers of the simulate stage that do not need the SED model.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "simulate/model_config.hpp"
+
+namespace sedpost::simulate {
+namespace {
+
+TEST(SimulateTheta, FloatCoordinatesStayInsideTheOpenBox) {
+  const std::vector<double> lo = {7.0, 0.0}, hi = {12.5, 1.0};
+  // 1 - 1e-9 rounds to 1.0f and 1e-50 to 0.0f: both must be nudged inwards; NaN stays NaN.
+  const std::vector<double> v = {12.5 - 1e-9, 1.0 - 1e-9, 7.0 + 1e-12, 1e-50, 9.0, 0.5,
+                                 std::numeric_limits<double>::quiet_NaN(), 0.25};
+  const std::vector<float> f = to_float_inside_box(v, lo, hi);
+  for (std::size_t i = 0; i < 6; ++i) {
+    const std::size_t k = i % 2;
+    EXPECT_GT(f[i], static_cast<float>(lo[k])) << i;
+    EXPECT_LT(f[i], static_cast<float>(hi[k])) << i;
+  }
+  EXPECT_EQ(f[4], 9.0f);
+  EXPECT_EQ(f[5], 0.5f);
+  EXPECT_TRUE(std::isnan(f[6]));
+  EXPECT_EQ(f[7], 0.25f);
+  EXPECT_EQ(f[1], std::nextafter(1.0f, 0.0f));
+}
+
+}  // namespace
+}  // namespace sedpost::simulate
