@@ -27,6 +27,7 @@
 #include "simulate/model_config.hpp"
 #include "sps/fixed_z_model.hpp"
 #include "sps/sed_model.hpp"
+#include "validation/stats.hpp"
 
 namespace sedpost::app {
 
@@ -739,16 +740,6 @@ void write_galaxy(io::H5File& f, const Catalog& c, std::uint64_t local, const Ga
   f.write_string_rows("flag_reason", g, {r.reason});
 }
 
-double median(std::vector<double> v) {
-  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
-  if (v.empty()) return kNaN;
-  const std::size_t m = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m), v.end());
-  double hi = v[m];
-  if (v.size() % 2 == 1) return hi;
-  return 0.5 * (hi + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(m)));
-}
-
 int run_mcmc(Context& ctx, const McmcOptions& opt) {
   Comm& comm = ctx.comm;
   if (opt.catalog.empty()) throw ConfigError("mcmc: --catalog (or [mcmc] catalog) is required");
@@ -837,7 +828,7 @@ int run_mcmc(Context& ctx, const McmcOptions& opt) {
   for (int b = 0; b < kNumFlags; ++b) per_reason += cat(b ? ", " : "", flag_names()[b], " ", counts[b]);
   const double evals = static_cast<double>(counts[kNumFlags + 1]);
   logger().info(cat("mcmc: ", counts[kNumFlags], " galaxies done, ", counts[kNumFlags + 2], " flagged (", per_reason,
-                    "); median max-tau ", median(max_tau), " kept steps; ", counts[kNumFlags + 1],
+                    "); median max-tau ", validation::median(max_tau), " kept steps; ", counts[kNumFlags + 1],
                     " log-prob evaluations, ", evals / std::max(1e-9, compute_total), " evals/s per rank, ",
                     evals / std::max(1e-9, wall), " evals/s job-wide; wall ", ProgressMeter::format_duration(wall)));
   out.commit();

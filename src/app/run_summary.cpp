@@ -8,19 +8,11 @@
 #include "catalog/quantities.hpp"
 #include "core/error.hpp"
 #include "io/output_file.hpp"
+#include "validation/stats.hpp"
 
 namespace sedpost::app {
 
 namespace {
-
-/// Median of the finite values of `v` (reordered). NaN when none.
-double median(std::vector<double>& v) {
-  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
 
 /// MCMC medians of the 12 physical parameters for chains row g ([steps, walkers, 12]).
 std::vector<double> mcmc_medians(const io::H5File& chains, std::uint64_t g, const std::vector<std::uint64_t>& shape) {
@@ -31,7 +23,7 @@ std::vector<double> mcmc_medians(const io::H5File& chains, std::uint64_t g, cons
   for (std::uint64_t k = 0; k < P; ++k) {
     col.clear();
     for (std::uint64_t s = 0; s < per; ++s) col.push_back(c[s * P + k]);
-    out[k] = median(col);
+    out[k] = validation::median(col);
   }
   return out;
 }
