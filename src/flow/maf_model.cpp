@@ -308,6 +308,30 @@ torch::Tensor Flow::Impl::log_prob_train(const torch::Tensor& y0, const torch::T
   return logdet - 0.5 * y.pow(2).sum(1) - 0.5 * D * kLog2Pi;
 }
 
+namespace {
+/// Pointers of every MADE's tensors into a buffer laid out like `flat`, in the order of
+/// build_layout(). Ptrs: kern::MadePtrs (parameters) or kern::MadeGradPtrs (gradients).
+template <class Ptrs, class F>
+std::vector<Ptrs> block_pointers(const std::vector<ParamInfo>& params, int n_blocks, int L, F* base) {
+  std::vector<Ptrs> blocks(n_blocks);
+  std::size_t idx = 0;
+  auto next = [&] { return base + params[idx++].offset; };
+  for (Ptrs& b : blocks) {
+    b.W0 = next();
+    b.b0 = next();
+    b.Wc = next();
+    b.bc = next();
+    for (int l = 0; l < L; ++l) {
+      b.Wh.push_back(next());
+      b.bh.push_back(next());
+    }
+    b.Wout = next();
+    b.bout = next();
+  }
+  return blocks;
+}
+}  // namespace
+
 kern::MafView Flow::Impl::kernel_view() const {
   kern::MafView v;
   v.D = D;
@@ -320,23 +344,12 @@ kern::MafView Flow::Impl::kernel_view() const {
   v.prefix_le = prefix_le;
   v.perm = &perm;
   v.inv_perm = &inv_perm;
-  const float* base = flat.data_ptr<float>();
-  std::size_t idx = 0;
-  auto next = [&] { return base + params[idx++].offset; };
-  v.blocks.resize(cfg.n_blocks);
-  for (kern::MadePtrs& b : v.blocks) {  // the order of build_layout()
-    b.W0 = next();
-    b.b0 = next();
-    b.Wc = next();
-    b.bc = next();
-    for (int l = 0; l < L; ++l) {
-      b.Wh.push_back(next());
-      b.bh.push_back(next());
-    }
-    b.Wout = next();
-    b.bout = next();
-  }
+  v.blocks = block_pointers<kern::MadePtrs>(params, cfg.n_blocks, L, static_cast<const float*>(flat.data_ptr<float>()));
   return v;
+}
+
+std::vector<kern::MadeGradPtrs> Flow::Impl::grad_view(float* base) const {
+  return block_pointers<kern::MadeGradPtrs>(params, cfg.n_blocks, L, base);
 }
 
 namespace {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "flow/flow.hpp"
+#include "flow/made_backprop.hpp"
 #include "flow/made_kernels.hpp"
 
 namespace sedpost::flow {
@@ -84,6 +85,9 @@ struct Flow::Impl {
   /// Pointers and degree groups for the inference kernels (made_kernels.hpp). Cheap: views
   /// into `flat`, so it always sees the current parameters.
   kern::MafView kernel_view() const;
+  /// Gradient destinations of every MADE inside `base`, a buffer of n_params floats laid out
+  /// like `flat` (for kern::loss_and_grad).
+  std::vector<kern::MadeGradPtrs> grad_view(float* base) const;
   /// Inference forward (density direction) of n rows, parallel over row chunks on the
   /// set_threads() threads: y [n, D], e [n, C] (both z-scored) -> z [n, D] and
   /// logdet [n] = sum log s. Masked entries are never multiplied.

@@ -243,6 +243,15 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   std::vector<float> by, be;
   std::vector<const float*> grad_ptr(M.params.size(), nullptr);
   std::vector<torch::Tensor> grad_keep(M.params.size());
+  // Gradients by the hand-written back-propagation (made_backprop.hpp) where the CPU has
+  // AVX-512, into one buffer laid out like the parameters; LibTorch autograd otherwise.
+  const bool backprop = kern::backprop_available();
+  std::vector<float> dense_grad(backprop ? M.n_params : 0, 0.0f);  // masked entries stay 0
+  const kern::MafView view = M.kernel_view();
+  const std::vector<kern::MadeGradPtrs> grad_views = M.grad_view(dense_grad.data());
+  kern::BackpropWorkspace backprop_ws;
+  if (backprop)
+    for (std::size_t p = 0; p < M.params.size(); ++p) grad_ptr[p] = dense_grad.data() + M.params[p].offset;
   std::vector<std::int64_t> perm_rows(train_rows);
   ProgressMeter meter("train", static_cast<std::uint64_t>(n_train) * st.max_epochs, "samples", show,
                       st.progress_interval_s);
@@ -263,6 +272,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       }
     }
     double train_sum = 0.0;  // local sum of -log q
+    double allreduce_s = 0.0;  // this rank's time in the gradient allreduce (waits included)
     for (std::int64_t b = 0; b < n_batches; ++b) {
       const std::int64_t r0 = b * B, r1 = std::min(n_train, r0 + B), bc = r1 - r0;
       by.clear();
@@ -278,7 +288,13 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       }
       const std::int64_t nb = static_cast<std::int64_t>(by.size()) / D;
       bool have_grad = false;
-      if (nb > 0) {
+      if (nb > 0 && backprop) {
+        const double lq_sum = kern::loss_and_grad(view, grad_views, by.data(), be.data(), nb,
+                                                  1.0 / static_cast<double>(bc), false, get_threads(),
+                                                  backprop_ws);
+        train_sum += -(lq_sum + const_sum);
+        have_grad = true;
+      } else if (nb > 0) {
         torch::Tensor ty = torch::from_blob(by.data(), {nb, D}, torch::kFloat32);
         torch::Tensor te = torch::from_blob(be.data(), {nb, C}, torch::kFloat32);
         torch::Tensor lq = M.log_prob_train(ty, te);
@@ -303,7 +319,9 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
               std::fill_n(dst, sg.length, 0.0f);
           }
         });
+        const auto t_reduce = Clock::now();
         comm.allreduce_sum(fused.data(), fused.size());
+        allreduce_s += std::chrono::duration<double>(Clock::now() - t_reduce).count();
       }
       auto grad_of = [&](const Segment& sg) -> const float* {
         return fused_needed ? fused.data() + sg.compact_offset : grad_ptr[sg.param_index] + sg.param_offset;
@@ -353,7 +371,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
           }
         }
       });
-      if (have_grad)
+      if (have_grad && !backprop)
         for (std::size_t p = 0; p < M.leaves.size(); ++p) {
           M.leaves[p].mutable_grad() = torch::Tensor();
           grad_keep[p] = torch::Tensor();
@@ -407,9 +425,13 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
     state.curve.push_back(rec);
     if (show) {
       char buf[200];
-      std::snprintf(buf, sizeof buf, "epoch %d: loss %.4f, val loss %.4f%s, %.0f samples/s, %.1f s",
+      char reduce[64] = "";
+      if (fused_needed)
+        std::snprintf(reduce, sizeof reduce, ", allreduce %.1f ms/step",
+                      1e3 * allreduce_s / static_cast<double>(n_batches));
+      std::snprintf(buf, sizeof buf, "epoch %d: loss %.4f, val loss %.4f%s, %.0f samples/s, %.1f s%s",
                     epoch, rec.train_loss, rec.val_loss, rec.improved ? " (best)" : "",
-                    rec.samples_per_s, rec.seconds);
+                    rec.samples_per_s, rec.seconds, reduce);
       meter.advance(0, buf);
       logger().info(cat("train: ", buf));
     }

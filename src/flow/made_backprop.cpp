@@ -1,0 +1,468 @@
+#include "flow/made_backprop.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include "flow/made_simd.hpp"  // first of the SIMD headers: it sets the warning pragmas
+
+namespace sedpost::flow::kern {
+
+namespace {
+
+constexpr int S = kLanes;
+constexpr double kLog2Pi = 1.8378770664093453;
+
+// ------------------------------------------------------------------ activation products
+// One call computes J units of NT tiles (tile-major activations, [tile][unit][S]):
+//   out[t][j][l] = act(bias[j] + init[t][j][l] + sum_{k in [k0, k1)} W[j * wu + k * wr] * in[t][k][l])
+// its / ots: tile strides of in and out (init shares out's). wu = 1, wr = ld gives W^T, the
+// backward pass of a layer. bias and init may be null; init may equal out.
+
+template <int J, int NT, bool kTanh>
+__attribute__((target("avx512f"))) void tiles_avx512(const float* in, std::int64_t its, std::int64_t k0,
+                                                     std::int64_t k1, const float* W, std::int64_t wu,
+                                                     std::int64_t wr, const float* bias, const float* init,
+                                                     float* out, std::int64_t ots) {
+  __m512 acc[NT][J];
+#pragma GCC unroll 8
+  for (int j = 0; j < J; ++j) {
+    const __m512 b = bias ? _mm512_set1_ps(bias[j]) : _mm512_setzero_ps();
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) acc[t][j] = init ? _mm512_add_ps(b, _mm512_loadu_ps(init + t * ots + j * S)) : b;
+  }
+  for (std::int64_t k = k0; k < k1; ++k) {
+    __m512 x[NT];
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) x[t] = _mm512_loadu_ps(in + t * its + k * S);
+    const float* wk = W + k * wr;
+#pragma GCC unroll 8
+    for (int j = 0; j < J; ++j) {
+      const __m512 w = _mm512_set1_ps(wk[j * wu]);
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t) acc[t][j] = _mm512_fmadd_ps(w, x[t], acc[t][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < J; ++j)
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t)
+      _mm512_storeu_ps(out + t * ots + j * S, kTanh ? tanh16(acc[t][j]) : acc[t][j]);
+}
+
+using TilesFn = void (*)(const float*, std::int64_t, std::int64_t, std::int64_t, const float*, std::int64_t,
+                         std::int64_t, const float*, const float*, float*, std::int64_t);
+constexpr int kMaxNT = 4, kMaxJ = 8;
+/// Widest unit block for NT tiles: NT * J accumulators stay within the 32 zmm registers.
+constexpr std::array<int, kMaxNT> kJFor{8, 8, 8, 6};
+
+template <bool kTanh, int NT, std::size_t... J>
+std::array<TilesFn, kMaxJ> row_of(std::index_sequence<J...>) {
+  return {&tiles_avx512<static_cast<int>(J) + 1, NT, kTanh>...};
+}
+template <bool kTanh>
+std::array<std::array<TilesFn, kMaxJ>, kMaxNT> table() {
+  const auto js = std::make_index_sequence<kMaxJ>();
+  return {row_of<kTanh, 1>(js), row_of<kTanh, 2>(js), row_of<kTanh, 3>(js), row_of<kTanh, 4>(js)};
+}
+
+/// n_units units of T tiles (groups of up to 4 tiles share every weight load).
+template <bool kTanh>
+void layer(const float* in, std::int64_t its, std::int64_t k0, std::int64_t k1, const float* W,
+           std::int64_t wu, std::int64_t wr, std::int64_t n_units, const float* bias, const float* init,
+           float* out, std::int64_t ots, std::int64_t T) {
+  static const auto fns = table<kTanh>();
+  for (std::int64_t t0 = 0; t0 < T; t0 += kMaxNT) {
+    const int nt = static_cast<int>(std::min<std::int64_t>(kMaxNT, T - t0));
+    const int jm = kJFor[nt - 1];
+    for (std::int64_t j0 = 0; j0 < n_units; j0 += jm) {
+      const int J = static_cast<int>(std::min<std::int64_t>(jm, n_units - j0));
+      fns[nt - 1][J - 1](in + t0 * its, its, k0, k1, W + j0 * wu, wu, wr, bias ? bias + j0 : nullptr,
+                         init ? init + t0 * ots + j0 * S : nullptr, out + t0 * ots + j0 * S, ots);
+    }
+  }
+}
+
+// ------------------------------------------------------------------ weight gradients
+// dW[r][c] (+)= sum_{b < B} dA(b, r) X[b * ldx + c] for the R rows r0.. and columns c < K,
+// with dA(b, r) = da[(b / S) * dts + r * S + b % S] (tile-major, dts = its tile stride) and
+// X row-major. NQ vectors of 16 columns per pass; columns >= K are neither read nor written.
+template <int R, int NQ>
+__attribute__((target("avx512f"))) void wgrad_avx512(const float* da, std::int64_t dts, std::int64_t r0,
+                                                     const float* X, std::int64_t ldx, std::int64_t B,
+                                                     std::int64_t c0, std::int64_t K, float* dW,
+                                                     std::int64_t ldw, bool accumulate) {
+  __mmask16 m[NQ];
+  for (int q = 0; q < NQ; ++q) {
+    const std::int64_t left = K - c0 - 16 * q;
+    m[q] = left >= 16 ? __mmask16(0xFFFF) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
+  }
+  __m512 acc[R][NQ];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < NQ; ++q) acc[r][q] = _mm512_setzero_ps();
+  for (std::int64_t b = 0; b < B; ++b) {
+    __m512 x[NQ];
+    const float* xb = X + b * ldx + c0;
+#pragma GCC unroll 4
+    for (int q = 0; q < NQ; ++q) x[q] = _mm512_maskz_loadu_ps(m[q], xb + 16 * q);
+    const float* a = da + (b / S) * dts + r0 * S + b % S;
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 w = _mm512_set1_ps(a[r * S]);
+#pragma GCC unroll 4
+      for (int q = 0; q < NQ; ++q) acc[r][q] = _mm512_fmadd_ps(w, x[q], acc[r][q]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < NQ; ++q) {
+      float* dst = dW + (r0 + r) * ldw + c0 + 16 * q;
+      const __m512 v = accumulate ? _mm512_add_ps(acc[r][q], _mm512_maskz_loadu_ps(m[q], dst)) : acc[r][q];
+      _mm512_mask_storeu_ps(dst, m[q], v);
+    }
+}
+
+using WgradFn = void (*)(const float*, std::int64_t, std::int64_t, const float*, std::int64_t, std::int64_t,
+                         std::int64_t, std::int64_t, float*, std::int64_t, bool);
+constexpr int kMaxR = 6, kMaxNQ = 4;
+
+template <int R, std::size_t... Q>
+std::array<WgradFn, kMaxNQ> wrow_of(std::index_sequence<Q...>) {
+  return {&wgrad_avx512<R, static_cast<int>(Q) + 1>...};
+}
+template <std::size_t... R>
+std::array<std::array<WgradFn, kMaxNQ>, kMaxR> wtable(std::index_sequence<R...>) {
+  return {wrow_of<static_cast<int>(R) + 1>(std::make_index_sequence<kMaxNQ>())...};
+}
+
+/// Gradient of R <= kMaxR weight rows r0.. (live columns [0, K)) and of their biases.
+void weight_rows(const float* da, std::int64_t dts, std::int64_t r0, int R, const float* X, std::int64_t ldx,
+                 std::int64_t B, std::int64_t T, std::int64_t K, float* dW, std::int64_t ldw, float* db,
+                 bool accumulate) {
+  static const auto fns = wtable(std::make_index_sequence<kMaxR>());
+  for (std::int64_t c0 = 0; c0 < K; c0 += 16 * kMaxNQ) {
+    const int nq = static_cast<int>(std::min<std::int64_t>(kMaxNQ, (K - c0 + 15) / 16));
+    fns[R - 1][nq - 1](da, dts, r0, X, ldx, B, c0, K, dW, ldw, accumulate);
+  }
+  // Bias: sum over all lanes (padding lanes carry zero gradient).
+  for (int r = 0; r < R; ++r) {
+    float lanes[S] = {};
+    for (std::int64_t t = 0; t < T; ++t) {
+      const float* a = da + t * dts + (r0 + r) * S;
+      for (int l = 0; l < S; ++l) lanes[l] += a[l];
+    }
+    float sum = 0.0f;
+    for (int l = 0; l < S; ++l) sum += lanes[l];
+    db[r0 + r] = accumulate ? db[r0 + r] + sum : sum;
+  }
+}
+
+/// One unit of weight-gradient work: R rows of one matrix with the same live prefix K.
+struct GradItem {
+  int matrix;  ///< 0 = W0, 1 = Wc, 2 .. L + 1 = Wh[matrix - 2], L + 2 = Wout
+  std::int64_t r0;
+  int R;
+  std::int64_t K;
+};
+
+std::vector<GradItem> grad_items(const MafView& v) {
+  std::vector<GradItem> items;
+  auto rows = [&](int matrix, std::int64_t begin, std::int64_t end, std::int64_t K) {
+    for (std::int64_t r = begin; r < end; r += kMaxR)
+      items.push_back({matrix, r, static_cast<int>(std::min<std::int64_t>(kMaxR, end - r)), K});
+  };
+  for (std::size_t g = 0; g < v.group_degree.size(); ++g) {
+    rows(0, v.group_begin[g], v.group_end[g], std::min(v.group_degree[g], v.D));
+    rows(1, v.group_begin[g], v.group_end[g], v.C);
+    for (int l = 0; l < v.L; ++l) rows(2 + l, v.group_begin[g], v.group_end[g], v.group_end[g]);
+  }
+  for (int i = 0; i < v.D; ++i) rows(v.L + 2, 2 * i, 2 * i + 2, v.prefix_le[i]);
+  return items;
+}
+
+/// Splits items into `parts` contiguous ranges of about equal multiply-adds.
+std::vector<std::size_t> split_items(const std::vector<GradItem>& items, int parts) {
+  double total = 0;
+  for (const GradItem& it : items) total += it.R * static_cast<double>(it.K + 1);
+  std::vector<std::size_t> begin(parts + 1, items.size());
+  begin[0] = 0;
+  double acc = 0;
+  int p = 1;
+  for (std::size_t i = 0; i < items.size() && p < parts; ++i) {
+    acc += items[i].R * static_cast<double>(items[i].K + 1);
+    while (p < parts && acc >= total * p / parts) begin[p++] = i + 1;
+  }
+  return begin;
+}
+
+// ------------------------------------------------------------------ layout helpers
+
+/// rows [n, W] row-major -> tiles [T][W][S] for tiles [t0, t1) (padding lanes 0).
+void to_tiles(const float* rows, std::int64_t n, int W, std::int64_t t0, std::int64_t t1, float* tiles) {
+  std::fill(tiles + t0 * W * S, tiles + t1 * W * S, 0.0f);
+  for (std::int64_t r = t0 * S; r < std::min(n, t1 * S); ++r)
+    for (int c = 0; c < W; ++c) tiles[((r / S) * W + c) * S + r % S] = rows[r * W + c];
+}
+
+/// tiles [T][W][S] -> rows [n, W] for the rows of tiles [t0, t1).
+void to_rows(const float* tiles, std::int64_t n, std::int64_t W, std::int64_t t0, std::int64_t t1, float* rows) {
+  for (std::int64_t r = t0 * S; r < std::min(n, t1 * S); ++r)
+    for (std::int64_t c = 0; c < W; ++c) rows[r * W + c] = tiles[((r / S) * W + c) * S + r % S];
+}
+
+/// x[i] *= 1 - h[i]^2 (tanh derivative) over count floats.
+void times_tanh_derivative(float* x, const float* h, std::int64_t count) {
+  for (std::int64_t i = 0; i < count; ++i) x[i] *= 1.0f - h[i] * h[i];
+}
+
+/// The arrays of one micro-batch of T tiles (n rows), carved from the workspace.
+struct Buffers {
+  // Forward, kept for the backward pass, per MADE k: tile-major.
+  std::vector<float*> yin, scale, sigm;  ///< [T][D][S]: block input, s = softplus(a) + eps, sigmoid(a)
+  std::vector<float*> ctx;               ///< [T][H][S]: tanh(Wc e + bc)
+  std::vector<std::vector<float*>> h;    ///< [L + 1] x [T][H][S]: hidden activations
+  float* etile;                          ///< [T][C][S]
+  float* yfin;                           ///< [T][D][S]: base coordinates z
+  float* ld;                             ///< [T][S]: sum log s
+  // Backward, reused for every MADE.
+  float* g;                              ///< [T][D][S]: dloss / d(block output) or input,
+  float* dy;                             ///< [T][D][S]  alternating from MADE to MADE
+  float* out2;                           ///< [T][2D][S]: forward MADE output, then its gradient
+  float* ytmp;                           ///< [T][D][S]
+  std::vector<float*> da;                ///< [L + 1] x [T][H][S]: dloss / d(pre-activation)
+  float* dc;                             ///< [T][H][S]: dloss / d(context pre-activation)
+  float* yin_rows;                       ///< [n][D]: row-major copies for the weight gradients
+  std::vector<float*> h_rows;            ///< [L + 1] x [n][H]
+};
+
+Buffers carve(const MafView& v, std::int64_t n, std::int64_t T, BackpropWorkspace& ws) {
+  const std::int64_t nb = static_cast<std::int64_t>(v.blocks.size());
+  const std::int64_t tD = T * v.D * S, tH = T * v.H * S;
+  const std::int64_t need = nb * (3 * tD + tH + (v.L + 1) * tH) + T * v.C * S + tD + T * S + 3 * tD +
+                            2 * tD + (v.L + 2) * tH + n * v.D + (v.L + 1) * n * v.H;
+  if (static_cast<std::int64_t>(ws.buf.size()) < need) ws.buf.resize(need);
+  float* p = ws.buf.data();
+  auto take = [&p](std::int64_t count) {
+    float* q = p;
+    p += count;
+    return q;
+  };
+  Buffers b;
+  b.h.resize(nb);
+  for (std::int64_t k = 0; k < nb; ++k) {
+    b.yin.push_back(take(tD));
+    b.scale.push_back(take(tD));
+    b.sigm.push_back(take(tD));
+    b.ctx.push_back(take(tH));
+    for (int l = 0; l <= v.L; ++l) b.h[k].push_back(take(tH));
+  }
+  b.etile = take(T * v.C * S);
+  b.yfin = take(tD);
+  b.ld = take(T * S);
+  b.g = take(tD);
+  b.dy = take(tD);
+  b.out2 = take(2 * tD);
+  b.ytmp = take(tD);
+  for (int l = 0; l <= v.L; ++l) b.da.push_back(take(tH));
+  b.dc = take(tH);
+  b.yin_rows = take(n * v.D);
+  for (int l = 0; l <= v.L; ++l) b.h_rows.push_back(take(n * v.H));
+  return b;
+}
+
+// ------------------------------------------------------------------ passes over own tiles
+// Every function below works on the tiles [t0, t1) of one thread.
+
+void forward_tiles(const MafView& v, const Buffers& b, std::int64_t t0, std::int64_t t1) {
+  const int D = v.D, C = v.C, H = v.H, L = v.L;
+  const std::int64_t T = t1 - t0, sD = D * S, sH = H * S, sC = C * S;
+  const std::size_t G = v.group_degree.size(), nb = v.blocks.size();
+  std::fill(b.ld + t0 * S, b.ld + t1 * S, 0.0f);
+  for (std::size_t k = 0; k < nb; ++k) {
+    const MadePtrs& w = v.blocks[k];
+    const std::vector<std::int64_t>& perm = (*v.perm)[k];
+    float* yin = b.yin[k] + t0 * sD;
+    float* ctx = b.ctx[k] + t0 * sH;
+    layer<true>(b.etile + t0 * sC, sC, 0, C, w.Wc, C, 1, H, w.bc, nullptr, ctx, sH, T);
+    for (std::size_t g = 0; g < G; ++g) {
+      const std::int64_t s = v.group_begin[g], ng = v.group_end[g] - s;
+      layer<true>(yin, sD, 0, std::min(v.group_degree[g], D), w.W0 + s * D, D, 1, ng, w.b0 + s,
+                  ctx + s * S, b.h[k][0] + t0 * sH + s * S, sH, T);
+    }
+    for (int l = 0; l < L; ++l)
+      for (std::size_t g = 0; g < G; ++g) {
+        const std::int64_t s = v.group_begin[g], ng = v.group_end[g] - s;
+        layer<true>(b.h[k][l] + t0 * sH, sH, 0, v.group_end[g], w.Wh[l] + s * H, H, 1, ng, w.bh[l] + s,
+                    nullptr, b.h[k][l + 1] + t0 * sH + s * S, sH, T);
+      }
+    float* out2 = b.out2 + t0 * 2 * sD;
+    for (int i = 0; i < D; ++i)
+      layer<false>(b.h[k][L] + t0 * sH, sH, 0, v.prefix_le[i], w.Wout + 2 * i * H, H, 1, 2, w.bout + 2 * i,
+                   nullptr, out2 + 2 * i * S, 2 * sD, T);
+    // Affine step y_i -> s_i y_i + shift_i, then y_next[j] = y_new[perm[j]].
+    float* ynext = k + 1 < nb ? b.yin[k + 1] + t0 * sD : b.yfin + t0 * sD;
+    for (std::int64_t t = 0; t < T; ++t) {
+      const float* o = out2 + t * 2 * sD;
+      const float* yt = yin + t * sD;
+      float* sc = b.scale[k] + (t0 + t) * sD;
+      float* sg = b.sigm[k] + (t0 + t) * sD;
+      float* ynew = b.ytmp + (t0 + t) * sD;
+      float* ld = b.ld + (t0 + t) * S;
+      for (int i = 0; i < D; ++i)
+        for (int l = 0; l < S; ++l) {
+          const float a = o[2 * i * S + l];
+          const float s = affine_scale(a);
+          sc[i * S + l] = s;
+          sg[i * S + l] = 1.0f / (1.0f + std::exp(-a));
+          ynew[i * S + l] = s * yt[i * S + l] + o[(2 * i + 1) * S + l];
+          ld[l] += std::log(s);
+        }
+      for (int j = 0; j < D; ++j) std::copy_n(ynew + perm[j] * S, S, ynext + t * sD + j * S);
+    }
+  }
+}
+
+/// Backward pass of MADE k for the activations: from gout (dloss / d block output) to gin
+/// (dloss / d block input), both [T][D][S], filling b.out2, b.da and b.dc; lane_scale [T][S]
+/// is `scale` on real rows and 0 on padding lanes.
+void backward_tiles(const MafView& v, const Buffers& b, std::size_t k, const float* gout, float* gin,
+                    const float* lane_scale, std::int64_t t0, std::int64_t t1) {
+  const int D = v.D, H = v.H, L = v.L;
+  const std::int64_t T = t1 - t0, sD = D * S, sH = H * S;
+  const std::size_t G = v.group_degree.size();
+  const MadePtrs& w = v.blocks[k];
+  const std::vector<std::int64_t>& perm = (*v.perm)[k];
+  for (std::int64_t t = t0; t < t1; ++t) {
+    const float* g = gout + t * sD;
+    float* gpre = b.ytmp + t * sD;  // dloss / d y_new (before the permutation)
+    for (int j = 0; j < D; ++j) std::copy_n(g + j * S, S, gpre + perm[j] * S);
+    const float* yt = b.yin[k] + t * sD;
+    const float* sc = b.scale[k] + t * sD;
+    const float* sg = b.sigm[k] + t * sD;
+    float* o = b.out2 + t * 2 * sD;
+    float* dy = gin + t * sD;
+    for (int i = 0; i < D; ++i)
+      for (int l = 0; l < S; ++l) {
+        const float gi = gpre[i * S + l];
+        // loss = -scale (sum log s - |z|^2 / 2): d/ds = g y - scale / s; ds/da = sigmoid(a).
+        o[2 * i * S + l] = (gi * yt[i * S + l] - lane_scale[t * S + l] / sc[i * S + l]) * sg[i * S + l];
+        o[(2 * i + 1) * S + l] = gi;
+        dy[i * S + l] = gi * sc[i * S + l];
+      }
+  }
+  // Output layer: hidden unit of degree d feeds the outputs of degree > d, rows [2d, 2D).
+  float* dL = b.da[L] + t0 * sH;
+  for (std::size_t g = 0; g < G; ++g) {
+    const std::int64_t s = v.group_begin[g], ng = v.group_end[g] - s;
+    layer<false>(b.out2 + t0 * 2 * sD, 2 * sD, 2 * std::min(v.group_degree[g], D), 2 * D, w.Wout + s, 1, H,
+                 ng, nullptr, nullptr, dL + s * S, sH, T);
+  }
+  times_tanh_derivative(dL, b.h[k][L] + t0 * sH, T * sH);
+  // Hidden layers: unit of group g feeds the units of degree >= its own, rows [begin_g, H).
+  for (int l = L; l >= 1; --l) {
+    float* dprev = b.da[l - 1] + t0 * sH;
+    for (std::size_t g = 0; g < G; ++g) {
+      const std::int64_t s = v.group_begin[g], ng = v.group_end[g] - s;
+      layer<false>(b.da[l] + t0 * sH, sH, s, H, w.Wh[l - 1] + s, 1, H, ng, nullptr, nullptr, dprev + s * S, sH,
+                   T);
+    }
+    times_tanh_derivative(dprev, b.h[k][l - 1] + t0 * sH, T * sH);
+  }
+  // Context term tanh(Wc e + bc) enters h0's pre-activation.
+  const float* da0 = b.da[0] + t0 * sH;
+  const float* ctx = b.ctx[k] + t0 * sH;
+  float* dc = b.dc + t0 * sH;
+  for (std::int64_t i = 0; i < T * sH; ++i) dc[i] = da0[i] * (1.0f - ctx[i] * ctx[i]);
+  // Input layer: dy += W0^T da0 (masked entries of W0 are exact zeros).
+  layer<false>(da0, sH, 0, H, w.W0, 1, D, D, nullptr, gin + t0 * sD, gin + t0 * sD, sD, T);
+}
+
+void weight_grads(const MafView& v, const Buffers& b, const MadeGradPtrs& gr, const float* e,
+                  std::int64_t n, std::int64_t T, const std::vector<GradItem>& items, std::size_t i0,
+                  std::size_t i1, bool accumulate) {
+  const int D = v.D, C = v.C, H = v.H, L = v.L;
+  const std::int64_t sH = H * S;
+  for (std::size_t i = i0; i < i1; ++i) {
+    const GradItem& it = items[i];
+    if (it.matrix == 0)
+      weight_rows(b.da[0], sH, it.r0, it.R, b.yin_rows, D, n, T, it.K, gr.W0, D, gr.b0, accumulate);
+    else if (it.matrix == 1)
+      weight_rows(b.dc, sH, it.r0, it.R, e, C, n, T, it.K, gr.Wc, C, gr.bc, accumulate);
+    else if (it.matrix < L + 2) {
+      const int l = it.matrix - 2;  // Wh[l] maps h[l] -> h[l + 1]
+      weight_rows(b.da[l + 1], sH, it.r0, it.R, b.h_rows[l], H, n, T, it.K, gr.Wh[l], H, gr.bh[l], accumulate);
+    } else {
+      weight_rows(b.out2, 2 * D * S, it.r0, it.R, b.h_rows[L], H, n, T, it.K, gr.Wout, H, gr.bout, accumulate);
+    }
+  }
+}
+
+}  // namespace
+
+bool backprop_available() { return std::strcmp(isa_name(), "avx512") == 0; }
+
+double loss_and_grad(const MafView& v, const std::vector<MadeGradPtrs>& grad, const float* y,
+                     const float* e, std::int64_t n, double scale, bool accumulate, int threads,
+                     BackpropWorkspace& ws) {
+  const int D = v.D, C = v.C, H = v.H, L = v.L;
+  const std::int64_t sD = D * S;
+  const std::size_t nb = v.blocks.size();
+  const std::vector<GradItem> items = grad_items(v);
+  double total = 0.0;
+  for (std::int64_t m0 = 0; m0 < n; m0 += kMicroRows) {
+    const std::int64_t nm = std::min(kMicroRows, n - m0), T = (nm + S - 1) / S;
+    const float* ym = y + m0 * D;
+    const float* em = e + m0 * C;
+    const Buffers b = carve(v, nm, T, ws);
+    std::vector<float> lane_scale(T * S, 0.0f);
+    std::fill_n(lane_scale.begin(), nm, static_cast<float>(scale));
+    const bool acc = accumulate || m0 > 0;
+    const int nt = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads, T)));
+    std::vector<double> part(nt, 0.0);
+#pragma omp parallel num_threads(nt)
+    {
+      const int tid = omp_get_thread_num(), team = omp_get_num_threads();
+      const std::int64_t t0 = T * tid / team, t1 = T * (tid + 1) / team;
+      const std::vector<std::size_t> split = split_items(items, team);
+      to_tiles(ym, nm, D, t0, t1, b.yin[0]);
+      to_tiles(em, nm, C, t0, t1, b.etile);
+      forward_tiles(v, b, t0, t1);
+      // log q per row; dloss / dz = scale * z on real rows.
+      double lq_sum = 0.0;
+      for (std::int64_t t = t0; t < t1; ++t)
+        for (int l = 0; l < S; ++l) {
+          const std::int64_t r = t * S + l;
+          double zz = 0.0;
+          for (int i = 0; i < D; ++i) {
+            const float z = b.yfin[t * sD + i * S + l];
+            zz += static_cast<double>(z) * z;
+            b.g[t * sD + i * S + l] = r < nm ? static_cast<float>(scale) * z : 0.0f;
+          }
+          if (r < nm) lq_sum += b.ld[t * S + l] - 0.5 * zz - 0.5 * D * kLog2Pi;
+        }
+      part[tid] = lq_sum;
+      float* gout = b.g;  // this thread's tiles of both arrays only
+      float* gin = b.dy;
+      for (std::size_t k = nb; k-- > 0;) {
+        backward_tiles(v, b, k, gout, gin, lane_scale.data(), t0, t1);
+        std::swap(gout, gin);
+        to_rows(b.yin[k], nm, D, t0, t1, b.yin_rows);
+        for (int l = 0; l <= L; ++l) to_rows(b.h[k][l], nm, H, t0, t1, b.h_rows[l]);
+#pragma omp barrier
+        weight_grads(v, b, grad[k], em, nm, T, items, split[tid], split[tid + 1], acc);
+#pragma omp barrier
+      }
+    }
+    for (double p : part) total += p;
+  }
+  return total;
+}
+
+}  // namespace sedpost::flow::kern

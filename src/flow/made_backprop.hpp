@@ -1,0 +1,48 @@
+#pragma once
+/// Training kernels of the MAF (no LibTorch): log q of a batch and the gradient of the loss
+/// by hand-written back-propagation. They use the degree-sorted staircase of the inference
+/// kernels (made_kernels.hpp): a masked weight is never multiplied, nor differentiated, and
+/// the loops run over the live prefix of every row only (55 % of the dense multiply-adds at
+/// SEDflow size). Results equal LibTorch autograd through Flow::Impl::log_prob_train to float
+/// rounding (tests/flow: FlowBackprop).
+///
+/// Work split: each thread runs the forward pass and the backward pass of the activations
+/// for its own tiles of rows; the weight gradients of each MADE are then split by weight rows
+/// (one barrier per MADE). Needs AVX-512F; callers fall back to autograd otherwise.
+#include <cstdint>
+#include <vector>
+
+#include "flow/made_kernels.hpp"
+
+namespace sedpost::flow::kern {
+
+/// Where the gradient of one MADE goes: the shapes and layout of MadePtrs, inside a buffer
+/// laid out like the flat parameter buffer.
+struct MadeGradPtrs {
+  float *W0 = nullptr, *b0 = nullptr;      ///< [H, D], [H]
+  float *Wc = nullptr, *bc = nullptr;      ///< [H, C], [H]
+  std::vector<float*> Wh, bh;              ///< L x [H, H], [H]
+  float *Wout = nullptr, *bout = nullptr;  ///< [2D, H], [2D]
+};
+
+/// True when this CPU runs these kernels (AVX-512F, not capped by SEDPOST_FLOW_ISA).
+bool backprop_available();
+
+/// Scratch memory (activations of one micro-batch); grows on first use.
+struct BackpropWorkspace {
+  std::vector<float> buf;
+};
+
+/// Rows per micro-batch: bounds the stored activations (about 120 KB per row at SEDflow size).
+inline constexpr std::int64_t kMicroRows = 256;
+
+/// y [n, D] z-scored flow inputs, e [n, C] z-scored contexts (row-major). Returns
+/// sum_r log q(y_r | e_r), the base density plus the MADE log-determinants (what
+/// Flow::Impl::log_prob_train returns, summed), and writes (accumulate = false) or adds
+/// (accumulate = true) the gradient of  loss = -scale * sum_r log q  for every unmasked
+/// parameter into grad; masked weight entries are never written. Runs `threads` threads.
+double loss_and_grad(const MafView& v, const std::vector<MadeGradPtrs>& grad, const float* y,
+                     const float* e, std::int64_t n, double scale, bool accumulate, int threads,
+                     BackpropWorkspace& ws);
+
+}  // namespace sedpost::flow::kern
