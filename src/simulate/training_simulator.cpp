@@ -28,7 +28,7 @@ TrainingSimulator::TrainingSimulator(const sps::SedModel& model, const prior::Pr
     flux_min_.push_back(noise.band(b).flux_min);
     flux_max_.push_back(noise.band(b).flux_max);
   }
-  // Bound tables over the simulated z range and the prior's n_dust range (about 1 s, ~6 MB).
+  // Bound tables over the simulated z range and the prior's n_dust range (about 1 s, ~7 MB).
   sps::FluxBoundsSettings bs;
   bs.n_dust_min = prior.settings().n_dust_min;
   bs.n_dust_max = prior.settings().n_dust_max;

@@ -69,6 +69,13 @@ Cosmology::Cosmology(const CosmologyParams& p) : p_(p) {
         comoving_tab_[static_cast<size_t>(k - 1)] +
         hubble_distance_mpc_ * gauss_legendre([this](double z) { return 1.0 / efunc(z); }, a, b, 1);
   }
+  for (int k = 0; k + 1 < table_n_; ++k) {
+    const double z0 = k * table_dz_, z1 = z0 + table_dz_;
+    dlook0_.push_back(hubble_time_gyr_ * lookback_integrand(z0));
+    dlook1_.push_back(hubble_time_gyr_ * lookback_integrand(z1));
+    dcom0_.push_back(hubble_distance_mpc_ / efunc(z0));
+    dcom1_.push_back(hubble_distance_mpc_ / efunc(z1));
+  }
 }
 
 double Cosmology::nu_relative_density(double z) const {
@@ -106,9 +113,9 @@ double Cosmology::table_lookup(const std::vector<double>& y, double z, double, b
   int k = static_cast<int>(s);
   if (k >= table_n_ - 1) k = table_n_ - 2;
   const double t = s - k;
-  const double z0 = k * table_dz_, z1 = z0 + table_dz_;
-  const double d0 = age ? hubble_time_gyr_ * lookback_integrand(z0) : hubble_distance_mpc_ / efunc(z0);
-  const double d1 = age ? hubble_time_gyr_ * lookback_integrand(z1) : hubble_distance_mpc_ / efunc(z1);
+  const auto u = static_cast<size_t>(k);
+  const double d0 = age ? dlook0_[u] : dcom0_[u];
+  const double d1 = age ? dlook1_[u] : dcom1_[u];
   const double t2 = t * t, t3 = t2 * t;
   const double h00 = 2 * t3 - 3 * t2 + 1, h10 = t3 - 2 * t2 + t, h01 = -2 * t3 + 3 * t2, h11 = t3 - t2;
   return h00 * y[static_cast<size_t>(k)] + h10 * table_dz_ * d0 + h01 * y[static_cast<size_t>(k + 1)] +

@@ -52,6 +52,9 @@ class Cosmology {
   int table_n_ = 0;
   std::vector<double> lookback_tab_;   // [Gyr] at z_k = k dz
   std::vector<double> comoving_tab_;   // [Mpc]
+  // The Hermite derivatives at both ends of cell k, [table_n_ - 1] each, precomputed (the values
+  // table_lookup formed per call: lookback at z0 = k dz and z1 = z0 + dz [Gyr], comoving [Mpc]).
+  std::vector<double> dlook0_, dlook1_, dcom0_, dcom1_;
 };
 
 }  // namespace sedpost::sps

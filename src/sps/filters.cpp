@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "core/error.hpp"
+#include "sps/simd.hpp"
 
 namespace sedpost::sps {
 
@@ -154,208 +155,247 @@ std::vector<Filter> load_filters(const std::string& data_dir, const std::vector<
 }
 
 BandWeights band_weights(const Filter& filter, const double* wave_obs, int n) {
-  std::vector<double> inv_f(filter.wavelength.size() - 1), inv_s(static_cast<size_t>(std::max(n - 1, 0)));
-  for (size_t i = 0; i + 1 < filter.wavelength.size(); ++i)
-    inv_f[i] = 1.0 / (filter.wavelength[i + 1] - filter.wavelength[i]);
-  for (int j = 0; j + 1 < n; ++j) inv_s[static_cast<size_t>(j)] = 1.0 / (wave_obs[j + 1] - wave_obs[j]);
+  if (n < 2) {
+    std::ostringstream os;
+    os << "band '" << filter.name << "' (" << filter.min_wavelength() << "-" << filter.max_wavelength()
+       << " A) is not covered by the spectrum (" << n << " node(s))";
+    throw DataError(os.str());
+  }
   BandWeights bw;
-  band_weights_into(filter, inv_f.data(), wave_obs, inv_s.data(), 1.0, n, bw);
+  RedshiftedBand(filter, std::vector<double>(wave_obs, wave_obs + n)).weights(0.0, bw);
   return bw;
 }
 
-void band_weights_into(const Filter& filter, const double* inv_filter_spacing, const double* wave_obs,
-                       const double* inv_spacing, double inv_spacing_scale, int n, BandWeights& bw) {
-  const auto& fw = filter.wavelength;
-  const auto& fr = filter.response;
-  const int nf = static_cast<int>(fw.size());
-  const double lo = fw.front(), hi = fw.back();
-  if (n < 2 || lo < wave_obs[0] || hi > wave_obs[n - 1]) {
-    std::ostringstream os;
-    os << "band '" << filter.name << "' (" << lo << "-" << hi
-       << " A) is not covered by the spectrum (" << (n > 0 ? wave_obs[0] : 0.0) << "-"
-       << (n > 0 ? wave_obs[n - 1] : 0.0) << " A observed frame)";
-    throw DataError(os.str());
-  }
-  // Walk the union of filter nodes and spectrum nodes strictly inside (lo, hi) in order; the
-  // trapezoid adds h/2 of each interval's end values to both ends.
-  const int js = static_cast<int>(std::upper_bound(wave_obs, wave_obs + n, lo) - wave_obs);
-  const int first = std::max(0, js - 1);
-  int je = js;  // one past the last spectrum node strictly below hi
-  while (je < n && wave_obs[je] < hi) ++je;
-  const int last = std::min(n - 1, je + 1);  // a node exactly at hi may be written with weight 0
-  bw.first = first;
-  bw.weights.assign(static_cast<size_t>(last - first + 1), 0.0);
-  bw.denominator = 0.0;
-  double* w = bw.weights.data() - first;
-  int i = 0, j = js, fi = 0, sj = first;
-  double xp = 0, xpp = 0, gp = 0, dp = 0, tsp = 0;
-  int sjp = -1;
-  while (i < nf || j < je) {
-    // Next union point; the list it comes from gives its own segment directly, the other
-    // list's segment only ever advances by the merge order.
-    double x, r, ts;
-    if (j >= je || (i < nf && fw[static_cast<size_t>(i)] <= wave_obs[j])) {
-      x = fw[static_cast<size_t>(i)];
-      r = fr[static_cast<size_t>(i)];
-      fi = std::min(i, nf - 2);
-      if (j < je && wave_obs[j] == x) ++j;  // coincident nodes: one union point
-      ++i;
-      while (sj + 2 < n && wave_obs[sj + 1] <= x) ++sj;
-      ts = (x - wave_obs[sj]) * inv_spacing[sj] * inv_spacing_scale;
-      ts = ts < 0 ? 0 : (ts > 1 ? 1 : ts);
-    } else {
-      x = wave_obs[j];
-      sj = std::min(j, n - 2);
-      ts = x == wave_obs[sj] ? 0.0 : 1.0;
-      ++j;
-      while (fi + 2 < nf && fw[static_cast<size_t>(fi + 1)] <= x) ++fi;
-      double tf = (x - fw[static_cast<size_t>(fi)]) * inv_filter_spacing[fi];
-      tf = tf < 0 ? 0 : (tf > 1 ? 1 : tf);
-      r = fr[static_cast<size_t>(fi)] + (fr[static_cast<size_t>(fi + 1)] - fr[static_cast<size_t>(fi)]) * tf;
-    }
-    const double g = r * x;
-    const double dn = r * kSpeedOfLightAngstrom / x;
-    // Trapezoid: the previous point's weight is (x_next - x_prevprev) / 2, known now.
-    if (sjp >= 0) {
-      const double c = 0.5 * (x - xpp);
-      const double cg = c * gp;
-      w[sjp] += cg * (1.0 - tsp);
-      if (tsp != 0.0) w[sjp + 1] += cg * tsp;
-      bw.denominator += c * dp;
-      xpp = xp;
-    } else {
-      xpp = x;
-    }
-    xp = x;
-    gp = g;
-    dp = dn;
-    tsp = ts;
-    sjp = sj;
-  }
-  if (sjp >= 0) {  // the last point (the filter's last node)
-    const double c = 0.5 * (xp - xpp);
-    w[sjp] += c * gp * (1.0 - tsp);
-    if (tsp != 0.0) w[sjp + 1] += c * gp * tsp;
-    bw.denominator += c * dp;
+namespace {
+
+/// q[i] = the first observed node >= F_i (observed node j at rp[j] s), from the bucket table
+/// `tab` [nbk] (last rest node <= bucket start, at most n - 2) and two branch-free steps; exact
+/// when the buckets are no wider than half the smallest rest spacing and s >= 1.
+SEDPOST_SPS_CLONES void locate_filter_nodes(const double* __restrict f, int nf, const int* __restrict tab, int nbk,
+                                            double r_lo, double r_inv_bucket, const double* __restrict rp,
+                                            double s, double inv_s, int* __restrict q) {
+  const double ymax = nbk - 1;
+  for (int i = 0; i < nf; ++i) {
+    double y = (f[i] * inv_s - r_lo) * r_inv_bucket;
+    y = y > 0 ? y : 0.0;
+    y = y < ymax ? y : ymax;
+    const int k = tab[static_cast<int>(y)];
+    q[i] = k + 1 - (rp[k] * s >= f[i] ? 1 : 0) + (rp[k + 1] * s < f[i] ? 1 : 0);
   }
 }
 
-RedshiftedBand::RedshiftedBand(const Filter& filter, const std::vector<double>& rest_wave)
-    : name_(filter.name), fw_(filter.wavelength), fr_(filter.response), rest_(rest_wave) {
-  const int nf = static_cast<int>(fw_.size()), n = static_cast<int>(rest_.size());
-  if (nf < 2 || n < 2) throw DataError("band '" + name_ + "': a filter and a spectrum need >= 2 nodes");
+/// Filter node i (F_i = fp[i + 1]) with q = q[i]: its union neighbours are max(F_{i-1}, x_{q-1})
+/// and min(F_{i+1}, x_q), its trapezoid weight c half their distance; the spectrum there is
+/// linear between nodes q - 1 and q (q = 0 only when x_0 = F_0: all of it on node 0). Writes
+/// a[i] (the share of node q - 1), b[i] (of node q), both c R x, and dt[i] = c R c / x.
+SEDPOST_SPS_CLONES void filter_node_terms(const int* __restrict q, int nf, const double* __restrict fp,
+                                          const double* __restrict fg, const double* __restrict fd,
+                                          const double* __restrict rp, const double* __restrict inv_rs, double s,
+                                          double inv_s, double* __restrict a, double* __restrict b,
+                                          double* __restrict dt) {
   for (int i = 0; i < nf; ++i) {
-    const auto u = static_cast<size_t>(i);
-    if (i + 1 < nf) inv_fs_.push_back(1.0 / (fw_[u + 1] - fw_[u]));
-    fg_.push_back(fr_[u] * fw_[u]);
-    fd_.push_back(fr_[u] * kSpeedOfLightAngstrom / fw_[u]);
+    const int qi = q[i];
+    const int sj = qi > 0 ? qi - 1 : 0;
+    const double xb = rp[qi - 1] * s, xq = rp[qi] * s;
+    const double fl = fp[i], fh = fp[i + 2];
+    const double prev = fl > xb ? fl : xb;
+    const double next = fh < xq ? fh : xq;
+    const double c = 0.5 * (next - prev);
+    double ts = (fp[i + 1] - xb) * inv_rs[sj] * inv_s;
+    ts = ts > 0 ? ts : 0.0;
+    ts = ts < 1 ? ts : 1.0;
+    ts = qi > 0 ? ts : 1.0;
+    const double cg = c * fg[i];
+    a[i] = cg * (1.0 - ts);
+    b[i] = cg * ts;
+    dt[i] = c * fd[i];
   }
-  for (int j = 0; j < n; ++j) {
-    const auto u = static_cast<size_t>(j);
-    if (j + 1 < n) inv_rs_.push_back(1.0 / (rest_[u + 1] - rest_[u]));
-    c_over_rest_.push_back(kSpeedOfLightAngstrom / rest_[u]);
+}
+
+/// The observed nodes j in [j0, j1), those in [F_0, F_{nf-1}), all of them union points:
+///   w[j] = c_j R(x_j) x_j + fb[j - j0] + fa[j - j0 + 1],  dterm[j - j0] = c_j R(x_j) c / lam_j
+/// (times 1 / (1 + z) later), x_j = rp[j] s, c_j = (next - previous union point) / 2 with the
+/// previous one the larger of x_{j-1} and the node F_i <= x_j of the node's filter segment
+/// i = seg[j - j0], the next one the smaller of x_{j+1} and F_{i+1}; fa, fb the filter nodes'
+/// shares by node (see filter_node_terms). `fp` [nf + 2] is the filter's nodes with the first and
+/// last repeated (F_i = fp[i + 1]); `rp` [-1, n) the rest nodes [A] (rp[-1] = rp[0]).
+/// Branch-free, so the AVX clones vectorise it (gathers of the segment data).
+SEDPOST_SPS_CLONES void observed_node_weights(const int* __restrict seg, const double* __restrict rp,
+                                              const double* __restrict c_over_rest,
+                                              const double* __restrict fp, const double* __restrict fr,
+                                              const double* __restrict slope, const double* __restrict fa,
+                                              const double* __restrict fb, double s, int j0, int j1,
+                                              double* __restrict w, double* __restrict dterm) {
+  for (int j = j0; j < j1; ++j) {
+    const int i = seg[j - j0];
+    const double x = rp[j] * s;
+    const double fl = fp[i + 1], fh = fp[i + 2];
+    const double xl = rp[j - 1] * s, xh = rp[j + 1] * s;
+    const double prev = xl > fl ? xl : fl;
+    const double next = xh < fh ? xh : fh;
+    const double cr = 0.5 * (next - prev) * (fr[i] + slope[i] * (x - fl));
+    w[j] = cr * x + fb[j - j0] + fa[j - j0 + 1];
+    dterm[j - j0] = cr * c_over_rest[j];
   }
-  // Rest-grid buckets no wider than its smallest spacing: finding the first node inside the
-  // filter is a table entry and a step or two instead of a binary search.
-  double min_sp = rest_.back() - rest_.front();
-  for (int j = 0; j + 1 < n; ++j) min_sp = std::min(min_sp, rest_[static_cast<size_t>(j + 1)] - rest_[static_cast<size_t>(j)]);
-  const double span = rest_.back() - rest_.front();
-  const double bucket = std::max(min_sp, span / double(1 << 20));
-  r_lo_ = rest_.front();
+}
+
+/// Sum in a fixed order (four interleaved partial sums), the same in every clone.
+double fixed_order_sum(const double* t, int m) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  int k = 0;
+  for (; k + 4 <= m; k += 4) {
+    a0 += t[k];
+    a1 += t[k + 1];
+    a2 += t[k + 2];
+    a3 += t[k + 3];
+  }
+  for (; k < m; ++k) a0 += t[k];
+  return (a0 + a1) + (a2 + a3);
+}
+
+/// Per-thread scratch of RedshiftedBand::weights (grown, never shrunk).
+struct WeightScratch {
+  std::vector<int> q, seg, run_n;                 // [nf], [m], [m + 1]
+  std::vector<double> a, b, dt, run_a, run_b, dterm;  // [nf] x 3, [m + 1] x 2, [m]
+};
+
+}  // namespace
+
+RedshiftedBand::RedshiftedBand(const Filter& filter, const std::vector<double>& rest_wave)
+    : name_(filter.name),
+      nf_(static_cast<int>(filter.wavelength.size())),
+      n_(static_cast<int>(rest_wave.size())) {
+  if (nf_ < 2 || n_ < 2) throw DataError("band '" + name_ + "': a filter and a spectrum need >= 2 nodes");
+  const auto& fw = filter.wavelength;
+  const auto nf = static_cast<size_t>(nf_), n = static_cast<size_t>(n_);
+  fpad_.reserve(nf + 2);
+  fpad_.push_back(fw.front());
+  fpad_.insert(fpad_.end(), fw.begin(), fw.end());
+  fpad_.push_back(fw.back());
+  fr_ = filter.response;
+  for (size_t i = 0; i < nf; ++i) {
+    if (i + 1 < nf) slope_.push_back((fr_[i + 1] - fr_[i]) * (1.0 / (fw[i + 1] - fw[i])));
+    fg_.push_back(fr_[i] * fw[i]);
+    fd_.push_back(fr_[i] * kSpeedOfLightAngstrom / fw[i]);
+  }
+  rpad_.reserve(n + 1);
+  rpad_.push_back(rest_wave.front());
+  rpad_.insert(rpad_.end(), rest_wave.begin(), rest_wave.end());
+  double min_sp = rest_wave.back() - rest_wave.front();
+  for (size_t j = 0; j < n; ++j) {
+    if (j + 1 < n) {
+      const double h = rest_wave[j + 1] - rest_wave[j];
+      if (!(h > 0)) throw DataError("band '" + name_ + "': spectrum wavelengths not strictly ascending");
+      inv_rs_.push_back(1.0 / h);
+      min_sp = std::min(min_sp, h);
+    }
+    c_over_rest_.push_back(kSpeedOfLightAngstrom / rest_wave[j]);
+  }
+  // Bucket table over the rest wavelengths F_i / (1 + z) can take for z >= 0 (up to the
+  // filter's red end). Buckets no wider than half the smallest spacing: the last node <= the
+  // bucket start is at most one node off the one sought, fixed by two branch-free steps.
+  r_lo_ = rest_wave.front();
+  const double r_hi = std::max(r_lo_, std::min(rest_wave.back(), fw.back()));
+  const double bucket = std::max(0.5 * min_sp, (r_hi - r_lo_) / double(1 << 20));
+  table_exact_ = bucket == 0.5 * min_sp;
   r_inv_bucket_ = 1.0 / bucket;
-  const auto nbk = static_cast<size_t>(span * r_inv_bucket_) + 2;
+  const auto nbk = static_cast<size_t>((r_hi - r_lo_) * r_inv_bucket_) + 2;
   r_bucket_.assign(nbk, 0);
   size_t k = 0;
   for (size_t b = 0; b < nbk; ++b) {
     const double start = r_lo_ + static_cast<double>(b) * bucket;
-    while (k + 1 < rest_.size() && rest_[k + 1] <= start) ++k;
-    r_bucket_[b] = static_cast<int>(k);
+    while (k + 1 < n && rest_wave[k + 1] <= start) ++k;
+    r_bucket_[b] = static_cast<int>(std::min(k, n - 2));
   }
 }
 
 void RedshiftedBand::weights(double z, BandWeights& bw) const {
   const double s = 1 + z, inv_s = 1.0 / s;
-  const int nf = static_cast<int>(fw_.size()), n = static_cast<int>(rest_.size());
-  const double lo = fw_.front(), hi = fw_.back();
-  const double* rw = rest_.data();
-  // Observed node j is rw[j] * s, exactly as the caller of band_weights_into would form it.
-  if (lo < rw[0] * s || hi > rw[n - 1] * s) {
+  const int nf = nf_, n = n_;
+  const double* rp = rpad_.data() + 1;  // rest nodes, rp[-1] = rp[0]
+  const double* fp = fpad_.data();      // F_i = fp[i + 1], fp[0] = F_0, fp[nf + 1] = F_{nf-1}
+  const double lo = fp[1], hi = fp[nf];
+  // Observed node j is rp[j] * s throughout (the same product everywhere it is compared).
+  if (lo < rp[0] * s || hi > rp[n - 1] * s) {
     std::ostringstream os;
     os << "band '" << name_ << "' (" << lo << "-" << hi << " A) is not covered by the spectrum ("
-       << rw[0] * s << "-" << rw[n - 1] * s << " A observed frame)";
+       << rp[0] * s << "-" << rp[n - 1] * s << " A observed frame)";
     throw DataError(os.str());
   }
-  // First rest node whose observed wavelength is > lo: bucket table on lo / s, then exact steps.
-  int js;
-  {
-    const double y = (lo * inv_s - r_lo_) * r_inv_bucket_;
-    const int nbk = static_cast<int>(r_bucket_.size()) - 1;
-    int j = r_bucket_[static_cast<size_t>(y <= 0 ? 0 : std::min(static_cast<int>(y), nbk))];
-    while (j > 0 && rw[j] * s > lo) --j;
-    while (j + 1 < n && rw[j + 1] * s <= lo) ++j;
-    js = j + 1;
+  // q[i]: first observed node >= F_i, in [0, n - 1] by the coverage check, nondecreasing in i.
+  thread_local WeightScratch ws;
+  const auto unf = static_cast<size_t>(nf);
+  if (ws.q.size() < unf) {
+    ws.q.resize(unf);
+    ws.a.resize(unf);
+    ws.b.resize(unf);
+    ws.dt.resize(unf);
   }
+  int* q = ws.q.data();
+  locate_filter_nodes(fp + 1, nf, r_bucket_.data(), static_cast<int>(r_bucket_.size()), r_lo_, r_inv_bucket_, rp, s,
+                      inv_s, q);
+  if (!table_exact_ || !(z >= 0)) {  // a capped table or z < 0: walk the rest of the way
+    for (int i = 0; i < nf; ++i) {
+      const double f = fp[i + 1];
+      int qi = q[i];
+      while (qi > 0 && rp[qi - 1] * s >= f) --qi;
+      while (qi < n - 1 && rp[qi] * s < f) ++qi;
+      q[i] = qi;
+    }
+  }
+  const int js = q[0];       // first observed node >= F_0
+  const int je = q[nf - 1];  // first observed node >= F_{nf-1}
+  const int m = je - js;     // observed nodes in [F_0, F_{nf-1})
   const int first = std::max(0, js - 1);
-  int je = js;  // one past the last spectrum node strictly below hi
-  while (je < n && rw[je] * s < hi) ++je;
   const int last = std::min(n - 1, je + 1);  // a node exactly at hi may be written with weight 0
+  filter_node_terms(q, nf, fp, fg_.data(), fd_.data(), rp, inv_rs_.data(), s, inv_s, ws.a.data(), ws.b.data(),
+                    ws.dt.data());
+  // Filter nodes sharing q form one run (q is nondecreasing): sum each run's shares in order
+  // into run_a / run_b [q - js] (a register carry, no read-modify-write of memory) and count it.
+  const auto um = static_cast<size_t>(m);
+  if (ws.run_a.size() < um + 1) {
+    ws.run_a.resize(um + 1);
+    ws.run_b.resize(um + 1);
+    ws.run_n.resize(um + 1);
+    ws.seg.resize(um + 1);
+    ws.dterm.resize(um + 1);
+  }
+  double* run_a = ws.run_a.data();
+  double* run_b = ws.run_b.data();
+  int* run_n = ws.run_n.data();
+  std::fill_n(run_a, m + 1, 0.0);
+  std::fill_n(run_b, m + 1, 0.0);
+  std::fill_n(run_n, m + 1, 0);
+  {
+    const double* a = ws.a.data();
+    const double* b = ws.b.data();
+    int pq = -1, rn = 0;
+    double ra = 0, rb = 0;
+    for (int i = 0; i < nf; ++i) {
+      const int k = q[i] - js;
+      const bool same = k == pq;
+      ra = (same ? ra : 0.0) + a[i];
+      rb = (same ? rb : 0.0) + b[i];
+      rn = (same ? rn : 0) + 1;
+      run_a[k] = ra;
+      run_b[k] = rb;
+      run_n[k] = rn;
+      pq = k;
+    }
+  }
+  // seg[j - js]: the filter segment holding observed node j in [js, je), i.e. the number of
+  // filter nodes with q <= j, less one.
+  int* seg = ws.seg.data();
+  for (int k = 0, acc = -1; k < m; ++k) seg[k] = (acc += run_n[k]);
   bw.first = first;
-  bw.weights.assign(static_cast<size_t>(last - first + 1), 0.0);
+  bw.weights.resize(static_cast<size_t>(last - first + 1));  // every entry is written below
   double* w = bw.weights.data() - first;
-  const double* fw = fw_.data();
-  const double* fr = fr_.data();
-  // The merge of band_weights_into (same points, same order, same arithmetic but for the
-  // precomputed R x, R c / x of the filter nodes and c / lam of the spectrum nodes).
-  int i = 0, j = js, fi = 0, sj = first;
-  double xp = 0, xpp = 0, gp = 0, dp = 0, tsp = 0, den = 0;
-  int sjp = -1;
-  while (i < nf || j < je) {
-    double x, g, dn, ts;
-    const double xj = j < je ? rw[j] * s : 0.0;
-    if (j >= je || (i < nf && fw[i] <= xj)) {
-      x = fw[i];
-      g = fg_[static_cast<size_t>(i)];
-      dn = fd_[static_cast<size_t>(i)];
-      fi = std::min(i, nf - 2);
-      if (j < je && xj == x) ++j;  // coincident nodes: one union point
-      ++i;
-      while (sj + 2 < n && rw[sj + 1] * s <= x) ++sj;
-      ts = (x - rw[sj] * s) * inv_rs_[static_cast<size_t>(sj)] * inv_s;
-      ts = ts < 0 ? 0 : (ts > 1 ? 1 : ts);
-    } else {
-      x = xj;
-      sj = std::min(j, n - 2);
-      ts = j == sj ? 0.0 : 1.0;
-      while (fi + 2 < nf && fw[fi + 1] <= x) ++fi;
-      double tf = (x - fw[fi]) * inv_fs_[static_cast<size_t>(fi)];
-      tf = tf < 0 ? 0 : (tf > 1 ? 1 : tf);
-      const double r = fr[fi] + (fr[fi + 1] - fr[fi]) * tf;
-      g = r * x;
-      dn = r * c_over_rest_[static_cast<size_t>(j)] * inv_s;
-      ++j;
-    }
-    if (sjp >= 0) {
-      const double c = 0.5 * (x - xpp);
-      const double cg = c * gp;
-      w[sjp] += cg * (1.0 - tsp);
-      if (tsp != 0.0) w[sjp + 1] += cg * tsp;
-      den += c * dp;
-      xpp = xp;
-    } else {
-      xpp = x;
-    }
-    xp = x;
-    gp = g;
-    dp = dn;
-    tsp = ts;
-    sjp = sj;
-  }
-  if (sjp >= 0) {  // the last point (the filter's last node)
-    const double c = 0.5 * (xp - xpp);
-    w[sjp] += c * gp * (1.0 - tsp);
-    if (tsp != 0.0) w[sjp + 1] += c * gp * tsp;
-    den += c * dp;
-  }
+  if (js > 0) w[js - 1] = run_a[0];  // (js = 0: run_a[0] is 0, all on node 0)
+  if (last > je) w[last] = 0.0;
+  observed_node_weights(seg, rp, c_over_rest_.data(), fp, fr_.data(), slope_.data(), run_a, run_b, s, js, je, w,
+                        ws.dterm.data());
+  w[je] = run_b[m];
+  const double den = fixed_order_sum(ws.dt.data(), nf) + fixed_order_sum(ws.dterm.data(), m) * inv_s;
   bw.denominator = den;
 }
 

@@ -49,36 +49,42 @@ struct BandWeights {
 };
 
 /// Builds BandWeights for a spectrum sampled at `wave_obs` [n] (observed frame [A], ascending).
-/// Throws DataError if the filter is not inside [wave_obs[0], wave_obs[n-1]].
+/// Throws DataError if the filter is not inside [wave_obs[0], wave_obs[n-1]]. The one
+/// implementation is RedshiftedBand's (this is RedshiftedBand(filter, wave_obs).weights(0)).
 BandWeights band_weights(const Filter& filter, const double* wave_obs, int n);
 
-/// Same, allocation-free for repeated use: `inv_filter_spacing` [n_filter - 1] = 1 / (lam_{i+1} - lam_i)
-/// of the filter, `inv_spacing` [n - 1] of the spectrum nodes, multiplied by `inv_spacing_scale`
-/// (pass rest-frame inverses and 1 / (1 + z) for an observed grid lam_rest (1 + z)).
-void band_weights_into(const Filter& filter, const double* inv_filter_spacing, const double* wave_obs,
-                       const double* inv_spacing, double inv_spacing_scale, int n, BandWeights& out);
-
-/// band_weights_into() for one filter on a fixed rest-frame grid observed at any redshift
-/// (observed nodes rest_wave * (1 + z)): the same merge of the two grids, point by point, with
-/// the z-independent parts (R x and R c / x at the filter nodes, c / lam at the spectrum nodes)
-/// precomputed and no observed-grid array to fill. The weights equal band_weights_into()'s
-/// (bitwise in tests/sps/flux_bounds_test.cpp's sweep, 1e-15 at most). The simulator's path.
+/// Band weights of one filter for a fixed rest-frame grid observed at any redshift (observed
+/// nodes x_j = rest_wave[j] * (1 + z)): the trapezoid on the union of the filter's nodes and the
+/// observed nodes inside the filter, as BandWeights describes. Everything that does not depend
+/// on z (the filter's R x, R c / x, segment slopes; c / lam and 1 / spacing of the rest nodes; a
+/// bucket table locating a wavelength on the rest grid) is precomputed; per z the work is one
+/// pass over the filter nodes and one branch-free pass over the observed nodes inside the band
+/// (each union point's trapezoid weight is (next - previous union point) / 2, both neighbours
+/// found from the two sorted lists without merging them). Ties between a filter node and an
+/// observed node count as two union points at the same place (zero-width interval), which is
+/// the same sum. The simulator's path: allocation-free once `out` and the per-thread scratch
+/// have grown; const methods are thread-safe.
 class RedshiftedBand {
  public:
   RedshiftedBand() = default;
-  /// `rest_wave` [n] ascending [A]. Throws DataError for fewer than 2 nodes.
+  /// `rest_wave` [n] strictly ascending [A]. Throws DataError for fewer than 2 nodes.
   RedshiftedBand(const Filter& filter, const std::vector<double>& rest_wave);
-  /// Weights for observed nodes rest_wave * (1 + z). Throws DataError (as band_weights_into)
-  /// when the filter is not inside the observed grid. Allocation-free once `out` has grown.
+  /// Weights for observed nodes rest_wave * (1 + z) (z > -1). Throws DataError when the filter
+  /// is not inside the observed grid. Allocation-free once `out` has grown.
   void weights(double z, BandWeights& out) const;
 
  private:
   std::string name_;
-  std::vector<double> fw_, fr_, inv_fs_;      // filter nodes [A], response, 1 / spacing
-  std::vector<double> fg_, fd_;               // R x and R c / x at the filter nodes
-  std::vector<double> rest_, inv_rs_, c_over_rest_;  // spectrum nodes [A], 1 / spacing, c / lam
-  double r_lo_ = 0, r_inv_bucket_ = 0;        // rest-grid bucket table
-  std::vector<int> r_bucket_;                 // last rest node <= bucket start
+  int nf_ = 0, n_ = 0;                 // filter nodes, rest nodes
+  std::vector<double> fpad_;           // [nf + 2] filter nodes [A]: F_0, F_0..F_{nf-1}, F_{nf-1}
+  std::vector<double> fr_, slope_;     // [nf] response; [nf - 1] dR/dlam per segment [1/A]
+  std::vector<double> fg_, fd_;        // [nf] R x [A] and R c / x [1/s] at the filter nodes
+  std::vector<double> rpad_;           // [n + 1] rest nodes [A], node 0 repeated in front
+  std::vector<double> inv_rs_;         // [n - 1] 1 / rest spacing [1/A]
+  std::vector<double> c_over_rest_;    // [n] c / lam_rest [1/s]
+  double r_lo_ = 0, r_inv_bucket_ = 0; // rest-grid bucket table: start [A], 1 / width [1/A]
+  std::vector<int> r_bucket_;          // [n_buckets] last rest node <= bucket start, <= n - 2
+  bool table_exact_ = false;           // buckets <= half the smallest rest spacing
 };
 
 }  // namespace sedpost::sps

@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 
 #include "core/error.hpp"
 #include "sps/dust.hpp"
 #include "sps/model_data.hpp"
+#include "sps/simd.hpp"
 
 namespace sedpost::sps {
 
@@ -16,28 +16,41 @@ namespace {
 constexpr double kMpcCm = 3.0856775814913673e24;
 constexpr double kPi = 3.14159265358979323846;
 
-/// ln x for normal x > 0, |error| < 3e-8 (atanh series on the mantissa in [sqrt(1/2), sqrt(2))):
-/// the bounds' Z interpolation weights need far less than the margin, not libm's last bit.
-inline double fast_ln(double x) {
-  std::uint64_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  int e = static_cast<int>((bits >> 52) & 0x7ff) - 1023;
-  bits = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
-  double m;
-  std::memcpy(&m, &bits, sizeof m);
-  if (m > 1.4142135623730951) {
-    m *= 0.5;
-    ++e;
+/// For each pair q < np: s0[c] += ca[q] p0[off_a[q] + c] + cb[q] p0[off_b[q] + c], and s1[c]
+/// the same with p1, for c < nchp (8 or 16); s0, s1 [16] (written, not added to). Double sums of
+/// the float tables in pair order (the same in every clone), accumulated in registers.
+SEDPOST_SPS_CLONES void accumulate_pairs(const float* __restrict p0, const float* __restrict p1,
+                                         const std::uint32_t* __restrict off_a, const std::uint32_t* __restrict off_b,
+                                         const double* __restrict ca, const double* __restrict cb, int np, int nchp,
+                                         double* __restrict s0_out, double* __restrict s1_out) {
+  double s0[16] = {}, s1[16] = {};
+  for (int q = 0; q < np; ++q) {
+    const double a0 = ca[q], a1 = cb[q];
+    const float* x0 = p0 + off_a[q];
+    const float* z0 = p0 + off_b[q];
+    const float* x1 = p1 + off_a[q];
+    const float* z1 = p1 + off_b[q];
+    for (int c = 0; c < 8; ++c) {
+      s0[c] += a0 * static_cast<double>(x0[c]) + a1 * static_cast<double>(z0[c]);
+      s1[c] += a0 * static_cast<double>(x1[c]) + a1 * static_cast<double>(z1[c]);
+    }
+    if (nchp > 8)
+      for (int c = 8; c < 16; ++c) {
+        s0[c] += a0 * static_cast<double>(x0[c]) + a1 * static_cast<double>(z0[c]);
+        s1[c] += a0 * static_cast<double>(x1[c]) + a1 * static_cast<double>(z1[c]);
+      }
   }
-  const double s = (m - 1) / (m + 1), s2 = s * s;
-  const double p = 1 + s2 * (1.0 / 3 + s2 * (1.0 / 5 + s2 * (1.0 / 7 + s2 * (1.0 / 9 + s2 * (1.0 / 11)))));
-  return e * 0.6931471805599453 + 2 * s * p;
+  for (int c = 0; c < 16; ++c) {
+    s0_out[c] = s0[c];
+    s1_out[c] = s1[c];
+  }
 }
 }  // namespace
 
 struct FluxBoundsTables {
   FluxBoundsSettings st;
   int nbands = 0, nch = 0, nz = 0, nfull = 0, nage = 0;
+  int nchp = 0;                            // channel stride of proj: nch rounded up to 8 (zero padded)
   std::vector<int> ch_band;                // [nch]
   std::vector<std::vector<double>> ch_cut;  // [nbands] observed-frame cuts between a band's channels
   std::vector<int> ch_first;               // [nbands] first channel of the band
@@ -45,8 +58,8 @@ struct FluxBoundsTables {
   int ng = 0;
   std::vector<char> cell_ok;               // [ng - 1]
   std::vector<int> grid_nb;                // [ng] bins at the grid point
-  // Per grid point, floats: old [nfull][nz][nch], young [nfull][nz][nch], last (old) [nz][nch],
-  // ssp [nz][nage][nch]: band-projected spectra per (L_sun/A) of f_lambda scale, i.e. the band
+  // Per grid point, floats: old [nfull][nz][nchp], young [nfull][nz][nchp], last (old) [nz][nchp],
+  // ssp [nz][nage][nchp] (channels nch..nchp-1 zero): band-projected spectra per (L_sun/A) of f_lambda scale, i.e. the band
   // matrix without the z-dependent factor flambda_scale.
   std::size_t off_young = 0, off_last = 0, off_ssp = 0, stride = 0;
   std::vector<float> proj;
@@ -57,26 +70,6 @@ struct FluxBoundsTables {
   int ncell = 0;
   std::vector<double> gmin, gmax;          // [ncell][nch]
   std::vector<double> qmax;                // [nch] max (lam / 5500)^bc_index
-  std::vector<double> ln_zgrid;            // [nz]
-
-  /// z_interval() with fast_ln.
-  void z_interval_fast(const ModelData& d, double zval, int& lo, double& w) const {
-    const int nzs = d.nz;
-    if (nzs == 1 || zval <= d.zgrid[0]) {
-      lo = 0;
-      w = 0;
-      return;
-    }
-    if (zval >= d.zgrid[static_cast<size_t>(nzs - 1)]) {
-      lo = nzs - 2;
-      w = 1;
-      return;
-    }
-    lo = 0;
-    while (zval >= d.zgrid[static_cast<size_t>(lo + 1)]) ++lo;
-    w = (fast_ln(zval) - ln_zgrid[static_cast<size_t>(lo)]) * d.inv_log_dz[static_cast<size_t>(lo)];
-    w = std::clamp(w, 0.0, 1.0);
-  }
 };
 
 FluxBounds::FluxBounds(const SedModel& model, double z_min, double z_max, const FluxBoundsSettings& settings)
@@ -93,7 +86,6 @@ FluxBounds::FluxBounds(const SedModel& model, double z_min, double z_max, const 
   t.nz = d.nz;
   t.nfull = d.nfull;
   for (const auto& a : d.ages) t.nage = std::max(t.nage, static_cast<int>(a.size()));
-  for (double zg : d.zgrid) t.ln_zgrid.push_back(std::log(zg));
 
   // Channels: core of each band and any wide tail (the speclite u band's red leak).
   t.ch_cut.resize(static_cast<size_t>(t.nbands));
@@ -114,15 +106,17 @@ FluxBounds::FluxBounds(const SedModel& model, double z_min, double z_max, const 
     t.nch += nc;
   }
   const int nch = t.nch, nz = t.nz, nfull = t.nfull;
+  t.nchp = (nch + 7) / 8 * 8;
+  const int nchp = t.nchp;
 
   // Grid and table layout.
   t.ng = std::max(2, static_cast<int>(std::ceil((zhi - zlo) / settings.z_step - 1e-9)) + 1);
   t.z0 = zlo;
   t.dz = (zhi - zlo) / (t.ng - 1);
-  t.off_young = static_cast<size_t>(nfull * nz * nch);
+  t.off_young = static_cast<size_t>(nfull * nz * nchp);
   t.off_last = 2 * t.off_young;
-  t.off_ssp = t.off_last + static_cast<size_t>(nz * nch);
-  t.stride = t.off_ssp + static_cast<size_t>(nz * t.nage * nch);
+  t.off_ssp = t.off_last + static_cast<size_t>(nz * nchp);
+  t.stride = t.off_ssp + static_cast<size_t>(nz * t.nage * nchp);
   t.proj.assign(t.stride * static_cast<size_t>(t.ng), 0.0f);
   t.last_sfh.assign(static_cast<size_t>(t.ng) * kNumSfhBases, 0.0);
   t.last_zh.assign(static_cast<size_t>(t.ng) * kNumZhBases, 0.0);
@@ -177,17 +171,17 @@ FluxBounds::FluxBounds(const SedModel& model, double z_min, double z_max, const 
     };
     for (int k = 0; k + 1 < ne; ++k)
       for (int zi = 0; zi < nz; ++zi) {
-        const size_t o = static_cast<size_t>((k * nz + zi) * nch);
+        const size_t o = static_cast<size_t>((k * nz + zi) * nchp);
         if (d.full_old[static_cast<size_t>(k)]) project(d.old[static_cast<size_t>(zi)].row(k).data(), base + o);
         if (d.full_young[static_cast<size_t>(k)])
           project(d.young[static_cast<size_t>(zi)].row(k).data(), base + t.off_young + o);
       }
     for (int zi = 0; zi < nz; ++zi) {
       integrate_slice(d, zi, e_last, tage, tmp.data(), 0, d.nwin);
-      project(tmp.data(), base + t.off_last + static_cast<size_t>(zi * nch));
+      project(tmp.data(), base + t.off_last + static_cast<size_t>(zi * nchp));
       for (int a = 0; a < static_cast<int>(d.ages[static_cast<size_t>(zi)].size()); ++a)
         project(d.ssp[static_cast<size_t>(zi)].row(a).data(),
-                base + t.off_ssp + static_cast<size_t>((zi * t.nage + a) * nch));
+                base + t.off_ssp + static_cast<size_t>((zi * t.nage + a) * nchp));
     }
     const auto sfh = d.nmf->sfh_bin_average(e_last, tage);
     const auto zh = d.nmf->zh_at(0.5 * (e_last + tage));
@@ -254,7 +248,7 @@ bool FluxBounds::channel_sums(const double* theta, double z, double* old_sum, do
   if (!(tage > e_last)) return false;
 
   // The kernel's SFH normalisation and masses (eval_spectrum), the last bin's bases interpolated.
-  const double mtot = std::pow(10.0, theta[0]);
+  const double mtot = std::exp(theta[0] * 2.302585092994045684);  // 10^theta0 (to ~1e-15)
   const double tb = theta[6] * 1e9;
   const bool burst = tb < tage;
   const double m_nmf = burst ? mtot * (1 - theta[5]) : mtot;
@@ -277,39 +271,50 @@ bool FluxBounds::channel_sums(const double* theta, double z, double* old_sum, do
   if (!(norm > 0)) return false;
   const double cscale = m_nmf / norm;
 
-  double o0[16] = {}, o1[16] = {}, y0[16] = {}, y1[16] = {};
-  if (nch > 16) return false;
-  const float* p0 = t.proj.data() + t.stride * static_cast<size_t>(g);
-  const float* p1 = p0 + t.stride;
-  auto add = [&](size_t off, double a0, double a1, double* s0, double* s1) {
-    for (int c = 0; c < nch; ++c) {
-      s0[c] += a0 * p0[off + c] + a1 * p0[off + nch + c];
-      s1[c] += a0 * p1[off + c] + a1 * p1[off + nch + c];
-    }
+  // The sums are pairs of adjacent table rows (two Z slices, or two burst ages) times two
+  // coefficients, at both grid points: collect them (row offsets, coefficients, old or young),
+  // then accumulate them all in one vectorised pass (accumulate_pairs).
+  if (t.nchp > 16 || nb > 64) return false;
+  const int nchp = t.nchp;
+  // Pairs [0, np_old) add to the old sums, [kYoung, kYoung + np_young) to the young ones.
+  constexpr int kYoung = 2 * 64 + 2;
+  std::uint32_t off_a[2 * kYoung], off_b[2 * kYoung];
+  double ca[2 * kYoung], cb[2 * kYoung];
+  int np_old = 0, np_young = 0;
+  auto pair = [&](size_t oa, size_t ob, double a0, double a1, bool is_young) {
+    const int q = is_young ? kYoung + np_young++ : np_old++;
+    off_a[q] = static_cast<std::uint32_t>(oa);
+    off_b[q] = static_cast<std::uint32_t>(ob);
+    ca[q] = a0;
+    cb[q] = a1;
   };
+  // Bin metallicities (the last bin's ZH bases interpolated) and their Z intervals, all at once.
+  double zbin[64], zwt[64];
+  int zlo[64];
+  for (int k = 0; k + 1 < nb; ++k)
+    zbin[k] = std::clamp(g1 * d.full_zh[static_cast<size_t>(k)][0] + g2 * d.full_zh[static_cast<size_t>(k)][1],
+                         kZhMin, kZhMax);
+  {
+    const double* a = t.last_zh.data() + g * kNumZhBases;
+    const double zh0 = a[0] + tz * (a[kNumZhBases] - a[0]);
+    const double zh1 = a[1] + tz * (a[kNumZhBases + 1] - a[1]);
+    zbin[nb - 1] = std::clamp(g1 * zh0 + g2 * zh1, kZhMin, kZhMax);
+  }
+  z_intervals(d, zbin, nb, zlo, zwt);
   for (int k = 0; k < nb; ++k) {
     const double c = cscale * sfr[k];
     if (c == 0.0) continue;
-    double zh0, zh1;
-    if (k + 1 < nb) {
-      zh0 = d.full_zh[static_cast<size_t>(k)][0];
-      zh1 = d.full_zh[static_cast<size_t>(k)][1];
-    } else {
-      const double* a = t.last_zh.data() + g * kNumZhBases;
-      zh0 = a[0] + tz * (a[kNumZhBases] - a[0]);
-      zh1 = a[1] + tz * (a[kNumZhBases + 1] - a[1]);
-    }
-    const double zv = std::clamp(g1 * zh0 + g2 * zh1, kZhMin, kZhMax);
-    int lo;
-    double w;
-    t.z_interval_fast(d, zv, lo, w);
+    const int lo = zlo[k];
+    const double w = zwt[k];
     const double a0 = c * (1 - w), a1 = c * w;
     if (k + 1 < nb) {
-      const size_t o = static_cast<size_t>((k * nz + lo) * nch);
-      if (d.full_old[static_cast<size_t>(k)]) add(o, a0, a1, o0, o1);
-      if (d.full_young[static_cast<size_t>(k)]) add(t.off_young + o, a0, a1, y0, y1);
+      const size_t o = static_cast<size_t>((k * nz + lo) * nchp);
+      if (d.full_old[static_cast<size_t>(k)]) pair(o, o + static_cast<size_t>(nchp), a0, a1, false);
+      if (d.full_young[static_cast<size_t>(k)])
+        pair(t.off_young + o, t.off_young + o + static_cast<size_t>(nchp), a0, a1, true);
     } else {
-      add(t.off_last + static_cast<size_t>(lo * nch), a0, a1, o0, o1);
+      const size_t o = t.off_last + static_cast<size_t>(lo * nchp);
+      pair(o, o + static_cast<size_t>(nchp), a0, a1, false);
     }
   }
   if (burst && m_b > 0) {
@@ -335,15 +340,15 @@ bool FluxBounds::channel_sums(const double* theta, double z, double* old_sum, do
         i1 = i0 + 1;
         u = (tb - ages[static_cast<size_t>(i0)]) / (ages[static_cast<size_t>(i1)] - ages[static_cast<size_t>(i0)]);
       }
-      const size_t oa = t.off_ssp + static_cast<size_t>((zi * t.nage + i0) * nch);
-      const size_t ob = t.off_ssp + static_cast<size_t>((zi * t.nage + i1) * nch);
-      const double a0 = cz * (1 - u), a1 = cz * u;
-      for (int c = 0; c < nch; ++c) {
-        o0[c] += a0 * p0[oa + c] + a1 * p0[ob + c];
-        o1[c] += a0 * p1[oa + c] + a1 * p1[ob + c];
-      }
+      pair(t.off_ssp + static_cast<size_t>((zi * t.nage + i0) * nchp),
+           t.off_ssp + static_cast<size_t>((zi * t.nage + i1) * nchp), cz * (1 - u), cz * u, false);
     }
   }
+  alignas(64) double o0[16], o1[16], y0[16], y1[16];  // old, young sums at grid points g, g + 1
+  const float* p0 = t.proj.data() + t.stride * static_cast<size_t>(g);
+  accumulate_pairs(p0, p0 + t.stride, off_a, off_b, ca, cb, np_old, nchp, o0, o1);
+  accumulate_pairs(p0, p0 + t.stride, off_a + kYoung, off_b + kYoung, ca + kYoung, cb + kYoung, np_young, nchp, y0,
+                   y1);
   for (int c = 0; c < nch; ++c) {
     old_sum[c] = o0[c] + tz * (o1[c] - o0[c]);
     young_sum[c] = y0[c] + tz * (y1[c] - y0[c]);

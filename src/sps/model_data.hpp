@@ -48,8 +48,6 @@ struct ModelData {
   std::vector<double> zgrid, inv_log_dz;       // [nz], [nz-1] 1 / ln(Z_{i+1}/Z_i)
   int w0 = 0, nwin = 0;                        // window into the library wavelength grid
   std::vector<double> rest_wave;               // [nwin] rest-frame [A]
-  std::vector<double> inv_rest_spacing;        // [nwin - 1]
-  std::vector<std::vector<double>> inv_filter_spacing;  // [nbands][n_filter - 1]
   std::vector<RedshiftedBand> zbands;          // [nbands] band weights at any z on rest_wave
   DustCurves dust;
   std::vector<double> edges;                   // the 43 fixed edges [yr]
@@ -100,6 +98,9 @@ void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s);
 double integrate_slice(const ModelData& d, int zi, double a, double b, Real* row, int j0, int j1);
 /// Z grid interval lo and weight w (linear in log Z; Z clamped to the grid).
 void z_interval(const ModelData& d, double zval, int& lo, double& w);
+/// z_interval() for zv [n] at once into lo [n], w [n] (equal to rounding; vectorised). The model
+/// kernel's path.
+void z_intervals(const ModelData& d, const double* zv, int n, int* lo, double* w);
 
 /// Per-theta masses and metallicities (for derived quantities).
 struct ThetaBreakdown {

@@ -65,7 +65,42 @@ void z_interval(const ModelData& d, double zval, int& lo, double& w) {
   }
   lo = 0;
   while (zval >= d.zgrid[static_cast<size_t>(lo + 1)]) ++lo;
-  w = std::log(zval / d.zgrid[static_cast<size_t>(lo)]) * d.inv_log_dz[static_cast<size_t>(lo)];
+  double ln;
+  SEDPOST_SPS_LN(zval / d.zgrid[static_cast<size_t>(lo)], ln);
+  w = ln * d.inv_log_dz[static_cast<size_t>(lo)];
+}
+
+namespace {
+
+/// z_interval() for zv [n] at once into lo [n], w [n] (the same arithmetic, equal to rounding;
+/// branch-free so the AVX clones vectorise it). `zg` [nz >= 2] the Z grid, `inv_log_dz` [nz - 1].
+SEDPOST_SPS_CLONES void z_intervals(const double* __restrict zg, const double* __restrict inv_log_dz, int nz,
+                                    const double* __restrict zv, int n, int* __restrict lo, double* __restrict w) {
+  for (int k = 0; k < n; ++k) lo[k] = 0;
+  for (int i = 1; i + 1 < nz; ++i) {
+    const double g = zg[i];
+    for (int k = 0; k < n; ++k) lo[k] += zv[k] >= g ? 1 : 0;
+  }
+  const double z0 = zg[0], z1 = zg[nz - 1];
+  for (int k = 0; k < n; ++k) {
+    const double x = zv[k];
+    const int l = lo[k];
+    double ln;
+    SEDPOST_SPS_LN(x / zg[l], ln);
+    const double v = ln * inv_log_dz[l];
+    w[k] = x <= z0 ? 0.0 : (x >= z1 ? 1.0 : v);
+  }
+}
+
+}  // namespace
+
+void z_intervals(const ModelData& d, const double* zv, int n, int* lo, double* w) {
+  if (d.nz >= 2) {
+    z_intervals(d.zgrid.data(), d.inv_log_dz.data(), d.nz, zv, n, lo, w);
+  } else {
+    std::fill_n(lo, n, 0);
+    std::fill_n(w, n, 0.0);
+  }
 }
 
 namespace {
@@ -221,13 +256,6 @@ std::shared_ptr<ModelData> build(const SedModelSettings& st) {
   d->nwin = hi - lo + 1;
   d->rest_wave.assign(lw.begin() + lo, lw.begin() + hi + 1);
   d->dust = DustCurves(d->rest_wave, st.bc_dust_index);
-  for (int j = 0; j + 1 < d->nwin; ++j)
-    d->inv_rest_spacing.push_back(1.0 / (d->rest_wave[static_cast<size_t>(j + 1)] - d->rest_wave[static_cast<size_t>(j)]));
-  for (const auto& f : d->filters) {
-    std::vector<double> inv;
-    for (size_t i = 0; i + 1 < f.wavelength.size(); ++i) inv.push_back(1.0 / (f.wavelength[i + 1] - f.wavelength[i]));
-    d->inv_filter_spacing.push_back(std::move(inv));
-  }
   for (const auto& f : d->filters) d->zbands.emplace_back(f, d->rest_wave);
 
   d->nz = static_cast<int>(lib.slices.size());
@@ -330,11 +358,14 @@ void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s) {
     // Storage [n_bands, nwin] kept across calls; only the first j1 - j0 columns are used.
     const auto nbands = static_cast<Eigen::Index>(bws.size());
     if (s.band.rows() != nbands || s.band.cols() < j1 - j0) s.band.resize(nbands, d.nwin);
-    s.band.setZero();
     for (size_t b = 0; b < bws.size(); ++b) {
+      // Row b: the band's weights [nmgy per (L_sun/A)], zero in every other column.
       const double sc = s.flambda_scale / bws[b].denominator / kAbZeroPoint * 1e9;
-      Real* row = s.band.row(static_cast<Eigen::Index>(b)).data() + (bws[b].first - j0);
-      for (size_t j = 0; j < bws[b].weights.size(); ++j) row[j] = static_cast<Real>(bws[b].weights[j] * sc);
+      Real* row = s.band.row(static_cast<Eigen::Index>(b)).data();
+      const int a = bws[b].first - j0, e = a + static_cast<int>(bws[b].weights.size());
+      std::fill(row, row + a, Real(0));
+      for (int j = a; j < e; ++j) row[j] = static_cast<Real>(bws[b].weights[static_cast<size_t>(j - a)] * sc);
+      std::fill(row + e, row + s.band.cols(), Real(0));
     }
   }
   {  // the last bin ends at t_age
@@ -397,9 +428,13 @@ void eval_spectrum(const ModelData& d, const ZSetup& s, const double* theta, int
   const double m_b = burst ? mtot * fb : 0.0;
   const double g1 = theta[7], g2 = theta[8];
 
-  thread_local std::vector<double> sfr;
+  thread_local std::vector<double> sfr, zbin, zw;
+  thread_local std::vector<int> zlo;
   thread_local std::vector<Real> young, old, ism, bc;
   sfr.resize(static_cast<size_t>(nb));
+  zbin.resize(static_cast<size_t>(nb));
+  zw.resize(static_cast<size_t>(nb));
+  zlo.resize(static_cast<size_t>(nb));
   young.assign(static_cast<size_t>(n), Real(0));
   old.assign(static_cast<size_t>(n), Real(0));
   double norm = 0;
@@ -418,13 +453,18 @@ void eval_spectrum(const ModelData& d, const ZSetup& s, const double* theta, int
     br->zbin.assign(static_cast<size_t>(nb), 0.0);
     br->surviving = 0;
   }
+  // Bin metallicities and their Z-grid intervals, all bins at once.
+  for (int k = 0; k < nb; ++k) {
+    const auto& bi = s.bins[static_cast<size_t>(k)];
+    zbin[static_cast<size_t>(k)] = std::clamp(g1 * bi.zh[0] + g2 * bi.zh[1], kZhMin, kZhMax);
+  }
+  z_intervals(d, zbin.data(), nb, zlo.data(), zw.data());
   for (int k = 0; k < nb; ++k) {
     const auto& bi = s.bins[static_cast<size_t>(k)];
     const double c = cscale * sfr[static_cast<size_t>(k)];
-    const double zv = std::clamp(g1 * bi.zh[0] + g2 * bi.zh[1], kZhMin, kZhMax);
-    int lo;
-    double w;
-    z_interval(d, zv, lo, w);
+    const double zv = zbin[static_cast<size_t>(k)];
+    const int lo = zlo[static_cast<size_t>(k)];
+    const double w = zw[static_cast<size_t>(k)];
     const auto u = static_cast<size_t>(k * nz + lo);
     const double clo = c * (1 - w), chi = c * w;
     if (br) {
