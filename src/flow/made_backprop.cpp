@@ -406,7 +406,67 @@ void weight_grads(const MafView& v, const Buffers& b, const MadeGradPtrs& gr, co
 
 }  // namespace
 
-bool backprop_available() { return std::strcmp(isa_name(), "avx512") == 0; }
+bool backprop_available() {
+  static const bool available = std::strcmp(isa_name(), "avx512") == 0;
+  return available;
+}
+
+namespace {
+double sum_squares_scalar(const float* g, std::int64_t n) {
+  double sum = 0.0;
+  for (std::int64_t k = 0; k < n; ++k) sum += static_cast<double>(g[k]) * g[k];
+  return sum;
+}
+
+void adam_scalar(float* p, float* m, float* v, const float* g, std::int64_t n, const AdamStep& a) {
+  for (std::int64_t k = 0; k < n; ++k) {
+    const float gk = g[k] * a.clip;
+    m[k] = a.b1 * m[k] + a.c1 * gk;
+    v[k] = a.b2 * v[k] + a.c2 * gk * gk;
+    p[k] -= a.step_size * m[k] / (std::sqrt(v[k]) * a.inv_sqrt_bc2 + a.eps);
+  }
+}
+
+__attribute__((target("avx512f"))) double sum_squares_avx512(const float* g, std::int64_t n) {
+  __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd();
+  std::int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    const __m512d x0 = _mm512_cvtps_pd(_mm256_loadu_ps(g + k)), x1 = _mm512_cvtps_pd(_mm256_loadu_ps(g + k + 8));
+    acc0 = _mm512_fmadd_pd(x0, x0, acc0);
+    acc1 = _mm512_fmadd_pd(x1, x1, acc1);
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(acc0, acc1)) + sum_squares_scalar(g + k, n - k);
+}
+
+__attribute__((target("avx512f"))) void adam_avx512(float* p, float* m, float* v, const float* g, std::int64_t n,
+                                                    const AdamStep& a) {
+  const __m512 b1 = _mm512_set1_ps(a.b1), b2 = _mm512_set1_ps(a.b2), c1 = _mm512_set1_ps(a.c1),
+               c2 = _mm512_set1_ps(a.c2), step = _mm512_set1_ps(a.step_size),
+               isb = _mm512_set1_ps(a.inv_sqrt_bc2), eps = _mm512_set1_ps(a.eps), clip = _mm512_set1_ps(a.clip);
+  std::int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    const __m512 gk = _mm512_mul_ps(_mm512_loadu_ps(g + k), clip);
+    const __m512 mk = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_loadu_ps(m + k)), _mm512_mul_ps(c1, gk));
+    const __m512 vk = _mm512_add_ps(_mm512_mul_ps(b2, _mm512_loadu_ps(v + k)), _mm512_mul_ps(_mm512_mul_ps(c2, gk), gk));
+    const __m512 den = _mm512_add_ps(_mm512_mul_ps(_mm512_sqrt_ps(vk), isb), eps);
+    _mm512_storeu_ps(m + k, mk);
+    _mm512_storeu_ps(v + k, vk);
+    _mm512_storeu_ps(p + k, _mm512_sub_ps(_mm512_loadu_ps(p + k), _mm512_div_ps(_mm512_mul_ps(step, mk), den)));
+  }
+  adam_scalar(p + k, m + k, v + k, g + k, n - k, a);
+}
+}  // namespace
+
+double sum_squares(const float* g, std::int64_t n) {
+  return backprop_available() ? sum_squares_avx512(g, n) : sum_squares_scalar(g, n);
+}
+
+void adam_update(float* p, float* m, float* v, const float* g, std::int64_t n, const AdamStep& a) {
+  if (backprop_available())
+    adam_avx512(p, m, v, g, n, a);
+  else
+    adam_scalar(p, m, v, g, n, a);
+}
 
 double loss_and_grad(const MafView& v, const std::vector<MadeGradPtrs>& grad, const float* y,
                      const float* e, std::int64_t n, double scale, bool accumulate, int threads,

@@ -45,4 +45,19 @@ double loss_and_grad(const MafView& v, const std::vector<MadeGradPtrs>& grad, co
                      const float* e, std::int64_t n, double scale, bool accumulate, int threads,
                      BackpropWorkspace& ws);
 
+/// Sum of squares of g[0, n) (double accumulation): for the gradient norm.
+double sum_squares(const float* g, std::int64_t n);
+
+/// torch.optim.Adam's update (no weight decay) of n parameters, float arithmetic:
+///   g' = clip g;  m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2;
+///   p -= step_size m / (sqrt(v) inv_sqrt_bc2 + eps)
+/// with step_size = lr / (1 - b1^t) and inv_sqrt_bc2 = 1 / sqrt(1 - b2^t). The AVX-512 and
+/// the scalar version give identical results (no fused multiply-adds).
+struct AdamStep {
+  float b1, b2, c1, c2;      ///< betas and 1 - betas
+  float step_size, inv_sqrt_bc2, eps;
+  float clip;                ///< gradient-norm clipping factor (1 = none)
+};
+void adam_update(float* p, float* m, float* v, const float* g, std::int64_t n, const AdamStep& a);
+
 }  // namespace sedpost::flow::kern

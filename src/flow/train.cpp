@@ -332,10 +332,8 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         const double sq = at::parallel_reduce(
             0, nseg, 64, 0.0,
             [&](std::int64_t a, std::int64_t z, double acc) {
-              for (std::int64_t s = a; s < z; ++s) {
-                const float* g = grad_of(M.segments[s]);
-                for (std::int64_t k = 0; k < M.segments[s].length; ++k) acc += double(g[k]) * g[k];
-              }
+              for (std::int64_t s = a; s < z; ++s)
+                acc += kern::sum_squares(grad_of(M.segments[s]), M.segments[s].length);
               return acc;
             },
             std::plus<double>());
@@ -349,26 +347,20 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       ++state.step;
       const double bc1 = 1.0 - std::pow(kAdamBeta1, static_cast<double>(state.step));
       const double bc2 = 1.0 - std::pow(kAdamBeta2, static_cast<double>(state.step));
-      const float step_size = static_cast<float>(st.learning_rate / bc1);
-      const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
-      const float b1 = static_cast<float>(kAdamBeta1), b2 = static_cast<float>(kAdamBeta2);
-      const float c1 = static_cast<float>(1.0 - kAdamBeta1), c2 = static_cast<float>(1.0 - kAdamBeta2);
-      const float eps = static_cast<float>(kAdamEps), fclip = static_cast<float>(clip);
-      float* mm = state.m.data();
-      float* vv = state.v.data();
+      kern::AdamStep adam;
+      adam.b1 = static_cast<float>(kAdamBeta1);
+      adam.b2 = static_cast<float>(kAdamBeta2);
+      adam.c1 = static_cast<float>(1.0 - kAdamBeta1);
+      adam.c2 = static_cast<float>(1.0 - kAdamBeta2);
+      adam.step_size = static_cast<float>(st.learning_rate / bc1);
+      adam.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+      adam.eps = static_cast<float>(kAdamEps);
+      adam.clip = static_cast<float>(clip);
       at::parallel_for(0, nseg, 64, [&](std::int64_t a, std::int64_t z) {
         for (std::int64_t s = a; s < z; ++s) {
           const Segment& sg = M.segments[s];
-          const float* g = grad_of(sg);
-          float* p = pflat + sg.flat_offset;
-          float* m1 = mm + sg.flat_offset;
-          float* v1 = vv + sg.flat_offset;
-          for (std::int64_t k = 0; k < sg.length; ++k) {
-            const float gk = g[k] * fclip;
-            m1[k] = b1 * m1[k] + c1 * gk;
-            v1[k] = b2 * v1[k] + c2 * gk * gk;
-            p[k] -= step_size * m1[k] / (std::sqrt(v1[k]) * inv_sqrt_bc2 + eps);
-          }
+          kern::adam_update(pflat + sg.flat_offset, state.m.data() + sg.flat_offset,
+                            state.v.data() + sg.flat_offset, grad_of(sg), sg.length, adam);
         }
       });
       if (have_grad && !backprop)
