@@ -71,14 +71,14 @@ h5check prefix-equal "$out/train.h5" "$tmp/ref/prefix.h5" "$m" || fail "the resu
 rm -f "$tmp/ref/prefix.h5" "$tmp/ref/rate.h5"
 
 # Part 2 trains on its own training set: part 1's is sized by the simulation rate (millions of
-# rows), far more than a few epochs need. 300k rows and a 4 x 64 flow make an epoch last
-# several seconds, so the job is cancelled between epochs 1 and 3.
+# rows), far more than a few epochs need. 300k rows and a 5 x 384 flow make an epoch last
+# about 10 s on 2 cores, so the job is cancelled between epochs 1 and 3.
 out2=$tmp/run2
 mkdir -p "$out2/logs"
 mpirun_ref simulate --n 300000 --out "$out2/train.h5" >"$tmp/ref/sim2.log" 2>&1 || fail "simulate part 2: $(tail "$tmp/ref/sim2.log")"
 
 say "2a. train, cancelled after epoch 1"
-targs=(--max-epochs 3 --blocks 4 --hidden 64)
+targs=(--max-epochs 3 --blocks 5 --hidden 384)
 j3=$(sbatch --parsable --ntasks=2 --time=10 --output="$out2/logs/%x-%j.out" "$src/jobs/slurm/train.sbatch" "$cfg" "$out2" "${targs[@]}") ||
   fail "sbatch"
 log3=$out2/logs/sedpost-train-$j3.out
