@@ -16,6 +16,8 @@
 namespace sedpost::sps {
 namespace {
 
+using test::draw_theta;
+
 const SedModel& model() {
   static const SedModel m([] {
     SedModelSettings s;
@@ -24,24 +26,6 @@ const SedModel& model() {
     return s;
   }());
   return m;
-}
-
-std::array<double, kNumTheta> draw_theta(std::mt19937_64& g) {
-  std::uniform_real_distribution<double> u(0, 1);
-  std::array<double, kNumTheta> t{};
-  t[0] = 7 + 5.5 * u(g);
-  double s = 0;
-  for (int k = 0; k < 4; ++k) s += (t[1 + k] = -std::log(u(g)));
-  for (int k = 0; k < 4; ++k) t[1 + k] /= s;
-  t[5] = u(g);
-  t[6] = 0.01 + 13.26 * u(g);
-  const double l0 = std::log10(4.5e-5), l1 = std::log10(1.5e-2);
-  t[7] = std::pow(10.0, l0 + u(g) * (l1 - l0));
-  t[8] = std::pow(10.0, l0 + u(g) * (l1 - l0));
-  t[9] = 3 * u(g);
-  t[10] = 3 * u(g);
-  t[11] = -2 + 3 * u(g);
-  return t;
 }
 
 const FluxBounds& bounds() {
