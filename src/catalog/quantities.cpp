@@ -65,16 +65,18 @@ void summarize(std::vector<double>& values, float* out) {
   }
   std::sort(values.begin(), values.end());
   const double q[5] = {0.025, 0.16, 0.5, 0.84, 0.975};
-  for (int k = 0; k < 5; ++k) {
-    const double pos = q[k] * static_cast<double>(n - 1);
-    const auto i = static_cast<std::size_t>(pos);
-    const double frac = pos - static_cast<double>(i);
-    const double a = values[i], b = values[std::min(i + 1, n - 1)];
-    double v = a + frac * (b - a);
-    if (frac == 0.0 || a == b) v = a;
-    else if (!std::isfinite(a) || !std::isfinite(b)) v = frac < 0.5 ? a : b;  // -inf log SFR draws
-    out[2 + k] = static_cast<float>(v);
-  }
+  for (int k = 0; k < 5; ++k) out[2 + k] = static_cast<float>(quantile_sorted(values, q[k]));
+}
+
+double quantile_sorted(const std::vector<double>& sorted, double q) {
+  const std::size_t n = sorted.size();
+  const double pos = q * static_cast<double>(n - 1);
+  const auto i = static_cast<std::size_t>(pos);
+  const double frac = pos - static_cast<double>(i);
+  const double a = sorted[i], b = sorted[std::min(i + 1, n - 1)];
+  if (frac == 0.0 || a == b) return a;
+  if (!std::isfinite(a) || !std::isfinite(b)) return frac < 0.5 ? a : b;  // -inf log SFR draws
+  return a + frac * (b - a);
 }
 
 }  // namespace sedpost::catalog

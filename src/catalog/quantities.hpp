@@ -32,4 +32,8 @@ const std::vector<std::string>& summary_columns();
 /// n == 0. Writes kNumSummaryColumns floats to `out`.
 void summarize(std::vector<double>& values, float* out);
 
+/// q-quantile (0 <= q <= 1) of sorted values [n >= 1], no NaN: linear interpolation between
+/// order statistics (numpy's default); next to an infinite value, the nearer order statistic.
+double quantile_sorted(const std::vector<double>& sorted, double q);
+
 }  // namespace sedpost::catalog

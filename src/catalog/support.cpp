@@ -5,6 +5,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "catalog/quantities.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
 
@@ -64,13 +65,6 @@ std::vector<std::string> get_strings(const toml::table& t, const std::string& ke
     out.push_back(*v);
   }
   return out;
-}
-
-double quantile_sorted(const std::vector<double>& v, double q) {
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const auto i = static_cast<std::size_t>(pos);
-  const double frac = pos - static_cast<double>(i);
-  return i + 1 < v.size() ? v[i] + frac * (v[i + 1] - v[i]) : v[i];
 }
 
 }  // namespace
