@@ -115,6 +115,19 @@ class Catalog:
 
 
 # ---------------------------------------------------------------- figures from metrics.json
+def save(fig, out):
+    """Lays out, writes and closes a figure; returns its path."""
+    fig.tight_layout()
+    fig.savefig(out, dpi=DPI)
+    plt.close(fig)
+    return out
+
+
+def nan_array(values):
+    """JSON list (null = not evaluable) -> float array with NaN."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
 def fig_pp(m, out):
     cal = m.get("calibration")
     if not cal:
@@ -128,7 +141,7 @@ def fig_pp(m, out):
         ax.fill_between(levels, levels - band, levels + band, color="0.85", label="KS 1% band")
         ax.plot([0, 1], [0, 1], "k--", lw=1)
         for q in cal["quantities"]:
-            y = np.array([np.nan if v is None else v for v in q[key]], dtype=float)
+            y = nan_array(q[key])
             ax.plot(levels, y, lw=1.2, label=q["name"])
         ax.set_xlabel("credibility level")
         ax.set_ylabel("empirical fraction")
@@ -136,10 +149,7 @@ def fig_pp(m, out):
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
     axes[1].legend(fontsize=7, ncol=2, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 def fig_sbc(m, out):
@@ -171,10 +181,7 @@ def fig_sbc(m, out):
         ax.set_title(f"{q['name']}\np={fmt(pv, 2)} outer z={fmt(s.get('outer_z'), 2)}", fontsize=7)
         ax.tick_params(labelsize=6)
     fig.suptitle("SBC rank histograms (grey: 99% band for uniform ranks)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 def fig_tarp(m, out):
@@ -183,7 +190,7 @@ def fig_tarp(m, out):
         return None
     t = cal["tarp"]
     levels = np.array(cal["levels"], dtype=float)
-    ecp = np.array([np.nan if v is None else v for v in t["ecp"]], dtype=float)
+    ecp = nan_array(t["ecp"])
     n = t.get("n_used") or 0
     fig, ax = plt.subplots(figsize=(5, 5))
     if n > 0:
@@ -198,10 +205,7 @@ def fig_tarp(m, out):
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 def fig_flow_mcmc(m, out):
@@ -209,8 +213,8 @@ def fig_flow_mcmc(m, out):
     if not fm or not fm.get("n_galaxies"):
         return None
     names = fm["quantities"]
-    shift = np.array([[np.nan if v is None else v for v in row] for row in fm["median_shift"]], dtype=float)
-    ratio = np.array([[np.nan if v is None else v for v in row] for row in fm["std_ratio"]], dtype=float)
+    shift = np.array([nan_array(row) for row in fm["median_shift"]])
+    ratio = np.array([nan_array(row) for row in fm["std_ratio"]])
     thr = m.get("thresholds", {}).get("flow_mcmc_max_median_shift", 0.2)
     x = np.arange(len(names))
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
@@ -228,10 +232,7 @@ def fig_flow_mcmc(m, out):
         ax.set_xticklabels(names, rotation=60, ha="right", fontsize=7)
         ax.set_title(title + f" ({fm['n_galaxies']} galaxies; red: median)", fontsize=9)
     axes[0].axhspan(-thr, thr, color="0.88", zorder=0)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 # ---------------------------------------------------------------- figures from the HDF5 files
@@ -259,10 +260,7 @@ def fig_pred_vs_true(cat, out):
         ax.tick_params(labelsize=6)
     axes[0, 0].set_xlabel("true", fontsize=7)
     axes[0, 0].set_ylabel("posterior median (16-84%)", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 def fig_sed(cat, out, n_sed):
@@ -292,10 +290,7 @@ def fig_sed(cat, out, n_sed):
         ax.set_ylabel("flux [nanomaggies]", fontsize=7)
         ax.tick_params(labelsize=7)
     axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 def chains_for(chains_path, cat, galaxy):
@@ -419,10 +414,7 @@ def fig_real_params(cat, out):
         ax.set_xlabel(f"posterior median {cat.label(k)}")
         ax.set_ylabel("galaxies")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 def fig_real_flags(cat, out):
@@ -441,10 +433,7 @@ def fig_real_flags(cat, out):
     ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("fraction of galaxies")
     ax.set_title(f"flagged fractions by reason ({cat.n} galaxies)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 def fig_real_mags(cat, out):
@@ -471,10 +460,7 @@ def fig_real_mags(cat, out):
         ax.set_xlabel("observed [AB mag]", fontsize=7)
         ax.set_ylabel("best-fit [AB mag]", fontsize=7)
         ax.tick_params(labelsize=6)
-    fig.tight_layout()
-    fig.savefig(out, dpi=DPI)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 # ---------------------------------------------------------------- the page
