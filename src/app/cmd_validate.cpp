@@ -155,14 +155,10 @@ int run_validate(Context& ctx, const ValidateOptions& opt) {
   const std::string data_dir = ctx.data_dir();
 
   // The test set and the MCMC use the model's own training config (prior, noise, SED model).
-  {
-    const flow::Flow flow = load_model_everywhere(comm, opt.model);
-    const std::string& text = require_sed_attachment(flow, opt.model, kTrainingConfigAttachment);
-    if (comm.is_root()) {
-      std::ofstream(in("training_config.toml")) << text;
-    }
-    comm.barrier();
-  }
+  const flow::Flow flow = load_model_everywhere(comm, opt.model);
+  const std::string& text = require_sed_attachment(flow, opt.model, kTrainingConfigAttachment);  // every rank
+  if (comm.is_root()) std::ofstream(in("training_config.toml")) << text;
+  comm.barrier();
   const std::string training_config = in("training_config.toml");
 
   if (!io::is_complete(in("test_set.h5"))) {
@@ -184,7 +180,7 @@ int run_validate(Context& ctx, const ValidateOptions& opt) {
     job.chunk = opt.chunk;
     job.threads = opt.threads;
     job.resume = true;
-    run_inference(ctx, job);
+    run_inference(ctx, job, &flow);
   }
   if (opt.mcmc > 0 && !io::is_complete(in("chains.h5"))) {
     logger().info(cat("validate: MCMC on test galaxies 0:", opt.mcmc));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "app/model_file.hpp"
 #include "app/threads.hpp"
@@ -38,7 +39,7 @@ std::int64_t model_fingerprint(const flow::Flow& flow) {
 
 /// Everything a rank needs to turn catalog chunks into posterior rows.
 struct Setup {
-  flow::Flow flow;
+  const flow::Flow& flow;  ///< the model file's flow (owned by run_inference or its caller)
   Config training_config;
   catalog::TrainingSupport support;
   sps::SedModel model;
@@ -46,8 +47,7 @@ struct Setup {
   std::int64_t fingerprint;
 };
 
-Setup load_setup(Context& ctx, const InferJob& job) {
-  flow::Flow flow = load_model_everywhere(ctx.comm, job.model);
+Setup load_setup(Context& ctx, const InferJob& job, const flow::Flow& flow) {
   const std::string& config_text = require_sed_attachment(flow, job.model, kTrainingConfigAttachment);
   Config training_config = Config::from_text(config_text, job.model + " (training config)");
   catalog::TrainingSupport support = catalog::TrainingSupport::from_toml(
@@ -55,7 +55,7 @@ Setup load_setup(Context& ctx, const InferJob& job) {
   sps::SedModel model(simulate::sed_settings_from_config(training_config, ctx.data_dir()));
   prior::Prior prior(prior::PriorSettings::from_config(training_config));
   const std::int64_t fingerprint = model_fingerprint(flow);
-  return Setup{std::move(flow), std::move(training_config), std::move(support), std::move(model), prior, fingerprint};
+  return Setup{flow, std::move(training_config), std::move(support), std::move(model), prior, fingerprint};
 }
 
 struct Layout {
@@ -177,7 +177,7 @@ void write_chunk(io::H5File& f, const Layout& l, std::uint64_t row0, const catal
 
 }  // namespace
 
-InferStats run_inference(Context& ctx, const InferJob& job) {
+InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* loaded) {
   using Clock = std::chrono::steady_clock;
   const auto t_start = Clock::now();
   Comm& comm = ctx.comm;
@@ -187,7 +187,9 @@ InferStats run_inference(Context& ctx, const InferJob& job) {
   job.settings.validate();
   flow::set_threads(threads_per_rank(job.threads, comm.size()));
 
-  const Setup s = load_setup(ctx, job);
+  std::optional<flow::Flow> owned;
+  if (!loaded) owned.emplace(load_model_everywhere(comm, job.model));
+  const Setup s = load_setup(ctx, job, loaded ? *loaded : *owned);
   const catalog::PosteriorEngine engine(s.flow, s.model, s.prior, s.support, job.settings);
   const std::string catalog_path = resolve_input_path(job.catalog, ctx.data_dir());
   const auto reader = catalog::CatalogReader::open(catalog_path, job.columns, engine.num_bands());

@@ -8,6 +8,7 @@
 #include "app/cli.hpp"
 #include "catalog/column_map.hpp"
 #include "catalog/posterior_engine.hpp"
+#include "flow/flow.hpp"
 
 namespace sedpost::app {
 
@@ -35,6 +36,8 @@ struct InferStats {
 
 /// Collective. Runs the job and commits `job.out`. Throws ConfigError / DataError naming the
 /// input (model, catalog column, ...) before any output is created when the inputs are bad.
-InferStats run_inference(Context& ctx, const InferJob& job);
+/// `loaded`: the flow of `job.model` when the caller has already loaded it on every rank
+/// (validate); nullptr loads the file.
+InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* loaded = nullptr);
 
 }  // namespace sedpost::app
