@@ -1,8 +1,9 @@
 // `sedpost infer`: posteriors for every galaxy of a catalog (MODEL.md sections 8-9), chunks
-// claimed dynamically by the ranks, one parallel-HDF5 posterior catalog. The work is in
-// app/inference.cpp and catalog/posterior_engine.cpp; this file is the command line.
+// claimed dynamically by the ranks, one parallel-HDF5 posterior catalog. The chunk loop and the
+// file are in app/inference.cpp, the posteriors in src/posterior; this file is the command line.
 #include "app/commands.hpp"
 #include "app/inference.hpp"
+#include "app/posterior_options.hpp"
 #include "core/logger.hpp"
 
 namespace sedpost::app {
@@ -14,10 +15,7 @@ struct InferOptions {
   std::string catalog;
   std::string out = "posteriors.h5";
   std::string rows;
-  int n_samples = 1000;
-  int n_store = 0;
-  std::uint64_t seed = 0;
-  double chi2_pvalue = 1e-3;
+  posterior::PosteriorSettings posterior;
   std::uint64_t chunk = 64;
   int threads = 0;
   bool resume = false;
@@ -30,10 +28,7 @@ int run_infer(Context& ctx, const InferOptions& opt) {
   job.columns = catalog::ColumnMap::from_config(ctx.config, opt.catalog);
   job.out = opt.out;
   job.rows = opt.rows;
-  job.settings.n_samples = opt.n_samples;
-  job.settings.n_store = opt.n_store;
-  job.settings.seed = opt.seed;
-  job.settings.chi2_pvalue = opt.chi2_pvalue;
+  job.settings = opt.posterior;
   job.chunk = opt.chunk;
   job.threads = opt.threads;
   job.resume = opt.resume;
@@ -62,18 +57,19 @@ void register_infer(Cli& cli) {
                   "[N, 18, 7], /flags, /flag_reason, /chi2, optional /samples [N, n-store, 18]")
       ->capture_default_str();
   sub->add_option("--rows", opt->rows, "Catalog rows 'begin:end' (0-based, end excluded; default all)");
-  sub->add_option("--n-samples", opt->n_samples, "Posterior draws per galaxy for the summaries")
+  sub->add_option("--n-samples", opt->posterior.n_samples,
+                  "Flow draws per galaxy (the proposal of the likelihood weighting; each refinement round adds as many)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  sub->add_option("--n-store", opt->n_store, "Draws per galaxy stored in /samples (float32; 0 = none)")
+  sub->add_option("--n-store", opt->posterior.n_store,
+                  "Draws per galaxy stored in /samples (float32, equally weighted: resampled by weight; 0 = none)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  sub->add_option("--seed", opt->seed, "Sampling seed; galaxy row i's draws depend on (seed, i) only")
+  sub->add_option("--seed", opt->posterior.seed, "Sampling seed; galaxy row i's draws depend on (seed, i) only")
       ->capture_default_str();
-  sub->add_option("--chi2-pvalue", opt->chi2_pvalue,
-                  "Flag chi2_implausible when the best sample's chi^2 has p-value below this (chi^2 with one "
-                  "degree of freedom per band)")
-      ->capture_default_str();
+  add_posterior_options(sub, opt->posterior,
+                        "default 0.02: SDSS-like calibration and model systematics, docs/metrics.md; 0 = the "
+                        "catalog's errors alone");
   sub->add_option("--chunk", opt->chunk, "Galaxies per work item (and per HDF5 chunk)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -1,7 +1,13 @@
 // `sedpost sample`: posterior samples from a trained flow for observations in an HDF5 file
 // (generic mode: /x [n_obs, C] in, /samples [n_obs, n, D] out), observations split over ranks.
+// For an SED model the draws are likelihood-checked (src/posterior): the photometry is recovered
+// from x, the flow's draws are weighted by the exact likelihood and refined, and /samples holds
+// draws resampled by weight.
+#include <optional>
+
 #include "app/commands.hpp"
 #include "app/model_file.hpp"
+#include "app/posterior_options.hpp"
 #include "app/threads.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
@@ -9,6 +15,7 @@
 #include "flow/flow.hpp"
 #include "io/output_file.hpp"
 #include "mpi/parallel_h5.hpp"
+#include "posterior/posterior_engine.hpp"
 
 namespace sedpost::app {
 
@@ -22,6 +29,38 @@ struct SampleOptions {
   std::uint64_t seed = 0;
   int threads = 0;
   std::int64_t chunk = 64;  ///< observations per write
+  posterior::PosteriorSettings posterior;  ///< weighting settings (SED models only)
+};
+
+/// The likelihood-checked posterior of SED-model observations given as conditioning vectors.
+class WeightedSampler {
+ public:
+  WeightedSampler(const flow::Flow& flow, SedSetup sed, const posterior::PosteriorSettings& settings)
+      : sed_(std::move(sed)), conditioning_(sed_.support.bands),
+        engine_(flow, sed_.model, sed_.prior, sed_.support, settings) {}
+
+  /// x [count, C] of observations begin.. -> the engine's results (draws in /theta coordinates).
+  posterior::ChunkResult run(const std::vector<float>& x, std::uint64_t begin, std::uint64_t count) const {
+    const std::size_t nb = sed_.support.bands.size(), nx = conditioning_.dim();
+    catalog::CatalogChunk c;
+    c.first = begin;
+    c.n = count;
+    c.flux.resize(count * nb);
+    c.sigma.resize(count * nb);
+    c.z.resize(count);
+    std::vector<double> xd(nx);
+    for (std::uint64_t i = 0; i < count; ++i) {
+      std::copy(x.begin() + static_cast<std::ptrdiff_t>(i * nx), x.begin() + static_cast<std::ptrdiff_t>((i + 1) * nx),
+                xd.begin());
+      conditioning_.photometry_of(xd.data(), &c.flux[i * nb], &c.sigma[i * nb], &c.z[i]);
+    }
+    return engine_.run(c);
+  }
+
+ private:
+  SedSetup sed_;
+  noise::Conditioning conditioning_;
+  posterior::PosteriorEngine engine_;
 };
 
 int run_sample(Context& ctx, const SampleOptions& opt) {
@@ -38,6 +77,18 @@ int run_sample(Context& ctx, const SampleOptions& opt) {
   const std::uint64_t d = static_cast<std::uint64_t>(model.n_theta());
   const std::uint64_t n = static_cast<std::uint64_t>(opt.n);
   const RowRange mine = block_range(n_obs, comm.rank(), comm.size());
+  std::optional<WeightedSampler> weighted;
+  if (opt.posterior.weighting && is_sed_model(model)) {
+    posterior::PosteriorSettings ps = opt.posterior;
+    ps.n_samples = static_cast<int>(opt.n);
+    ps.n_store = static_cast<int>(opt.n);
+    ps.seed = opt.seed;
+    weighted.emplace(model, load_sed_setup(model, opt.model, ctx.data_dir()), ps);
+    logger().info(cat("sample: SED model: likelihood-checked draws (min ESS ", ps.min_ess, ", up to ", ps.max_rounds,
+                      " refinement rounds, model error ", ps.model_error, "); --weighting false for the flow's own"));
+  } else if (opt.posterior.weighting) {
+    logger().info("sample: generic model (no SED likelihood in the model file): the flow's own draws");
+  }
 
   io::FileAccess access = mpi::file_access(comm);
   io::OutputFile out(opt.out, comm, access);
@@ -46,6 +97,24 @@ int run_sample(Context& ctx, const SampleOptions& opt) {
   f.create_dataset("log_q", io::DType::kFloat32, {n_obs, n}, 1);
   f.set_attr("samples", "description", std::string("posterior samples in the coordinates of the training set's /theta"));
   f.set_attr("log_q", "description", std::string("log q(theta | x) of each sample [nats]"));
+  if (weighted) {
+    f.create_dataset("ess", io::DType::kFloat64, {n_obs}, 1);
+    f.create_dataset("n_draws", io::DType::kUInt32, {n_obs}, 1);
+    f.create_dataset("chi2", io::DType::kFloat64, {n_obs}, 1);
+    f.create_dataset("flags", io::DType::kUInt32, {n_obs}, 1);
+    f.set_attr("samples", "description",
+               std::string("posterior draws in the coordinates of the training set's /theta, resampled by their "
+                           "likelihood weights (equally weighted)"));
+    f.set_attr("log_q", "description", std::string("flow log density log q(theta | x) of each draw [nats]"));
+    f.set_attr("ess", "description", std::string("effective sample size of the likelihood weights"));
+    f.set_attr("n_draws", "description", std::string("likelihood evaluations (flow + refinement draws)"));
+    f.set_attr("chi2", "description",
+               std::string("chi^2 of the photometry recovered from x at the best-fitting draw (model error included)"));
+    f.set_attr("flags", "flag_names", posterior::infer_flag_names());
+    f.set_attr("", "weighting", std::int64_t{1});
+  } else {
+    f.set_attr("", "weighting", std::int64_t{0});
+  }
   if (!model.metadata().theta_names.empty()) f.set_attr("", "theta_names", model.metadata().theta_names);
   f.set_attr("", "model", opt.model);
   f.set_attr("", "seed", static_cast<std::int64_t>(opt.seed));
@@ -63,13 +132,32 @@ int run_sample(Context& ctx, const SampleOptions& opt) {
     x.resize(count * static_cast<std::uint64_t>(model.n_x()));
     samples.resize(count * n * d);
     log_q.resize(count * n);
+    posterior::ChunkResult r;
     if (count > 0) {
       xfile.read_rows("x", begin, count, x.data());
-      model.sample(x.data(), static_cast<std::int64_t>(count), opt.n, opt.seed, samples.data(), log_q.data(),
-                   static_cast<std::int64_t>(begin));
+      if (weighted) {
+        r = weighted->run(x, begin, count);
+        samples = r.draws_flow;
+        // The flow's density at the resampled draws (refinement draws have none yet).
+        std::vector<float> x_rep(count * n * static_cast<std::uint64_t>(model.n_x()));
+        for (std::uint64_t j = 0; j < count * n; ++j)
+          std::copy(x.begin() + static_cast<std::ptrdiff_t>((j / n) * model.n_x()),
+                    x.begin() + static_cast<std::ptrdiff_t>((j / n + 1) * model.n_x()),
+                    x_rep.begin() + static_cast<std::ptrdiff_t>(j * model.n_x()));
+        model.log_prob(samples.data(), x_rep.data(), static_cast<std::int64_t>(count * n), log_q.data());
+      } else {
+        model.sample(x.data(), static_cast<std::int64_t>(count), opt.n, opt.seed, samples.data(), log_q.data(),
+                     static_cast<std::int64_t>(begin));
+      }
     }
     f.write_rows("samples", begin, count, samples.data());
     f.write_rows("log_q", begin, count, log_q.data());
+    if (weighted) {
+      f.write_rows("ess", begin, count, r.ess.data());
+      f.write_rows("n_draws", begin, count, r.n_draws.data());
+      f.write_rows("chi2", begin, count, r.chi2.data());
+      f.write_rows("flags", begin, count, r.flags.data());
+    }
     progress.advance(static_cast<std::uint64_t>(comm.sum(static_cast<std::int64_t>(count))));
   }
   progress.finish();
@@ -91,6 +179,8 @@ void register_sample(Cli& cli) {
   sub->add_option("--seed", opt->seed, "Seed (samples of observation i depend on seed and i only)")->capture_default_str();
   sub->add_option("--threads", opt->threads, "Threads per rank (0 = cores / ranks)")->capture_default_str();
   sub->add_option("--chunk", opt->chunk, "Observations per batch and write")->capture_default_str();
+  add_posterior_options(sub, opt->posterior,
+                        "default 0.02, as infer; SED models only: generic models always give the flow's own draws");
 }
 
 }  // namespace sedpost::app

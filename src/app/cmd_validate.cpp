@@ -12,6 +12,8 @@
 #include "app/commands.hpp"
 #include "app/inference.hpp"
 #include "app/model_file.hpp"
+#include "app/posterior_options.hpp"
+#include "catalog/support.hpp"
 #include "catalog/quantities.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
@@ -28,6 +30,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+/// The posterior settings on a simulated test set: the model is exact there, so no
+/// model-systematics floor (docs/metrics.md).
+posterior::PosteriorSettings test_set_settings() {
+  posterior::PosteriorSettings s;
+  s.model_error = 0.0;
+  return s;
+}
+
 struct ValidateOptions {
   std::string model = "model.pt";
   std::string out = "report";
@@ -39,6 +49,7 @@ struct ValidateOptions {
   bool no_plots = false;
   int threads = 0;
   std::uint64_t chunk = 64;
+  posterior::PosteriorSettings posterior = test_set_settings();
 };
 
 /// Rows of /samples read at a time (bounds memory: 256 x S x 18 floats).
@@ -101,6 +112,36 @@ std::vector<std::uint32_t> read_flags(const std::string& path, std::vector<std::
   f.read_rows("flags", 0, n, flags.data());
   *names = f.attr_strings("flags", "flag_names");
   return flags;
+}
+
+template <class T>
+std::vector<T> read_column(const io::H5File& f, const std::string& name) {
+  const std::uint64_t n = f.shape(name)[0];
+  std::vector<T> v(n);
+  f.read_rows(name, 0, n, v.data());
+  return v;
+}
+
+/// Goodness of fit and weighting statistics of the test posteriors (rank 0), and the expected
+/// flag rates (docs/metrics.md, "Flags").
+void add_posterior_checks(const std::string& path, const flow::Flow& flow, const std::string& model_path,
+                          validation::MetricsReport& report) {
+  io::H5File f = io::H5File::open_read(path);
+  const auto bands = f.attr_strings("", "bands");
+  const double dof = static_cast<double>(bands.size());
+  report.goodness_of_fit = validation::goodness_of_fit(read_column<double>(f, "chi2_draw"),
+                                                       read_column<double>(f, "chi2"), dof);
+  report.weighting = validation::summarize_weighting(read_column<double>(f, "ess"),
+                                                     read_column<std::uint32_t>(f, "n_draws"),
+                                                     read_column<std::uint32_t>(f, "refine_rounds"));
+  const catalog::TrainingSupport support = catalog::TrainingSupport::from_toml(
+      require_sed_attachment(flow, model_path, kSupportAttachment), model_path + " (training support)");
+  validation::set_flag_expectations(
+      *report.flags,
+      validation::expected_flag_rates(report.flags->names, static_cast<int>(bands.size()),
+                                      support.noise.settings().flag_nsigma, support.colour_quantile,
+                                      f.attr_double("", "chi2_pvalue")),
+      report.thresholds.flag_binomial_level);
 }
 
 /// validation/make_report.py: $SEDPOST_REPORT_SCRIPT, else the source tree this binary was
@@ -174,6 +215,7 @@ int run_validate(Context& ctx, const ValidateOptions& opt) {
     job.catalog = in("test_set.h5");
     job.columns = catalog::ColumnMap::preset(catalog::CatalogFormat::kHdf5);
     job.out = in("test_posteriors.h5");
+    job.settings = opt.posterior;
     job.settings.n_samples = opt.n_samples;
     job.settings.n_store = opt.n_samples;  // calibration ranks every sample
     job.settings.seed = opt.seed + 2;
@@ -200,6 +242,7 @@ int run_validate(Context& ctx, const ValidateOptions& opt) {
     std::vector<std::string> flag_names;
     const auto flags = read_flags(in("test_posteriors.h5"), &flag_names);
     report.flags = validation::summarize_flags(flags.data(), flags.size(), flag_names);
+    add_posterior_checks(in("test_posteriors.h5"), flow, opt.model, report);
     if (opt.mcmc > 0) report.flow_vs_mcmc = compare_with_mcmc(in("test_posteriors.h5"), in("chains.h5"), opt.seed + 5);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     report.run_info = {{"model", opt.model},
@@ -209,6 +252,10 @@ int run_validate(Context& ctx, const ValidateOptions& opt) {
                        {"n_mcmc", std::to_string(opt.mcmc)},
                        {"seed", std::to_string(opt.seed)},
                        {"real_catalog", opt.real},
+                       {"weighting", opt.posterior.weighting ? "true" : "false"},
+                       {"min_ess", std::to_string(opt.posterior.min_ess)},
+                       {"max_rounds", std::to_string(opt.posterior.max_rounds)},
+                       {"model_error", std::to_string(opt.posterior.model_error)},
                        {"wall_seconds", std::to_string(seconds)}};
     validation::write_metrics_json(in("metrics.json"), report);
     log_checks(report);
@@ -246,6 +293,8 @@ void register_validate(Cli& cli) {
   sub->add_flag("--no-plots", opt->no_plots, "Only metrics.json (no PNGs, no index.html)");
   sub->add_option("--threads", opt->threads, "Flow threads per rank (0 = cores / ranks)")->capture_default_str();
   sub->add_option("--chunk", opt->chunk, "Galaxies per inference work item")->capture_default_str();
+  add_posterior_options(sub, opt->posterior,
+                        "default 0 here: the test set is simulated from the model itself, so its errors are exact");
 }
 
 }  // namespace sedpost::app

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <optional>
 
 #include "app/model_file.hpp"
@@ -11,6 +12,7 @@
 #include "catalog/catalog_reader.hpp"
 #include "catalog/quantities.hpp"
 #include "catalog/support.hpp"
+#include "posterior/posterior_engine.hpp"
 #include "core/data_dir.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
@@ -40,23 +42,9 @@ std::int64_t model_fingerprint(const flow::Flow& flow) {
 /// Everything a rank needs to turn catalog chunks into posterior rows.
 struct Setup {
   const flow::Flow& flow;  ///< the model file's flow (owned by run_inference or its caller)
-  Config training_config;
-  catalog::TrainingSupport support;
-  sps::SedModel model;
-  prior::Prior prior;
+  SedSetup sed;
   std::int64_t fingerprint;
 };
-
-Setup load_setup(Context& ctx, const InferJob& job, const flow::Flow& flow) {
-  const std::string& config_text = require_sed_attachment(flow, job.model, kTrainingConfigAttachment);
-  Config training_config = Config::from_text(config_text, job.model + " (training config)");
-  catalog::TrainingSupport support = catalog::TrainingSupport::from_toml(
-      require_sed_attachment(flow, job.model, kSupportAttachment), job.model + " (training support)");
-  sps::SedModel model(simulate::sed_settings_from_config(training_config, ctx.data_dir()));
-  prior::Prior prior(prior::PriorSettings::from_config(training_config));
-  const std::int64_t fingerprint = model_fingerprint(flow);
-  return Setup{flow, std::move(training_config), std::move(support), std::move(model), prior, fingerprint};
-}
 
 struct Layout {
   std::uint64_t n = 0;        ///< selected rows
@@ -89,10 +77,21 @@ void create_output(io::H5File& f, const Context& ctx, const InferJob& job, const
        "posterior summaries [galaxy, quantity, column]: see attributes names, columns"},
       {"flags", io::DType::kUInt32, {}, "", "bit mask, bit i = flag_names[i]; 0 = fine"},
       {"chi2", io::DType::kFloat64, {}, "",
-       "chi^2 of the observed fluxes against the posterior sample of highest flow density (unbounded coordinates)"},
-      {"best_flux", io::DType::kFloat64, {B}, "nanomaggies", "model fluxes of the highest-density posterior sample"},
+       job.settings.weighting
+           ? "chi^2 of the observed fluxes (errors with the model-error floor) at the best-fitting weighted draw"
+           : "chi^2 of the observed fluxes (errors with the model-error floor) at the flow draw of highest flow "
+             "density (unbounded coordinates)"},
+      {"chi2_draw", io::DType::kFloat64, {}, "",
+       "chi^2 at one draw picked by weight (a posterior draw; over galaxies simulated from the model it follows "
+       "chi^2 with one dof per band; NaN with weighting off)"},
+      {"best_flux", io::DType::kFloat64, {B}, "nanomaggies", "model fluxes of the draw /chi2 is computed at"},
       {"log_q_best", io::DType::kFloat64, {}, "nats",
-       "flow log-density of that sample in the unbounded (logit) flow coordinates, where it is the highest"},
+       "flow log-density of that draw in the unbounded (logit) flow coordinates"},
+      {"ess", io::DType::kFloat64, {}, "",
+       "effective sample size (Kish) of the likelihood weights over all draws (NaN: weighting off or no posterior)"},
+      {"efficiency", io::DType::kFloat64, {}, "", "ess / n_draws"},
+      {"n_draws", io::DType::kUInt32, {}, "", "likelihood evaluations: flow draws plus refinement draws"},
+      {"refine_rounds", io::DType::kUInt32, {}, "", "refinement rounds run (0: the flow's draws sufficed)"},
   };
   if (l.n_store > 0)
     sets.push_back({"samples", io::DType::kFloat32, {l.n_store, K}, "see /summary attribute units",
@@ -121,11 +120,11 @@ void create_output(io::H5File& f, const Context& ctx, const InferJob& job, const
   f.set_attr("summary", "names", catalog::quantity_names());
   f.set_attr("summary", "columns", catalog::summary_columns());
   f.set_attr("summary", "units", catalog::quantity_units());
-  f.set_attr("flags", "flag_names", catalog::infer_flag_names());
-  f.set_attr("", "bands", s.support.bands);
-  f.set_attr("", "filters", s.model.filter_paths());
+  f.set_attr("flags", "flag_names", posterior::infer_flag_names());
+  f.set_attr("", "bands", s.sed.support.bands);
+  f.set_attr("", "filters", s.sed.model.filter_paths());
   f.set_attr("", "config", ctx.config.to_toml());
-  f.set_attr("", "training_config", s.training_config.to_toml());
+  f.set_attr("", "training_config", s.sed.training_config.to_toml());
   f.set_attr("", "model", job.model);
   f.set_attr("", "model_fingerprint", s.fingerprint);
   f.set_attr("", "catalog", job.catalog);
@@ -137,6 +136,12 @@ void create_output(io::H5File& f, const Context& ctx, const InferJob& job, const
   f.set_attr("", "n_samples", static_cast<std::int64_t>(job.settings.n_samples));
   f.set_attr("", "n_store", static_cast<std::int64_t>(l.n_store));
   f.set_attr("", "chi2_max", chi2_max);
+  f.set_attr("", "chi2_pvalue", job.settings.chi2_pvalue);
+  f.set_attr("", "weighting", static_cast<std::int64_t>(job.settings.weighting));
+  f.set_attr("", "min_ess", job.settings.min_ess);
+  f.set_attr("", "max_rounds", static_cast<std::int64_t>(job.settings.max_rounds));
+  f.set_attr("", "defensive", static_cast<std::int64_t>(job.settings.defensive));
+  f.set_attr("", "model_error", job.settings.model_error);
 }
 
 /// On resume: the partial file must come from the same job.
@@ -148,14 +153,19 @@ void check_resumable(const io::H5File& f, const InferJob& job, const Setup& s, c
                     f.attr_int("", "n_samples") == job.settings.n_samples &&
                     f.attr_int("", "n_store") == static_cast<std::int64_t>(l.n_store) &&
                     f.attr_int("", "model_fingerprint") == s.fingerprint &&
+                    f.attr_int("", "weighting") == static_cast<std::int64_t>(job.settings.weighting) &&
+                    f.attr_double("", "min_ess") == job.settings.min_ess &&
+                    f.attr_int("", "max_rounds") == job.settings.max_rounds &&
+                    f.attr_int("", "defensive") == static_cast<std::int64_t>(job.settings.defensive) &&
+                    f.attr_double("", "model_error") == job.settings.model_error &&
                     f.attr_string("", "catalog") == job.catalog;
   if (!same)
     throw ConfigError(cat("cannot resume ", f.path(), ": it was started with another model, catalog, row range, "
-                          "seed, sample counts or chunk size; rerun without --resume to start over"));
+                          "seed, sample counts, weighting settings or chunk size; rerun without --resume to start over"));
 }
 
 void write_chunk(io::H5File& f, const Layout& l, std::uint64_t row0, const catalog::CatalogChunk& c,
-                 const catalog::ChunkResult& r) {
+                 const posterior::ChunkResult& r) {
   const std::uint64_t n = c.n;
   if (l.id_string) f.write_string_rows("id", row0, c.id_text);
   else f.write_rows("id", row0, n, c.id.data());
@@ -168,6 +178,11 @@ void write_chunk(io::H5File& f, const Layout& l, std::uint64_t row0, const catal
   f.write_rows("summary", row0, n, r.summary.data());
   f.write_rows("flags", row0, n, r.flags.data());
   f.write_rows("chi2", row0, n, r.chi2.data());
+  f.write_rows("chi2_draw", row0, n, r.chi2_draw.data());
+  f.write_rows("ess", row0, n, r.ess.data());
+  f.write_rows("efficiency", row0, n, r.efficiency.data());
+  f.write_rows("n_draws", row0, n, r.n_draws.data());
+  f.write_rows("refine_rounds", row0, n, r.rounds.data());
   f.write_rows("best_flux", row0, n, r.best_flux.data());
   f.write_rows("log_q_best", row0, n, r.log_q_best.data());
   if (l.n_store > 0) f.write_rows("samples", row0, n, r.samples.data());
@@ -189,8 +204,9 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
 
   std::optional<flow::Flow> owned;
   if (!loaded) owned.emplace(load_model_everywhere(comm, job.model));
-  const Setup s = load_setup(ctx, job, loaded ? *loaded : *owned);
-  const catalog::PosteriorEngine engine(s.flow, s.model, s.prior, s.support, job.settings);
+  const flow::Flow& flow = loaded ? *loaded : *owned;
+  const Setup s{flow, load_sed_setup(flow, job.model, ctx.data_dir()), model_fingerprint(flow)};
+  const posterior::PosteriorEngine engine(s.flow, s.sed.model, s.sed.prior, s.sed.support, job.settings);
   const std::string catalog_path = resolve_input_path(job.catalog, ctx.data_dir());
   const auto reader = catalog::CatalogReader::open(catalog_path, job.columns, engine.num_bands());
   const catalog::RowSelection sel = catalog::select_rows(job.rows, reader->num_rows());
@@ -206,9 +222,14 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
   l.id_width = reader->id_width();
   l.truth = reader->has_truth();
   logger().info(cat("infer: ", l.n, " galaxies (rows ", sel.begin, ":", sel.end, " of ", job.catalog, "), ",
-                    job.columns.describe(), "; ", job.settings.n_samples, " samples per galaxy (", l.n_store,
+                    job.columns.describe(), "; ", job.settings.n_samples, " flow draws per galaxy (", l.n_store,
                     " stored), chunks of ", l.chunk, ", ", comm.size(), " rank(s) x ", flow::get_threads(),
-                    " thread(s); chi2 flag above ", engine.chi2_threshold()));
+                    " thread(s); chi2 flag above ", engine.chi2_threshold(), "; ",
+                    job.settings.weighting
+                        ? cat("likelihood weighting on (min ESS ", job.settings.min_ess, ", up to ",
+                              job.settings.max_rounds, " refinement rounds, model error ",
+                              job.settings.model_error, ")")
+                        : std::string("likelihood weighting off (flow draws as they are)")));
 
   io::OutputFile out(job.out, comm, mpi::file_access_independent(comm), job.resume);
   io::H5File& f = out.file();
@@ -230,9 +251,11 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
     logger().info(cat("resuming ", job.out, ".partial: ", n_done_before, " of ", l.n_chunks, " chunks (", rows_before,
                       " galaxies) already done"));
 
-  // counts: [flag bits..., rows computed, flagged, no posterior]
-  std::vector<std::int64_t> counts(catalog::kNumInferFlags + 3, 0);
-  std::vector<double> seconds(4, 0.0);  // read, sampling, rest, write
+  // counts: [flag bits..., rows computed, flagged, no posterior, refined, with ESS]
+  constexpr int F = posterior::kNumInferFlags;
+  std::vector<std::int64_t> counts(F + 5, 0);
+  std::vector<double> seconds(5, 0.0);  // read, sampling, posterior (weighting, quantities), rest, write
+  std::vector<double> ess_sum(1, 0.0);
   ProgressMeter progress("infer", l.n, "galaxies", comm.is_root());
   progress.set_done(rows_before);
   WorkQueue queue(comm);
@@ -244,21 +267,27 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
     const auto t0 = Clock::now();
     const catalog::CatalogChunk c = reader->read(sel.begin + row0, n);
     const auto t1 = Clock::now();
-    const catalog::ChunkResult r = engine.run(c);
+    const posterior::ChunkResult r = engine.run(c);
     const auto t2 = Clock::now();
     write_chunk(f, l, row0, c, r);
     f.write_rows("chunk_done", kc, 1, &one);  // last: the chunk counts as done only when written
     const auto t3 = Clock::now();
     seconds[0] += std::chrono::duration<double>(t1 - t0).count();
     seconds[1] += r.seconds_sampling;
-    seconds[2] += r.seconds_rest;
-    seconds[3] += std::chrono::duration<double>(t3 - t2).count();
+    seconds[2] += r.seconds_posterior;
+    seconds[3] += r.seconds_rest;
+    seconds[4] += std::chrono::duration<double>(t3 - t2).count();
     for (std::uint64_t i = 0; i < n; ++i) {
-      for (int b = 0; b < catalog::kNumInferFlags; ++b) counts[static_cast<std::size_t>(b)] += (r.flags[i] >> b) & 1u;
-      counts[catalog::kNumInferFlags + 1] += r.flags[i] != 0;
-      counts[catalog::kNumInferFlags + 2] += (r.flags[i] & catalog::kFlagsNoPosterior) != 0;
+      for (int b = 0; b < F; ++b) counts[static_cast<std::size_t>(b)] += (r.flags[i] >> b) & 1u;
+      counts[F + 1] += r.flags[i] != 0;
+      counts[F + 2] += (r.flags[i] & posterior::kFlagsNoPosterior) != 0;
+      counts[F + 3] += r.rounds[i] > 0;
+      if (std::isfinite(r.ess[i])) {
+        counts[F + 4] += 1;
+        ess_sum[0] += r.ess[i];
+      }
     }
-    counts[catalog::kNumInferFlags] += static_cast<std::int64_t>(n);
+    counts[F] += static_cast<std::int64_t>(n);
     // Rank 0's view of job-wide progress: chunks are claimed in order.
     if (comm.is_root()) {
       const std::uint64_t claimed = std::min(l.n, (kc + 1) * l.chunk);
@@ -270,28 +299,38 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
   queue.close();
   comm.allreduce_sum(counts.data(), counts.size());
   comm.allreduce_sum(seconds.data(), seconds.size());
+  comm.allreduce_sum(ess_sum.data(), ess_sum.size());
   if (l.n > progress.done()) progress.advance(l.n - progress.done());
   progress.finish();
 
   InferStats st;
   st.n_rows = l.n;
   st.n_resumed = rows_before;
-  st.n_flagged = static_cast<std::uint64_t>(counts[catalog::kNumInferFlags + 1]);
-  st.n_no_posterior = static_cast<std::uint64_t>(counts[catalog::kNumInferFlags + 2]);
-  const auto computed = counts[catalog::kNumInferFlags];
+  st.n_flagged = static_cast<std::uint64_t>(counts[F + 1]);
+  st.n_no_posterior = static_cast<std::uint64_t>(counts[F + 2]);
+  st.n_refined = static_cast<std::uint64_t>(counts[F + 3]);
+  st.mean_ess = counts[F + 4] > 0 ? ess_sum[0] / static_cast<double>(counts[F + 4])
+                                  : std::numeric_limits<double>::quiet_NaN();
+  const auto computed = counts[F];
   std::string per_reason;
-  for (int b = 0; b < catalog::kNumInferFlags; ++b)
-    per_reason += cat(b ? ", " : "", catalog::infer_flag_names()[static_cast<std::size_t>(b)], " ", counts[static_cast<std::size_t>(b)]);
+  for (int b = 0; b < F; ++b)
+    per_reason += cat(b ? ", " : "", posterior::infer_flag_names()[static_cast<std::size_t>(b)], " ",
+                      counts[static_cast<std::size_t>(b)]);
   out.commit();
   st.wall_s = std::chrono::duration<double>(Clock::now() - t_start).count();
   st.galaxies_per_s = static_cast<double>(computed) / std::max(1e-9, st.wall_s);
-  const double total = seconds[0] + seconds[1] + seconds[2] + seconds[3];
+  const double total = seconds[0] + seconds[1] + seconds[2] + seconds[3] + seconds[4];
   logger().info(cat("infer: ", computed, " galaxies computed", rows_before ? cat(" (", rows_before, " resumed)") : "",
                     ", ", st.n_flagged, " flagged (", per_reason, "), ", st.n_no_posterior, " without posterior"));
+  if (job.settings.weighting)
+    logger().info(cat("infer: likelihood weighting: mean effective sample size ", st.mean_ess, " of ",
+                      job.settings.n_samples, " flow draws; ", st.n_refined, " of ", computed,
+                      " galaxies needed refinement rounds"));
   logger().info(cat("infer: wall ", ProgressMeter::format_duration(st.wall_s), ", ", st.galaxies_per_s,
-                    " galaxies/s job-wide; rank time: sampling ", seconds[1], " s, quantities+flags ", seconds[2],
-                    " s, read ", seconds[0], " s, write ", seconds[3], " s (overhead ",
-                    100.0 * (total - seconds[1]) / std::max(1e-9, seconds[1]), " % of sampling); wrote ", job.out));
+                    " galaxies/s job-wide; rank time: flow sampling ", seconds[1], " s, weighting+quantities+flags ",
+                    seconds[2], " s, checks ", seconds[3], " s, read ", seconds[0], " s, write ", seconds[4],
+                    " s (overhead ", 100.0 * (total - seconds[1]) / std::max(1e-9, seconds[1]),
+                    " % of sampling); wrote ", job.out));
   return st;
 }
 

@@ -7,7 +7,7 @@
 
 #include "app/cli.hpp"
 #include "catalog/column_map.hpp"
-#include "catalog/posterior_engine.hpp"
+#include "posterior/settings.hpp"
 #include "flow/flow.hpp"
 
 namespace sedpost::app {
@@ -18,7 +18,7 @@ struct InferJob {
   catalog::ColumnMap columns;        ///< how to read it
   std::string out;                   ///< output posterior catalog
   std::string rows;                  ///< "a:b" selection (empty = all)
-  catalog::InferSettings settings;
+  posterior::PosteriorSettings settings;
   std::uint64_t chunk = 64;          ///< galaxies per work item (and HDF5 chunk rows)
   int threads = 0;                   ///< flow threads per rank (0 = cores / ranks)
   bool resume = false;               ///< continue <out>.partial
@@ -30,6 +30,8 @@ struct InferStats {
   std::uint64_t n_flagged = 0;
   std::uint64_t n_no_posterior = 0;
   std::uint64_t n_resumed = 0;       ///< rows already done in the resumed file
+  std::uint64_t n_refined = 0;       ///< rows computed here whose weights needed refinement rounds
+  double mean_ess = 0;               ///< mean effective sample size over rows computed here with a posterior (NaN: off)
   double wall_s = 0;
   double galaxies_per_s = 0;         ///< rows computed in this run / wall time
 };

@@ -3,6 +3,7 @@
 #include "app/cli.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
+#include "simulate/model_config.hpp"
 
 namespace sedpost::app {
 
@@ -17,6 +18,20 @@ const std::string& require_sed_attachment(const flow::Flow& flow, const std::str
                           "training set (generic mode), or by an older sedpost; use `sedpost sample` for generic "
                           "models, or retrain"));
   return *blob;
+}
+
+SedSetup load_sed_setup(const flow::Flow& flow, const std::string& path, const std::string& data_dir) {
+  Config training_config =
+      Config::from_text(require_sed_attachment(flow, path, kTrainingConfigAttachment), path + " (training config)");
+  catalog::TrainingSupport support = catalog::TrainingSupport::from_toml(
+      require_sed_attachment(flow, path, kSupportAttachment), path + " (training support)");
+  sps::SedModel model(simulate::sed_settings_from_config(training_config, data_dir));
+  prior::Prior prior(prior::PriorSettings::from_config(training_config));
+  return SedSetup{std::move(training_config), std::move(support), std::move(model), prior};
+}
+
+bool is_sed_model(const flow::Flow& flow) {
+  return flow.metadata().attachment(kTrainingConfigAttachment) && flow.metadata().attachment(kSupportAttachment);
 }
 
 }  // namespace sedpost::app

@@ -2,8 +2,12 @@
 /// Loading model files in MPI jobs, and the attachments `train` stores for SED models.
 #include <string>
 
+#include "catalog/support.hpp"
 #include "core/comm.hpp"
+#include "core/config.hpp"
 #include "flow/flow.hpp"
+#include "prior/prior.hpp"
+#include "sps/sed_model.hpp"
 
 namespace sedpost::app {
 
@@ -18,5 +22,22 @@ inline constexpr const char* kSupportAttachment = "support";                 ///
 /// The attachment `name` of `flow`; throws ConfigError explaining that `path` was not trained
 /// on a `sedpost simulate` training set when it is absent.
 const std::string& require_sed_attachment(const flow::Flow& flow, const std::string& path, const char* name);
+
+/// What an SED model file implies beyond its flow: the training set's config, its support
+/// tables, and the SED model and prior built from them (what the posterior of a galaxy needs).
+struct SedSetup {
+  Config training_config;
+  catalog::TrainingSupport support;
+  sps::SedModel model;
+  prior::Prior prior;
+};
+
+/// Reads the attachments of `flow` (loaded from `path`) and builds the SED model from the data
+/// in `data_dir`. Throws ConfigError when `flow` is not an SED model (see require_sed_attachment),
+/// DataError when an attachment or a data file is malformed.
+SedSetup load_sed_setup(const flow::Flow& flow, const std::string& path, const std::string& data_dir);
+
+/// True when `flow` carries the attachments of an SED model (trained on a `sedpost simulate` set).
+bool is_sed_model(const flow::Flow& flow);
 
 }  // namespace sedpost::app

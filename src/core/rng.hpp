@@ -23,6 +23,8 @@ enum class RngStream : std::uint32_t {
   kMcmc = 7,         ///< sampler moves
   kTest = 8,         ///< tests
   kValidation = 9,   ///< held-out test sets
+  kImportance = 10,  ///< likelihood weighting: refinement draws
+  kResample = 11,    ///< likelihood weighting: resampling the weighted draws
 };
 
 /// One independent random sequence. Cheap to construct (no state beyond 3 counters);

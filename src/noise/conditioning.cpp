@@ -104,6 +104,16 @@ double Conditioning::flux_of(std::size_t band, double m) const {
   return 2.0 * b * 1e9 * std::sinh(-m / kMagPerLnFlux - std::log(b));
 }
 
+void Conditioning::photometry_of(const double* x, double* flux_nmgy, double* sigma_nmgy, double* z) const {
+  const std::size_t nb = bands_.size();
+  for (std::size_t b = 0; b < nb; ++b) {
+    flux_nmgy[b] = flux_of(b, x[b]);
+    const double b_nmgy = b_[b] * 1e9;
+    sigma_nmgy[b] = x[nb + b] / kMagPerLnFlux * std::sqrt(flux_nmgy[b] * flux_nmgy[b] + 4.0 * b_nmgy * b_nmgy);
+  }
+  *z = x[2 * nb];
+}
+
 std::vector<double> make_conditioning(const std::vector<double>& flux, const std::vector<double>& sigma,
                                       double z) {
   static const Conditioning sdss;

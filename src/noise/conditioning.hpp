@@ -57,6 +57,9 @@ class Conditioning {
                   double* x) const;
   /// Inverse of the magnitude part: flux [nmgy] of an asinh magnitude in band `b`.
   double flux_of(std::size_t band, double asinh_mag) const;
+  /// Inverse of make(): fluxes and errors [B] in nanomaggies and the redshift of x [2B+1]
+  /// (sigma from the first-order magnitude error, exact for vectors make() wrote).
+  void photometry_of(const double* x, double* flux_nmgy, double* sigma_nmgy, double* z) const;
 
  private:
   std::vector<std::string> bands_;

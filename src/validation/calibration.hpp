@@ -161,6 +161,10 @@ struct FlagSummary {
   std::vector<std::string> names;    ///< [n_bits] bit i = names[i]
   std::vector<std::int64_t> counts;  ///< [n_bits] galaxies with bit i set
   std::vector<double> fractions;     ///< [n_bits] counts / n_galaxies
+  /// [n_bits] rate each flag should fire at on galaxies simulated from the model (NaN: not
+  /// stated), and the largest fraction a binomial test at level 1e-3 still accepts (see
+  /// posterior_checks.hpp); empty when no expectation was set.
+  std::vector<double> expected, allowed;
 };
 
 /// Flag statistics of flags [n] (uint32 bit masks) with bit names flag_names [n_bits <= 32].

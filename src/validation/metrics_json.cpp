@@ -210,12 +210,38 @@ J flags_json(const FlagSummary& f) {
                           .add("bit", static_cast<int>(b))
                           .add("name", f.names[b])
                           .add("count", static_cast<long long>(f.counts[b]))
-                          .add("fraction", f.fractions[b]));
+                          .add("fraction", f.fractions[b])
+                          .add("expected", b < f.expected.size() ? J(f.expected[b]) : J())
+                          .add("allowed", b < f.allowed.size() ? J(f.allowed[b]) : J()));
   return J::object()
       .add("n_galaxies", static_cast<long long>(f.n_galaxies))
       .add("n_flagged", static_cast<long long>(f.n_flagged))
       .add("fraction_flagged", f.fraction_flagged)
       .add("per_flag", per);
+}
+
+J goodness_json(const GoodnessOfFit& g) {
+  return J::object()
+      .add("n_galaxies", static_cast<long long>(g.n))
+      .add("dof", g.dof)
+      .add("chi2_draw_ks", g.ks_draw)
+      .add("chi2_draw_ks_p_value", g.p_draw)
+      .add("chi2_draw_median", g.median_draw)
+      .add("chi2_best_ks", g.ks_best)
+      .add("chi2_best_ks_p_value", g.p_best)
+      .add("chi2_best_median", g.median_best)
+      .add("chi2_best_p90", g.p90_best)
+      .add("chi2_best_fraction_above_100", g.fraction_best_above_100);
+}
+
+J weighting_json(const WeightingSummary& w) {
+  return J::object()
+      .add("n_galaxies", static_cast<long long>(w.n))
+      .add("median_ess", w.median_ess)
+      .add("median_ess_per_1000_draws", w.median_ess_per_1000)
+      .add("median_efficiency", w.median_efficiency)
+      .add("fraction_refined", w.fraction_refined)
+      .add("mean_draws", w.mean_draws);
 }
 
 /// [G, K] row-major -> array of G arrays.
@@ -289,6 +315,26 @@ std::vector<Check> evaluate_checks(const MetricsReport& r) {
     if (std::isfinite(c.value) && std::isfinite(c.threshold)) c.passed = c.value < c.threshold;
     out.push_back(c);
   }
+  if (r.flags) {
+    const FlagSummary& f = *r.flags;
+    for (std::size_t b = 0; b < f.names.size() && b < f.allowed.size(); ++b) {
+      if (std::isnan(f.expected[b])) continue;
+      Check c{"flag_rate", f.names[b], f.fractions[b], "<=", f.allowed[b], std::nullopt,
+              "expected rate " + format_number(f.expected[b]) + " over " + std::to_string(f.n_galaxies) +
+                  " galaxies; limit: binomial upper tail >= " + format_number(t.flag_binomial_level)};
+      if (std::isfinite(c.value) && std::isfinite(c.threshold)) c.passed = c.value <= c.threshold;
+      out.push_back(c);
+    }
+  }
+  if (r.goodness_of_fit) {
+    const GoodnessOfFit& g = *r.goodness_of_fit;
+    Check c{"chi2_draw_ks", "", g.p_draw, ">", t.chi2_draw_min_p_value, std::nullopt,
+            "KS p-value of the chi^2 at a posterior draw against chi^2 with " + format_number(g.dof) + " dof, " +
+                std::to_string(g.n) + " galaxies"};
+    if (std::isfinite(c.value)) c.passed = c.value > c.threshold;
+    else c.note = "no chi2_draw values (weighting off)";
+    out.push_back(c);
+  }
   if (r.flow_vs_mcmc) {
     for (const auto& q : r.flow_vs_mcmc->per_quantity) {
       Check c{"flow_mcmc_median_shift",
@@ -320,10 +366,14 @@ std::string to_json(const MetricsReport& r) {
                              .add("sbc_min_p_value", t.sbc_min_p_value)
                              .add("tarp_coefficient", t.tarp_coefficient)
                              .add("flow_mcmc_max_median_shift", t.flow_mcmc_max_median_shift)
-                             .add("flow_mcmc_min_galaxies", t.flow_mcmc_min_galaxies));
+                             .add("flow_mcmc_min_galaxies", t.flow_mcmc_min_galaxies)
+                             .add("chi2_draw_min_p_value", t.chi2_draw_min_p_value)
+                             .add("flag_binomial_level", t.flag_binomial_level));
   root.add("calibration", r.calibration ? calibration_json(*r.calibration) : J());
   root.add("flags", r.flags ? flags_json(*r.flags) : J());
   root.add("flow_vs_mcmc", r.flow_vs_mcmc ? flow_mcmc_json(*r.flow_vs_mcmc) : J());
+  root.add("goodness_of_fit", r.goodness_of_fit ? goodness_json(*r.goodness_of_fit) : J());
+  root.add("weighting", r.weighting ? weighting_json(*r.weighting) : J());
   const auto checks = evaluate_checks(r);
   J cj;
   cj.t = J::T::kArr;

@@ -9,6 +9,7 @@
 
 #include "validation/calibration.hpp"
 #include "validation/flow_mcmc.hpp"
+#include "validation/posterior_checks.hpp"
 
 namespace sedpost::validation {
 
@@ -20,6 +21,8 @@ struct Thresholds {
   double tarp_coefficient = 1.63;           ///< TARP max |ECP - alpha| < this / sqrt(N) (KS, 1%)
   double flow_mcmc_max_median_shift = 0.2;  ///< median |shift| < this (MCMC std), per quantity
   int flow_mcmc_min_galaxies = 20;          ///< the flow-MCMC check needs at least this many
+  double chi2_draw_min_p_value = 1e-3;      ///< KS p-value of chi2_draw against chi^2_B > this
+  double flag_binomial_level = 1e-3;        ///< a flag fails when P(Binomial(n, expected) >= count) < this
 };
 
 /// One check of a metric against its threshold. passed is empty when it cannot be evaluated
@@ -41,12 +44,16 @@ struct MetricsReport {
   std::optional<CalibrationReport> calibration;
   std::optional<FlagSummary> flags;
   std::optional<FlowMcmcComparison> flow_vs_mcmc;
+  std::optional<GoodnessOfFit> goodness_of_fit;
+  std::optional<WeightingSummary> weighting;
   Thresholds thresholds;
 };
 
 /// The checks of issue #10 for the parts present: per quantity SBC chi^2 p-value >
 /// sbc_min_p_value; TARP max deviation < tarp_coefficient / sqrt(n_used); per quantity median
-/// |flow - MCMC median shift| < flow_mcmc_max_median_shift when >= flow_mcmc_min_galaxies.
+/// |flow - MCMC median shift| < flow_mcmc_max_median_shift when >= flow_mcmc_min_galaxies; per
+/// flag with an expected rate, fraction <= allowed (binomial); chi2_draw KS p-value >
+/// chi2_draw_min_p_value.
 std::vector<Check> evaluate_checks(const MetricsReport& report);
 
 /// The metrics.json document (pretty-printed, ends with a newline). Includes evaluate_checks()

@@ -27,7 +27,19 @@ int main(int argc, char** argv) {
     r.calibration = calibrate(d.samples.data(), d.truth.data(), kN, kS, kK, names);
     std::vector<std::uint32_t> flags(kN, 0);
     for (std::size_t i = 0; i < kN; i += 7) flags[i] = 1u << (i % 3);
-    r.flags = summarize_flags(flags.data(), kN, {"noisy", "colour", "chi2"});
+    r.flags = summarize_flags(flags.data(), kN, {"noisier_than_training", "colour_out_of_range", "chi2_implausible"});
+    set_flag_expectations(*r.flags, expected_flag_rates(r.flags->names, 5, 3.0, 0.001, 1e-3));
+    std::vector<double> chi2_draw(kN), chi2_best(kN), ess(kN);
+    std::vector<std::uint32_t> n_draws(kN), rounds(kN);
+    for (std::size_t i = 0; i < kN; ++i) {  // deterministic stand-ins with the right ranges
+      chi2_draw[i] = 5.0 * (0.5 + static_cast<double>(i) / kN);
+      chi2_best[i] = 0.3 * chi2_draw[i];
+      ess[i] = 100.0 + static_cast<double>(i);
+      n_draws[i] = 1000 * (1 + static_cast<std::uint32_t>(i % 3));
+      rounds[i] = static_cast<std::uint32_t>(i % 3);
+    }
+    r.goodness_of_fit = goodness_of_fit(chi2_draw, chi2_best, 5.0);
+    r.weighting = summarize_weighting(ess, n_draws, rounds);
     constexpr std::size_t kG = 25;
     const auto mcmc = testing::conjugate_gaussian(kG, kS, kK, 1.1, 7);  // same posteriors, 10 % wider
     FlowMcmcSettings st;

@@ -19,7 +19,7 @@ assert m["schema_version"] == 1
 assert set(m) >= {"schema_version", "run", "thresholds", "calibration", "flags", "flow_vs_mcmc", "checks", "pass"}, set(m)
 t = m["thresholds"]
 assert t == {"sbc_min_p_value": 0.001, "tarp_coefficient": 1.63, "flow_mcmc_max_median_shift": 0.2,
-             "flow_mcmc_min_galaxies": 20}, t
+             "flow_mcmc_min_galaxies": 20, "chi2_draw_min_p_value": 0.001, "flag_binomial_level": 0.001}, t
 c = m["calibration"]
 assert set(c) >= {"n_galaxies", "n_samples", "settings", "levels", "quantities", "tarp"}
 L = len(c["levels"])
@@ -37,7 +37,13 @@ tp = c["tarp"]
 assert set(tp) >= {"quantities", "n_used", "ecp", "max_deviation", "ks_p_value"} and len(tp["ecp"]) == L
 f = m["flags"]
 assert set(f) >= {"n_galaxies", "n_flagged", "fraction_flagged", "per_flag"}
-assert all(set(p) >= {"bit", "name", "count", "fraction"} for p in f["per_flag"])
+assert all(set(p) >= {"bit", "name", "count", "fraction", "expected", "allowed"} for p in f["per_flag"])
+g = m["goodness_of_fit"]
+assert set(g) >= {"n_galaxies", "dof", "chi2_draw_ks", "chi2_draw_ks_p_value", "chi2_draw_median", "chi2_best_ks",
+                  "chi2_best_ks_p_value", "chi2_best_median", "chi2_best_p90", "chi2_best_fraction_above_100"}, set(g)
+w = m["weighting"]
+assert set(w) >= {"n_galaxies", "median_ess", "median_ess_per_1000_draws", "median_efficiency", "fraction_refined",
+                  "mean_draws"}, set(w)
 fm = m["flow_vs_mcmc"]
 G, K = fm["n_galaxies"], len(fm["quantities"])
 for key in ("median_flow", "median_mcmc", "std_mcmc", "median_shift", "std_ratio", "marginal_c2st"):
@@ -47,7 +53,7 @@ assert all(set(p) >= {"name", "n_galaxies", "median_abs_median_shift", "max_abs_
                       "median_std_ratio", "median_marginal_c2st"} for p in fm["per_quantity"])
 for ch in m["checks"]:
     assert set(ch) >= {"name", "quantity", "value", "comparison", "threshold", "passed", "note"}, ch
-    assert ch["comparison"] in ("<", ">") and ch["passed"] in (True, False, None)
+    assert ch["comparison"] in ("<", ">", "<=") and ch["passed"] in (True, False, None)
 names = [ch["name"] for ch in m["checks"]]
 assert names.count("sbc_uniformity") == len(c["quantities"]) and names.count("tarp") == 1
 # The example makes its third quantity overconfident: that SBC check fails, so the document fails.

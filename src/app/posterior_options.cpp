@@ -1,0 +1,35 @@
+#include "app/posterior_options.hpp"
+
+namespace sedpost::app {
+
+void add_posterior_options(CLI::App* sub, posterior::PosteriorSettings& s, const std::string& model_error_help) {
+  sub->add_option("--weighting", s.weighting,
+                  "Likelihood-checked posteriors (SED models): weight the flow's draws by the exact likelihood x "
+                  "prior / flow density and refine where the effective sample size is low (true|false)")
+      ->capture_default_str();
+  sub->add_option("--min-ess", s.min_ess,
+                  "Effective sample size each galaxy's weighted draws must reach; below it refinement rounds add "
+                  "draws, and a galaxy still below it after --max-rounds is flagged weights_degenerate")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
+  sub->add_option("--max-rounds", s.max_rounds,
+                  "Refinement rounds per galaxy at most (each adds n-samples likelihood evaluations and flow "
+                  "densities: the per-galaxy budget)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
+  sub->add_option("--defensive", s.defensive,
+                  "Keep the flow in the refinement's proposal mixture (safer for multi-modal posteriors, one flow "
+                  "density per refinement draw); false: the flow's draws only seed the first refinement proposal")
+      ->capture_default_str();
+  sub->add_option("--model-error", s.model_error,
+                  "Model-systematics floor: fractional flux error added in quadrature to every band's error in the "
+                  "likelihood and the chi^2 (" + model_error_help + ")")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.999));
+  sub->add_option("--chi2-pvalue", s.chi2_pvalue,
+                  "Flag chi2_implausible when the best-fitting draw's chi^2 (one degree of freedom per band) has "
+                  "p-value below this; under the model it fires on at most this fraction of galaxies")
+      ->capture_default_str();
+}
+
+}  // namespace sedpost::app

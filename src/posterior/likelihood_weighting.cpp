@@ -1,0 +1,182 @@
+#include "posterior/likelihood_weighting.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "posterior/importance.hpp"
+#include "posterior/student_t.hpp"
+
+namespace sedpost::posterior {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int D = static_cast<int>(prior::kNumFlow);
+constexpr double kNu = 5;  ///< Student-t degrees of freedom (3 and an inflated scale 1.2 or 1.5 did worse on the demo)
+
+/// log(exp(a) + exp(b)) with -inf handled.
+double log_add(double a, double b) {
+  if (!(a > -kInf)) return b;
+  if (!(b > -kInf)) return a;
+  const double m = std::max(a, b);
+  return m + std::log(std::exp(a - m) + std::exp(b - m));
+}
+
+/// Every draw so far, with what the mixture weights need.
+struct Pool {
+  int n_bands = 0;
+  std::vector<double> x, amp, unit;              ///< [n, 11], [n, 11], [n, B]
+  std::vector<double> log_target, chi2, log_det; ///< [n]; log_det = log |dw/dx| (NaN: no amplitude coords)
+  std::vector<double> log_q_flow;                ///< [n] flow density (bounded coordinates)
+  std::vector<std::vector<double>> log_q_t;      ///< per t component: [n] density in x (t(w) |dw/dx|)
+  int size() const { return static_cast<int>(log_target.size()); }
+  bool usable(int i) const { return log_target[static_cast<std::size_t>(i)] > -kInf; }
+};
+
+}  // namespace
+
+LikelihoodWeighting::LikelihoodWeighting(const flow::Flow& flow, const PosteriorSettings& settings)
+    : flow_(flow), settings_(settings) {}
+
+WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_cond, const float* theta,
+                                       const float* log_q, std::uint64_t row) const {
+  const int S = settings_.n_samples, B = target.n_bands();
+  Pool p;
+  p.n_bands = B;
+  // Round 0: the flow's draws.
+  p.x.assign(theta, theta + static_cast<std::size_t>(S) * D);
+  p.log_q_flow.assign(log_q, log_q + S);
+  p.log_target.resize(static_cast<std::size_t>(S));
+  p.chi2.resize(static_cast<std::size_t>(S));
+  p.unit.resize(static_cast<std::size_t>(S) * B);
+  target.evaluate_flow(p.x.data(), S, p.log_target.data(), p.chi2.data(), p.unit.data());
+  p.amp.assign(static_cast<std::size_t>(S) * D, 0.0);
+  p.log_det.assign(static_cast<std::size_t>(S), std::numeric_limits<double>::quiet_NaN());
+  for (int i = 0; i < S; ++i)
+    if (p.usable(i))
+      p.log_det[static_cast<std::size_t>(i)] =
+          target.to_amplitude(&p.x[static_cast<std::size_t>(i) * D], &p.unit[static_cast<std::size_t>(i) * B],
+                              &p.amp[static_cast<std::size_t>(i) * D]);
+
+  std::vector<int> counts{S};  // draws per proposal: the flow, then each t
+  std::vector<double> log_w, w;
+  auto reweight = [&] {
+    const int n = p.size();
+    const double total = static_cast<double>(n);
+    log_w.assign(static_cast<std::size_t>(n), -kInf);
+    for (int i = 0; i < n; ++i) {
+      if (!p.usable(i)) continue;
+      const auto si = static_cast<std::size_t>(i);
+      double log_mix = counts[0] > 0 ? std::log(counts[0] / total) + p.log_q_flow[si] : -kInf;
+      for (std::size_t k = 0; k < p.log_q_t.size(); ++k)
+        log_mix = log_add(log_mix, std::log(counts[k + 1] / total) + p.log_q_t[k][si]);
+      log_w[si] = p.log_target[si] - log_mix;
+      if (std::isnan(log_w[si])) log_w[si] = -kInf;
+    }
+    normalise_log_weights(log_w, w);
+    return effective_sample_size(w);
+  };
+  double ess = reweight();
+
+  Rng rng(settings_.seed, RngStream::kImportance, row);
+  int rounds = 0;
+  std::vector<StudentT> ts;  // the refinement proposals so far
+  std::vector<float> theta_f, x_rep, lq_f;
+  for (; rounds < settings_.max_rounds && ess < settings_.min_ess; ++rounds) {
+    // Fit the t to the (tempered) weighted draws that have amplitude coordinates.
+    std::vector<int> idx;
+    for (int i = 0; i < p.size(); ++i)
+      if (p.usable(i) && std::isfinite(p.log_det[static_cast<std::size_t>(i)])) idx.push_back(i);
+    if (idx.size() < static_cast<std::size_t>(D + 1)) break;
+    std::vector<double> lw_fit(idx.size());
+    for (std::size_t j = 0; j < idx.size(); ++j) lw_fit[j] = log_w[static_cast<std::size_t>(idx[j])];
+    const double beta = tempering_exponent(lw_fit, kFitEss);
+    for (double& v : lw_fit) v *= beta;
+    std::vector<double> w_fit;
+    normalise_log_weights(lw_fit, w_fit);
+    Eigen::MatrixXd pts(static_cast<Eigen::Index>(idx.size()), D);
+    for (std::size_t j = 0; j < idx.size(); ++j)
+      for (int k = 0; k < D; ++k) pts(static_cast<Eigen::Index>(j), k) = p.amp[static_cast<std::size_t>(idx[j]) * D + k];
+    StudentT t;
+    try {
+      t = StudentT::fit(pts, w_fit, kNu, 1.0);
+    } catch (const NumericsError&) {
+      break;  // degenerate spread: keep what there is (flagged by the caller if ESS is low)
+    }
+    if (rounds == 0 && !settings_.defensive) {
+      // The flow's draws only seed the first fit: the refinement draws are weighted against the
+      // t's alone, which spares a flow density per refinement draw.
+      p = Pool{};
+      p.n_bands = B;
+      counts[0] = 0;
+    }
+    // New draws from the t, evaluated in x.
+    const Eigen::MatrixXd wn = t.sample(rng, S);
+    const int n0 = p.size(), n1 = n0 + S;
+    p.x.resize(static_cast<std::size_t>(n1) * D);
+    p.amp.resize(static_cast<std::size_t>(n1) * D);
+    p.unit.resize(static_cast<std::size_t>(n1) * B);
+    p.log_target.resize(static_cast<std::size_t>(n1));
+    p.chi2.resize(static_cast<std::size_t>(n1));
+    p.log_det.resize(static_cast<std::size_t>(n1));
+    p.log_q_flow.resize(static_cast<std::size_t>(n1), -kInf);
+    for (int i = 0; i < S; ++i)
+      for (int k = 0; k < D; ++k) p.amp[static_cast<std::size_t>(n0 + i) * D + k] = wn(i, k);
+    target.evaluate_amplitude(&p.amp[static_cast<std::size_t>(n0) * D], S, &p.x[static_cast<std::size_t>(n0) * D],
+                              &p.log_target[static_cast<std::size_t>(n0)], &p.chi2[static_cast<std::size_t>(n0)],
+                              &p.unit[static_cast<std::size_t>(n0) * B], &p.log_det[static_cast<std::size_t>(n0)]);
+    // The flow's density at the new draws that the target supports (the others weigh 0 anyway).
+    std::vector<int> live;
+    for (int i = n0; i < n1; ++i)
+      if (p.usable(i)) live.push_back(i);
+    if (!settings_.defensive) live.clear();  // no flow component: its density is not needed
+    theta_f.resize(live.size() * D);
+    x_rep.resize(live.size() * static_cast<std::size_t>(flow_.n_x()));
+    lq_f.resize(live.size());
+    for (std::size_t j = 0; j < live.size(); ++j) {
+      for (int k = 0; k < D; ++k) theta_f[j * D + k] = static_cast<float>(p.x[static_cast<std::size_t>(live[j]) * D + k]);
+      std::copy(x_cond, x_cond + flow_.n_x(), x_rep.begin() + static_cast<std::ptrdiff_t>(j * flow_.n_x()));
+    }
+    if (!live.empty()) flow_.log_prob(theta_f.data(), x_rep.data(), static_cast<std::int64_t>(live.size()), lq_f.data());
+    for (std::size_t j = 0; j < live.size(); ++j) p.log_q_flow[static_cast<std::size_t>(live[j])] = lq_f[j];
+    // Densities of the earlier t's at the new draws, and of the new t at every draw.
+    for (std::size_t k = 0; k < p.log_q_t.size(); ++k) {
+      p.log_q_t[k].resize(static_cast<std::size_t>(n1), -kInf);
+      for (int i = n0; i < n1; ++i) {
+        const auto si = static_cast<std::size_t>(i);
+        if (!p.usable(i)) continue;
+        if (std::isfinite(p.log_det[si])) p.log_q_t[k][si] = ts[k].log_density(&p.amp[si * D]) + p.log_det[si];
+      }
+    }
+    std::vector<double> lt(static_cast<std::size_t>(n1), -kInf);
+    for (int i = 0; i < n1; ++i) {
+      const auto si = static_cast<std::size_t>(i);
+      if (p.usable(i) && std::isfinite(p.log_det[si])) lt[si] = t.log_density(&p.amp[si * D]) + p.log_det[si];
+    }
+    p.log_q_t.push_back(std::move(lt));
+    ts.push_back(std::move(t));
+    counts.push_back(S);
+    ess = reweight();
+  }
+
+  WeightedDraws out;
+  out.n = p.size();
+  out.x = std::move(p.x);
+  out.w = std::move(w);
+  out.chi2 = std::move(p.chi2);
+  out.log_q = std::move(p.log_q_flow);
+  out.ess = ess;
+  out.rounds = rounds;
+  double best = kInf;
+  for (int i = 0; i < out.n; ++i)  // among the draws the prior allows
+    if (out.w[static_cast<std::size_t>(i)] > 0 && out.chi2[static_cast<std::size_t>(i)] < best) {
+      best = out.chi2[static_cast<std::size_t>(i)];
+      out.best = i;
+    }
+  return out;
+}
+
+}  // namespace sedpost::posterior

@@ -1,0 +1,53 @@
+#pragma once
+/// Likelihood-checked posterior of one galaxy (docs/metrics.md, "Likelihood-checked
+/// posteriors"): the flow's draws are a proposal, weighted by the exact posterior over the flow
+/// density, w = pi(x) / q(x | obs). Where the weights degenerate (Kish ESS < min_ess) the draws
+/// are refined by adaptive multiple importance sampling (AMIS, Cornuet et al. 2012): each round
+/// fits a Student-t (5 dof) to the weighted draws in the amplitude coordinates of SedTarget
+/// (tempered weights w^beta when fewer than kFitEss effective draws remain), adds n_samples draws
+/// from it, and re-weights every draw so far against the deterministic mixture of all proposals.
+/// By default the flow's draws only seed the first fit and the mixture is of the t's alone; with
+/// `defensive` the flow stays in the mixture (its draws keep covering modes a t misses, at the
+/// cost of a flow density per refinement draw).
+#include <cstdint>
+#include <vector>
+
+#include "flow/flow.hpp"
+#include "posterior/sed_target.hpp"
+#include "posterior/settings.hpp"
+
+namespace sedpost::posterior {
+
+/// One galaxy's weighted draws.
+struct WeightedDraws {
+  int n = 0;                    ///< draws (= likelihood evaluations)
+  std::vector<double> x;        ///< [n, 11] flow coordinates
+  std::vector<double> w;        ///< [n] normalised weights (0 outside the prior or far in the tails)
+  std::vector<double> chi2;     ///< [n] chi^2 against the observed fluxes (sigma_eff), +inf outside the prior
+  std::vector<double> log_q;    ///< [n] flow log density (bounded flow coordinates); -inf where not computed
+  double ess = 0;               ///< Kish effective sample size of w
+  int rounds = 0;               ///< refinement rounds run (0: the flow's draws sufficed)
+  int best = -1;                ///< draw of the highest posterior density (lowest chi^2 with weight > 0), -1 if none
+};
+
+class LikelihoodWeighting {
+ public:
+  /// Effective draws the Student-t fit needs; below it the weights are tempered.
+  static constexpr double kFitEss = 50;
+
+  /// `flow` gives the proposal density of refinement draws (Flow::log_prob); settings as in
+  /// PosteriorSettings (n_samples, min_ess, max_rounds, seed).
+  LikelihoodWeighting(const flow::Flow& flow, const PosteriorSettings& settings);
+
+  /// theta [n_samples, 11] float flow draws with their flow log density log_q [n_samples]
+  /// (bounded flow coordinates, as Flow::sample returns them) for the conditioning vector
+  /// x_cond [n_x]; `row` keys the refinement's random stream (Rng(seed, kImportance, row)).
+  WeightedDraws run(const SedTarget& target, const float* x_cond, const float* theta, const float* log_q,
+                    std::uint64_t row) const;
+
+ private:
+  const flow::Flow& flow_;
+  PosteriorSettings settings_;
+};
+
+}  // namespace sedpost::posterior

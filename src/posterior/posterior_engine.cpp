@@ -1,0 +1,319 @@
+#include "posterior/posterior_engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "core/error.hpp"
+#include "core/logger.hpp"
+#include "core/rng.hpp"
+#include "core/special_functions.hpp"
+#include "posterior/importance.hpp"
+#include "posterior/likelihood_weighting.hpp"
+#include "posterior/sed_target.hpp"
+#include "sps/fixed_z_model.hpp"
+
+namespace sedpost::posterior {
+
+namespace {
+
+using catalog::CatalogChunk;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int K = catalog::kNumQuantities;
+constexpr int kS = catalog::kNumSummaryColumns;
+constexpr std::size_t D = prior::kNumFlow;
+constexpr std::size_t kRowsPerCall = 1 << 16;
+
+}  // namespace
+
+PosteriorEngine::PosteriorEngine(const flow::Flow& flow, const sps::SedModel& model, const prior::Prior& prior,
+                                 const catalog::TrainingSupport& support, const PosteriorSettings& settings)
+    : flow_(flow),
+      model_(model),
+      prior_(prior),
+      support_(support),
+      settings_(settings),
+      conditioning_(support.bands),
+      chi2_max_(chi2_quantile_upper(settings.chi2_pvalue, static_cast<double>(support.bands.size()))) {
+  settings_.validate();
+  for (std::size_t b = 0; b < support.bands.size(); ++b) {
+    flux_lo_.push_back(support.noise.band(b).flux_min);
+    flux_hi_.push_back(support.noise.band(b).flux_max);
+  }
+  if (!flow.has_box()) throw ConfigError("model file: the flow has no prior box, so it is not an SED model");
+  if (flow.n_theta() != static_cast<int>(prior::kNumFlow))
+    throw ConfigError(cat("model file: the flow has ", flow.n_theta(), "-D theta, the SED prior ", prior::kNumFlow));
+  if (flow.n_x() != static_cast<int>(conditioning_.dim()))
+    throw ConfigError(cat("model file: the flow has ", flow.n_x(), "-D x, but ", support.bands.size(),
+                          " bands give a ", conditioning_.dim(), "-D conditioning vector"));
+  if (model.num_bands() != num_bands())
+    throw ConfigError(cat("model file: ", num_bands(), " bands in the training support, ", model.num_bands(),
+                          " in the SED model"));
+}
+
+std::uint32_t PosteriorEngine::check_row(const CatalogChunk& c, std::size_t i, std::string* reason) const {
+  const std::size_t nb = support_.bands.size();
+  const double* flux = c.flux.data() + i * nb;
+  const double* sigma = c.sigma.data() + i * nb;
+  std::uint32_t flags = 0;
+  if (!c.note.empty() && !c.note[i].empty()) {
+    flags |= kFlagBadPhotometry;
+    add_reason(reason, c.note[i]);
+  }
+  for (std::size_t b = 0; b < nb; ++b) {
+    const std::string& band = support_.bands[b];
+    if (!std::isfinite(flux[b])) {
+      flags |= kFlagBadPhotometry;
+      add_reason(reason, cat(band, ": flux missing or not finite"));
+    } else if (std::isinf(sigma[b])) {
+      flags |= kFlagBadPhotometry;
+      add_reason(reason, cat(band, ": not measured (inverse variance 0)"));
+    } else if (!(sigma[b] > 0)) {
+      flags |= kFlagBadPhotometry;
+      add_reason(reason, cat(band, ": error ", sigma[b], " (NaN, negative inverse variance, or <= 0)"));
+    }
+  }
+  const double z = c.z[i];
+  if (!std::isfinite(z) || z <= 0 || z < support_.z_min || z > support_.z_max) {
+    flags |= kFlagBadRedshift;
+    add_reason(reason, cat("z = ", z, " outside the training range (", support_.z_min, ", ", support_.z_max, "]"));
+  }
+  if (flags & kFlagsNoPosterior) return flags;
+
+  std::string why;
+  if (support_.noise.is_noisier_than_training(flux, sigma, &why)) {
+    flags |= kFlagNoisier;
+    add_reason(reason, "noisier than training: " + why);
+  }
+  for (std::size_t b = 0; b + 1 < nb; ++b) {
+    const double colour = noise::asinh_mag(flux[b], conditioning_.softening()[b]) -
+                          noise::asinh_mag(flux[b + 1], conditioning_.softening()[b + 1]);
+    if (colour < support_.colour_lo[b] || colour > support_.colour_hi[b]) {
+      flags |= kFlagColour;
+      add_reason(reason, cat(support_.bands[b], "-", support_.bands[b + 1], " = ", colour, " outside training [",
+                             support_.colour_lo[b], ", ", support_.colour_hi[b], "]"));
+    }
+  }
+  return flags;
+}
+
+double PosteriorEngine::log_q_unbounded(const double* theta, double log_q) const {
+  const auto& lo = flow_.metadata().theta_lower;
+  const auto& hi = flow_.metadata().theta_upper;
+  double lq = log_q;
+  for (std::size_t k = 0; k < lo.size(); ++k) {
+    const double t = theta[k];
+    lq += std::log((t - lo[k]) * (hi[k] - t) / (hi[k] - lo[k]));  // log |d theta / d logit|
+  }
+  return lq;
+}
+
+void PosteriorEngine::quantities(const sps::FixedZModel& at_z, const double* x, double* out) const {
+  prior_.to_physical(x, 1, out);  // the 12 physical parameters first
+  catalog::derived_values(at_z.derived(out), out + catalog::kNumPhysical);
+}
+
+void PosteriorEngine::best_fit(const CatalogChunk& c, std::size_t i, const sps::FixedZModel& at_z, const double* x,
+                               ChunkResult& r) const {
+  const std::size_t nb = support_.bands.size();
+  double physical[catalog::kNumPhysical];
+  prior_.to_physical(x, 1, physical);
+  double* model_flux = r.best_flux.data() + i * nb;
+  at_z.evaluate(physical, model_flux);
+  double chi2 = 0;
+  for (std::size_t b = 0; b < nb; ++b) {
+    const double f = c.flux[i * nb + b], s = c.sigma[i * nb + b], floor = settings_.model_error * f;
+    const double d = f - model_flux[b];
+    chi2 += d * d / (s * s + floor * floor);
+  }
+  r.chi2[i] = chi2;
+}
+
+void PosteriorEngine::summarise_flow_draws(const CatalogChunk& c, std::size_t i, const float* theta_flow,
+                                           const float* log_q, ChunkResult& r) const {
+  const std::size_t S = static_cast<std::size_t>(settings_.n_samples);
+  const sps::FixedZModel at_z(model_, c.z[i]);
+  std::vector<double> q(S * K), x(D);
+  for (std::size_t s = 0; s < S; ++s) {
+    std::copy(theta_flow + s * D, theta_flow + (s + 1) * D, x.begin());
+    quantities(at_z, x.data(), q.data() + s * K);
+  }
+  std::vector<double> column(S);
+  for (int k = 0; k < K; ++k) {
+    for (std::size_t s = 0; s < S; ++s) column[s] = q[s * K + static_cast<std::size_t>(k)];
+    catalog::summarize(column, r.summary.data() + (i * K + static_cast<std::size_t>(k)) * kS);
+  }
+  const std::size_t n_store = static_cast<std::size_t>(settings_.n_store);
+  for (std::size_t s = 0; s < n_store * K; ++s) r.samples[i * n_store * K + s] = static_cast<float>(q[s]);
+  std::copy(theta_flow, theta_flow + n_store * D, r.draws_flow.begin() + static_cast<std::ptrdiff_t>(i * n_store * D));
+  // The highest-density draw, its density taken in the flow's unbounded (logit) coordinates: in
+  // the bounded ones the box Jacobian 1 / ((t - lo)(hi - t)) makes the draws closest to a box
+  // edge the densest, whatever they predict.
+  std::size_t best = 0;
+  double best_log_q = -std::numeric_limits<double>::infinity();
+  for (std::size_t s = 0; s < S; ++s) {
+    std::copy(theta_flow + s * D, theta_flow + (s + 1) * D, x.begin());
+    const double lq = log_q_unbounded(x.data(), log_q[s]);
+    if (lq > best_log_q) {
+      best_log_q = lq;
+      best = s;
+    }
+  }
+  std::copy(theta_flow + best * D, theta_flow + (best + 1) * D, x.begin());
+  best_fit(c, i, at_z, x.data(), r);
+  r.log_q_best[i] = best_log_q;
+  r.n_draws[i] = static_cast<std::uint32_t>(S);
+}
+
+void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, const float* x_cond,
+                                         const float* theta_flow, const float* log_q, ChunkResult& r) const {
+  const std::size_t nb = support_.bands.size();
+  const sps::FixedZModel at_z(model_, c.z[i]);
+  const double* flux = c.flux.data() + i * nb;
+  const double* sigma = c.sigma.data() + i * nb;
+  const std::uint64_t row = c.first + i;
+  const LikelihoodWeighting weighting(flow_, settings_);
+  // The simulator's prior: model fluxes inside the training flux range (SedTarget).
+  WeightedDraws d = weighting.run(
+      SedTarget(at_z, prior_, flux, sigma, static_cast<int>(nb), settings_.model_error, flux_lo_.data(), flux_hi_.data()),
+      x_cond, theta_flow, log_q, row);
+  if (d.best < 0) {
+    d = weighting.run(SedTarget(at_z, prior_, flux, sigma, static_cast<int>(nb), settings_.model_error), x_cond,
+                      theta_flow, log_q, row);
+    r.flags[i] |= kFlagOutsideFluxRange;
+    add_reason(&r.reason[i], "no draw has model fluxes inside the training flux range; weighted without it");
+  }
+  r.ess[i] = d.ess;
+  r.n_draws[i] = static_cast<std::uint32_t>(d.n);
+  r.rounds[i] = static_cast<std::uint32_t>(d.rounds);
+  r.efficiency[i] = d.ess / d.n;
+  if (d.best < 0) return;  // nothing inside the prior: summaries stay NaN, flagged by the caller
+
+  // Resampled draws (for /samples and chi2_draw), then quantities of every draw that carries
+  // weight: those below 1e-9 of the total change no summary at float precision.
+  Rng rng(settings_.seed, RngStream::kResample, row);
+  const std::size_t n_store = static_cast<std::size_t>(settings_.n_store);
+  const std::vector<std::size_t> picks = systematic_resample(d.w, n_store, rng.uniform());
+  const std::vector<std::size_t> one = systematic_resample(d.w, 1, rng.uniform());
+  std::vector<int> slot(static_cast<std::size_t>(d.n), -1);
+  std::vector<std::size_t> used;
+  for (std::size_t j = 0; j < d.w.size(); ++j)
+    if (d.w[j] > 1e-9) used.push_back(j);
+  for (std::size_t j : picks)
+    if (!(d.w[j] > 1e-9)) used.push_back(j);
+  std::vector<double> q, wq;
+  q.reserve(used.size() * K);
+  for (std::size_t j : used) {
+    if (slot[j] >= 0) continue;
+    slot[j] = static_cast<int>(wq.size());
+    wq.push_back(d.w[j]);
+    q.resize(q.size() + K);
+    quantities(at_z, &d.x[j * D], q.data() + q.size() - K);
+  }
+  const std::size_t m = wq.size();
+  std::vector<double> column(m);
+  for (int k = 0; k < K; ++k) {
+    for (std::size_t s = 0; s < m; ++s) column[s] = q[s * K + static_cast<std::size_t>(k)];
+    weighted_summary(column.data(), wq.data(), m, r.summary.data() + (i * K + static_cast<std::size_t>(k)) * kS);
+  }
+  for (std::size_t s = 0; s < picks.size(); ++s) {
+    const double* src = &q[static_cast<std::size_t>(slot[picks[s]]) * K];
+    float* dst = &r.samples[(i * n_store + s) * K];
+    for (int k = 0; k < K; ++k) dst[k] = static_cast<float>(src[k]);
+    for (std::size_t k = 0; k < D; ++k) r.draws_flow[(i * n_store + s) * D + k] = static_cast<float>(d.x[picks[s] * D + k]);
+  }
+  if (!one.empty()) r.chi2_draw[i] = d.chi2[one[0]];
+  const double* xb = &d.x[static_cast<std::size_t>(d.best) * D];
+  best_fit(c, i, at_z, xb, r);
+  std::vector<float> xf(xb, xb + D);
+  float lq = 0;
+  flow_.log_prob(xf.data(), x_cond, 1, &lq);
+  r.log_q_best[i] = log_q_unbounded(xb, lq);
+}
+
+ChunkResult PosteriorEngine::run(const CatalogChunk& c) const {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  const std::size_t n = c.n, nb = support_.bands.size(), nx = conditioning_.dim();
+  const std::size_t S = static_cast<std::size_t>(settings_.n_samples);
+  const std::size_t n_store = static_cast<std::size_t>(settings_.n_store);
+  ChunkResult r;
+  r.n = n;
+  r.summary.assign(n * K * kS, std::numeric_limits<float>::quiet_NaN());
+  r.samples.assign(n * n_store * K, std::numeric_limits<float>::quiet_NaN());
+  r.draws_flow.assign(n * n_store * D, std::numeric_limits<float>::quiet_NaN());
+  r.chi2.assign(n, kNaN);
+  r.chi2_draw.assign(n, kNaN);
+  r.best_flux.assign(n * nb, kNaN);
+  r.log_q_best.assign(n, kNaN);
+  r.ess.assign(n, kNaN);
+  r.efficiency.assign(n, kNaN);
+  r.n_draws.assign(n, 0);
+  r.rounds.assign(n, 0);
+  r.flags.assign(n, 0);
+  r.reason.assign(n, "");
+
+  // Conditioning vectors; rows without a posterior get the training mean (their samples are
+  // drawn, to keep every row's random stream at its catalog index, and discarded).
+  std::vector<float> x(n * nx);
+  for (std::size_t i = 0; i < n; ++i) {
+    r.flags[i] = check_row(c, i, &r.reason[i]);
+    float* xi = x.data() + i * nx;
+    if (r.flags[i] & kFlagsNoPosterior) {
+      for (std::size_t j = 0; j < nx; ++j) xi[j] = static_cast<float>(flow_.x_mean()[j]);
+    } else {
+      const std::vector<double> xd = conditioning_.make(c.flux.data() + i * nb, c.sigma.data() + i * nb, c.z[i]);
+      for (std::size_t j = 0; j < nx; ++j) xi[j] = static_cast<float>(xd[j]);
+    }
+  }
+  std::vector<float> theta(n * S * D), log_q(n * S);
+  const auto t1 = Clock::now();
+  // Galaxies per Flow::sample call: about kRowsPerCall draws in flight bounds the activations
+  // (rows x hidden floats per layer) whatever the chunk size and sample count.
+  const std::size_t per_call = std::max<std::size_t>(1, kRowsPerCall / S);
+  for (std::size_t g = 0; g < n; g += per_call) {
+    const std::size_t m = std::min(per_call, n - g);
+    flow_.sample(x.data() + g * nx, static_cast<std::int64_t>(m), static_cast<std::int64_t>(S), settings_.seed,
+                 theta.data() + g * S * D, log_q.data() + g * S, static_cast<std::int64_t>(c.first + g));
+  }
+  const auto t2 = Clock::now();
+
+  for (std::size_t i = 0; i < n; ++i) {
+    if (r.flags[i] & kFlagsNoPosterior) continue;
+    if (settings_.weighting) {
+      summarise_weighted(c, i, x.data() + i * nx, theta.data() + i * S * D, log_q.data() + i * S, r);
+      if (!(r.ess[i] >= settings_.min_ess)) {
+        r.flags[i] |= kFlagWeightsDegenerate;
+        add_reason(&r.reason[i], cat("likelihood weighting: effective sample size ", r.ess[i], " of ", r.n_draws[i],
+                                     " draws after ", r.rounds[i], " refinement rounds (min_ess ", settings_.min_ess,
+                                     ")"));
+      }
+    } else {
+      summarise_flow_draws(c, i, theta.data() + i * S * D, log_q.data() + i * S, r);
+    }
+    if (!(r.chi2[i] <= chi2_max_)) {
+      r.flags[i] |= kFlagChi2;
+      add_reason(&r.reason[i], cat("chi2 of the best-fitting draw ", r.chi2[i], " > ", chi2_max_, " (p < ",
+                                   settings_.chi2_pvalue, " for ", nb, " bands)"));
+    }
+  }
+  const auto t3 = Clock::now();
+  if (!c.truth.empty()) {
+    r.truth.assign(n * K, kNaN);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double* th = c.truth.data() + i * catalog::kNumPhysical;
+      double* row = r.truth.data() + i * K;
+      std::copy(th, th + catalog::kNumPhysical, row);
+      if (std::isfinite(c.z[i]) && c.z[i] > 0 && c.z[i] <= model_.settings().z_max)
+        catalog::derived_values(model_.derived(th, c.z[i]), row + catalog::kNumPhysical);
+    }
+  }
+  const auto t4 = Clock::now();
+  r.seconds_sampling = std::chrono::duration<double>(t2 - t1).count();
+  r.seconds_posterior = std::chrono::duration<double>(t3 - t2).count();
+  r.seconds_rest = std::chrono::duration<double>((t1 - t0) + (t4 - t3)).count();
+  return r;
+}
+
+}  // namespace sedpost::posterior

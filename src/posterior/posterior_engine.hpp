@@ -1,0 +1,90 @@
+#pragma once
+/// Per-galaxy posteriors of a catalog chunk (`sedpost infer`, `validate`; MODEL.md sections 8-9,
+/// docs/metrics.md): input checks, flow draws, likelihood weighting with refinement
+/// (LikelihoodWeighting), physical and derived quantities, weighted summaries, resampled draws,
+/// chi^2 and flags. The flow's noise for catalog row r is keyed by (seed, r) and the
+/// refinement's by (seed, kImportance, r), so the output does not depend on how rows are split
+/// into chunks or over ranks.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog_reader.hpp"
+#include "catalog/quantities.hpp"
+#include "catalog/support.hpp"
+#include "flow/flow.hpp"
+#include "noise/conditioning.hpp"
+#include "posterior/flags.hpp"
+#include "posterior/settings.hpp"
+#include "prior/prior.hpp"
+#include "sps/fixed_z_model.hpp"
+#include "sps/sed_model.hpp"
+
+namespace sedpost::posterior {
+
+/// Results for one chunk of n galaxies (row-major arrays). K = catalog::kNumQuantities.
+struct ChunkResult {
+  std::uint64_t n = 0;
+  std::vector<float> summary;        ///< [n, K, 7] (weighted when the weighting is on)
+  std::vector<float> samples;        ///< [n, n_store, K] equally weighted (resampled by weight)
+  std::vector<float> draws_flow;     ///< [n, n_store, 11] the same draws in flow coordinates
+  std::vector<double> chi2;          ///< [n] chi^2 of the best-fitting draw (NaN when no posterior)
+  std::vector<double> chi2_draw;     ///< [n] chi^2 of one draw picked by weight (NaN when weighting is off)
+  std::vector<double> best_flux;     ///< [n, B] model fluxes of that best draw [nmgy]
+  std::vector<double> log_q_best;    ///< [n] flow log density of that draw, unbounded coordinates
+  std::vector<double> ess;           ///< [n] Kish effective sample size of the weights (NaN: weighting off)
+  std::vector<double> efficiency;    ///< [n] ess / n_draws
+  std::vector<std::uint32_t> n_draws; ///< [n] likelihood evaluations (flow draws + refinement draws)
+  std::vector<std::uint32_t> rounds; ///< [n] refinement rounds
+  std::vector<std::uint32_t> flags;  ///< [n]
+  std::vector<std::string> reason;   ///< [n] "" or "; "-joined reasons
+  std::vector<double> truth;         ///< [n, K] when the chunk has truth, else empty
+  double seconds_sampling = 0;       ///< wall time in Flow::sample
+  double seconds_posterior = 0;      ///< likelihood weighting and refinement, quantities, summaries, chi^2
+  double seconds_rest = 0;           ///< input checks, conditioning vectors, truth
+};
+
+class PosteriorEngine {
+ public:
+  /// `flow` must have been trained on this model's training set (theta = the prior's flow
+  /// coordinates, x = Conditioning(bands)). Throws ConfigError when the dimensions disagree or
+  /// the settings are invalid.
+  PosteriorEngine(const flow::Flow& flow, const sps::SedModel& model, const prior::Prior& prior,
+                  const catalog::TrainingSupport& support, const PosteriorSettings& settings);
+
+  ChunkResult run(const catalog::CatalogChunk& chunk) const;
+
+  int num_bands() const { return static_cast<int>(support_.bands.size()); }
+  /// chi2_implausible threshold: the (1 - chi2_pvalue) quantile of chi^2 with B dof.
+  double chi2_threshold() const { return chi2_max_; }
+  const PosteriorSettings& settings() const { return settings_; }
+
+ private:
+  /// Input checks (flags 0-1 and criteria 1-2) for row i; returns the flag bits.
+  std::uint32_t check_row(const catalog::CatalogChunk& c, std::size_t i, std::string* reason) const;
+  /// log q of a draw in the flow's unbounded coordinates u = logit((theta - lo)/(hi - lo)):
+  /// log q(theta) + sum_k log |d theta_k / d u_k|. `theta` [n_theta] in flow coordinates.
+  double log_q_unbounded(const double* theta, double log_q) const;
+  /// Flow draws only (weighting off): equal weights, best = highest flow density.
+  void summarise_flow_draws(const catalog::CatalogChunk& c, std::size_t i, const float* theta_flow,
+                            const float* log_q, ChunkResult& r) const;
+  /// Weighted draws: summaries, resampled draws, chi^2, ESS.
+  void summarise_weighted(const catalog::CatalogChunk& c, std::size_t i, const float* x_cond, const float* theta_flow,
+                          const float* log_q, ChunkResult& r) const;
+  /// Physical and derived quantities [K] of flow coordinates x [11] at the galaxy's z.
+  void quantities(const sps::FixedZModel& at_z, const double* x, double* out) const;
+  /// Model fluxes of flow coordinates x [11] into r.best_flux row i, and r.chi2[i].
+  void best_fit(const catalog::CatalogChunk& c, std::size_t i, const sps::FixedZModel& at_z, const double* x,
+                ChunkResult& r) const;
+
+  const flow::Flow& flow_;
+  const sps::SedModel& model_;
+  const prior::Prior& prior_;
+  const catalog::TrainingSupport& support_;
+  PosteriorSettings settings_;
+  noise::Conditioning conditioning_;
+  double chi2_max_;
+  std::vector<double> flux_lo_, flux_hi_;  ///< [B] training flux range (the noise model's) [nmgy]
+};
+
+}  // namespace sedpost::posterior

@@ -1,0 +1,71 @@
+#pragma once
+/// One galaxy's exact posterior at its fixed redshift, up to a constant, in the 11 flow
+/// coordinates x (MODEL.md 1, 4):
+///   log pi(x) = -0.5 chi^2(x) + log prior(x),   chi^2 = sum_b (f_b(x) - f_obs_b)^2 / sigma_eff_b^2,
+///   sigma_eff_b^2 = sigma_b^2 + (model_error f_obs_b)^2   (the model-systematics floor),
+/// with the prior uniform on the flow-coordinate box (constant dropped; -inf outside) and, when a
+/// flux range is given, restricted to galaxies whose model fluxes lie inside it in every band:
+/// the training simulator draws its galaxies from that truncated prior (MODEL.md 5: it drops
+/// fluxes outside the noise catalog's range), so the flow learned that posterior.
+///
+/// Amplitude coordinates w [11] (the refinement proposal's space, as `mcmc --coordinates
+/// amplitude`): the model fluxes are linear in M = 10^log M*, f_b = M g_b(s), with s the other
+/// 10 coordinates. For fixed s the chi^2 is a parabola in M with minimum M_hat(s) = sum g f iv /
+/// sum g^2 iv and width sigma_M(s) = (sum g^2 iv)^-1/2, so w_0 = (M - M_hat) / sigma_M has the
+/// same N(0, 1) likelihood shape for every s and the curved mass ridge becomes an axis;
+/// w_k = logit((x_k - lo_k) / (hi_k - lo_k)) for k >= 1. The map x <-> w is a bijection for
+/// M inside the prior's mass range, with log |det dw/dx| = log(M ln 10 / sigma_M) +
+/// sum_{k>=1} log((hi_k - lo_k) / ((x_k - lo_k)(hi_k - x_k))).
+#include <vector>
+
+#include "prior/prior.hpp"
+#include "sps/fixed_z_model.hpp"
+
+namespace sedpost::posterior {
+
+class SedTarget {
+ public:
+  /// flux_obs, sigma [n_bands] nanomaggies (sigma > 0, finite); model_error >= 0; flux_lo,
+  /// flux_hi [n_bands] the prior's model-flux range [nmgy] (both null: none). The model, prior
+  /// and arrays must outlive the target.
+  SedTarget(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs, const double* sigma,
+            int n_bands, double model_error, const double* flux_lo = nullptr, const double* flux_hi = nullptr);
+
+  int n_bands() const { return n_bands_; }
+
+  /// Draws in flow coordinates x [n, 11]: log_target [n] (-0.5 chi^2; -inf outside the box),
+  /// chi2 [n] (+inf outside the box; finite outside the flux range), unit [n, B] model fluxes per
+  /// M_sun formed (NaN outside the box).
+  void evaluate_flow(const double* x, int n, double* log_target, double* chi2, double* unit) const;
+
+  /// Amplitude coordinates w [11] of x [11] with unit fluxes `unit` [B]; returns log |det dw/dx|
+  /// (NaN when the unit fluxes are not usable, e.g. all zero).
+  double to_amplitude(const double* x, const double* unit, double* w) const;
+
+  /// Draws in amplitude coordinates w [n, 11] -> x [n, 11], log_target, chi2, unit as in
+  /// evaluate_flow, and log |det dw/dx| [n]. Rows whose mass falls outside the prior range (or
+  /// whose fluxes vanish) get log_target = -inf and x = the box centre.
+  void evaluate_amplitude(const double* w, int n, double* x, double* log_target, double* chi2, double* unit,
+                          double* log_det_wx) const;
+
+ private:
+  struct Amplitude {
+    double m_hat, sigma_m;
+  };
+  Amplitude amplitude(const double* unit) const;
+  /// chi^2 of fluxes mass * unit [B].
+  double chi2_of(const double* unit, double mass) const;
+  /// log_target of fluxes mass * unit with chi^2 `chi2`: -0.5 chi2, -inf outside the flux range.
+  double log_target_of(const double* unit, double mass, double chi2) const;
+
+  const sps::FixedZModel& model_;
+  const prior::Prior& prior_;
+  std::vector<double> flux_obs_, ivar_;
+  int n_bands_;
+  double m_lo_, m_hi_;  ///< prior mass range [M_sun]
+  const double* flux_lo_;
+  const double* flux_hi_;
+  mutable std::vector<double> phys_;
+};
+
+}  // namespace sedpost::posterior

@@ -1,0 +1,21 @@
+#include "posterior/settings.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/logger.hpp"
+
+namespace sedpost::posterior {
+
+void PosteriorSettings::validate() const {
+  if (n_samples < 1) throw ConfigError("n_samples must be >= 1");
+  if (n_store < 0 || n_store > n_samples)
+    throw ConfigError(cat("n_store (", n_store, ") must be between 0 and n_samples (", n_samples, ")"));
+  if (!(chi2_pvalue > 0 && chi2_pvalue < 1)) throw ConfigError(cat("chi2_pvalue (", chi2_pvalue, ") must be in (0, 1)"));
+  if (!(min_ess >= 1)) throw ConfigError(cat("min_ess (", min_ess, ") must be >= 1"));
+  if (max_rounds < 0) throw ConfigError(cat("max_rounds (", max_rounds, ") must be >= 0"));
+  if (!(model_error >= 0 && model_error < 1) || !std::isfinite(model_error))
+    throw ConfigError(cat("model_error (", model_error, ") must be a fraction in [0, 1)"));
+}
+
+}  // namespace sedpost::posterior

@@ -1,0 +1,141 @@
+// The per-galaxy SED posterior and its amplitude coordinates (src/posterior/sed_target.hpp).
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+
+#include <cmath>
+#include <cstdlib>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "posterior/sed_target.hpp"
+#include "prior/prior.hpp"
+#include "sps/fixed_z_model.hpp"
+
+namespace sedpost::posterior {
+namespace {
+
+constexpr int D = static_cast<int>(prior::kNumFlow);
+
+std::string data_dir() {
+  if (const char* d = std::getenv("SEDPOST_DATA_DIR"); d && *d) return d;
+  return "../shared/data";
+}
+
+const sps::SedModel& model() {
+  static const sps::SedModel m([] {
+    sps::SedModelSettings s;
+    s.data_dir = data_dir();
+    s.z_max = 0.2;
+    return s;
+  }());
+  return m;
+}
+
+/// A galaxy with known flow coordinates and noiseless fluxes at z = 0.05 (5 % errors).
+struct Galaxy {
+  prior::FlowCoords x{};
+  std::vector<double> flux, sigma;
+};
+
+Galaxy make_galaxy(const prior::Prior& prior, const sps::FixedZModel& at_z, std::uint64_t index) {
+  Rng rng(11, RngStream::kTest, index);
+  Galaxy g;
+  g.x = prior.sample_flow(rng);
+  g.x[0] = 10.0;
+  const prior::Physical p = prior.to_physical(g.x);
+  g.flux.resize(static_cast<std::size_t>(at_z.num_bands()));
+  at_z.evaluate(p.data(), g.flux.data());
+  for (double f : g.flux) g.sigma.push_back(0.05 * std::abs(f));
+  return g;
+}
+
+TEST(PosteriorSedTarget, ChiSquareIsZeroAtTheNoiselessTruthAndScalesWithTheFloor) {
+  const prior::Prior prior;
+  const sps::FixedZModel at_z(model(), 0.05);
+  const Galaxy g = make_galaxy(prior, at_z, 0);
+  const int B = at_z.num_bands();
+  const SedTarget target(at_z, prior, g.flux.data(), g.sigma.data(), B, 0.0);
+  double lt, chi2;
+  std::vector<double> unit(static_cast<std::size_t>(B));
+  target.evaluate_flow(g.x.data(), 1, &lt, &chi2, unit.data());
+  // evaluate() and evaluate_batch() agree to float rounding (FixedZModel), ~1e-7 relative.
+  EXPECT_NEAR(chi2, 0.0, 1e-8);
+  for (int b = 0; b < B; ++b) {
+    const double f = g.flux[static_cast<std::size_t>(b)];
+    EXPECT_NEAR(unit[static_cast<std::size_t>(b)] * 1e10, f, 1e-6 * f);
+  }
+  // Mass 10 % high: every residual is 0.1 f; with a 5 % error chi^2 = B x 4, with the 5 % error
+  // plus a 5 % floor in quadrature B x 2.
+  prior::FlowCoords x = g.x;
+  x[0] = std::log10(1.1e10);
+  target.evaluate_flow(x.data(), 1, &lt, &chi2, unit.data());
+  EXPECT_NEAR(chi2, 4.0 * B, 1e-4);
+  EXPECT_NEAR(lt, -0.5 * chi2, 1e-12);
+  const SedTarget floored(at_z, prior, g.flux.data(), g.sigma.data(), B, 0.05);
+  floored.evaluate_flow(x.data(), 1, &lt, &chi2, unit.data());
+  EXPECT_NEAR(chi2, 2.0 * B, 1e-4);
+  // Outside the box: -inf.
+  x[9] = -0.1;  // tau_bc < 0
+  target.evaluate_flow(x.data(), 1, &lt, &chi2, unit.data());
+  EXPECT_TRUE(std::isinf(lt) && lt < 0);
+}
+
+TEST(PosteriorSedTarget, AmplitudeCoordinatesRoundTripWithTheirJacobian) {
+  const prior::Prior prior;
+  const sps::FixedZModel at_z(model(), 0.05);
+  const int B = at_z.num_bands();
+  for (std::uint64_t gi = 1; gi < 4; ++gi) {
+    const Galaxy g = make_galaxy(prior, at_z, gi);
+    const SedTarget target(at_z, prior, g.flux.data(), g.sigma.data(), B, 0.02);
+    Rng rng(12, RngStream::kTest, gi);
+    prior::FlowCoords x = g.x;  // a point near the truth, not on it
+    for (int k = 1; k < D; ++k) {
+      const double lo = prior.flow_lower()[k], hi = prior.flow_upper()[k];
+      x[k] = std::min(hi - 0.05 * (hi - lo), std::max(lo + 0.05 * (hi - lo), x[k] + 0.02 * (hi - lo) * rng.normal()));
+    }
+    x[0] += 0.01;
+    double lt, chi2, w[D];
+    std::vector<double> unit(static_cast<std::size_t>(B));
+    target.evaluate_flow(x.data(), 1, &lt, &chi2, unit.data());
+    const double log_det = target.to_amplitude(x.data(), unit.data(), w);
+    ASSERT_TRUE(std::isfinite(log_det));
+    double x2[D], lt2, chi22, log_det2;
+    std::vector<double> unit2(static_cast<std::size_t>(B));
+    target.evaluate_amplitude(w, 1, x2, &lt2, &chi22, unit2.data(), &log_det2);
+    for (int k = 0; k < D; ++k) EXPECT_NEAR(x2[k], x[k], 1e-9) << "coordinate " << k;
+    EXPECT_NEAR(lt2, lt, 1e-7 * (1 + std::abs(lt)));
+    EXPECT_NEAR(log_det2, log_det, 1e-7);
+    // log |det dw/dx| against central differences of x -> w (the model re-evaluated each time).
+    Eigen::MatrixXd J(D, D);
+    for (int j = 0; j < D; ++j) {
+      const double h = 1e-6 * (prior.flow_upper()[j] - prior.flow_lower()[j]);
+      double wp[D], wm[D];
+      for (int sgn : {1, -1}) {
+        prior::FlowCoords xs = x;
+        xs[j] += sgn * h;
+        target.evaluate_flow(xs.data(), 1, &lt, &chi2, unit.data());
+        target.to_amplitude(xs.data(), unit.data(), sgn > 0 ? wp : wm);
+      }
+      for (int i = 0; i < D; ++i) J(i, j) = (wp[i] - wm[i]) / (2 * h);
+    }
+    EXPECT_NEAR(std::log(std::abs(J.determinant())), log_det, 1e-4) << "galaxy " << gi;
+  }
+}
+
+TEST(PosteriorSedTarget, AmplitudeOutsideTheMassPriorIsExcluded) {
+  const prior::Prior prior;
+  const sps::FixedZModel at_z(model(), 0.05);
+  const int B = at_z.num_bands();
+  const Galaxy g = make_galaxy(prior, at_z, 5);
+  const SedTarget target(at_z, prior, g.flux.data(), g.sigma.data(), B, 0.0);
+  double w[D] = {}, x[D], lt, chi2, log_det;
+  std::vector<double> unit(static_cast<std::size_t>(B));
+  w[0] = -1e6;  // M = M_hat - 1e6 sigma_M < 0
+  target.evaluate_amplitude(w, 1, x, &lt, &chi2, unit.data(), &log_det);
+  EXPECT_TRUE(std::isinf(lt) && lt < 0);
+  EXPECT_TRUE(std::isnan(log_det));
+}
+
+}  // namespace
+}  // namespace sedpost::posterior
