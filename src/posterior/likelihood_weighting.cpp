@@ -44,6 +44,7 @@ LikelihoodWeighting::LikelihoodWeighting(const flow::Flow& flow, const Posterior
 WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_cond, const float* theta,
                                        const float* log_q, std::uint64_t row) const {
   const int S = settings_.n_samples, B = target.n_bands();
+  const int R = S;  // draws per refinement round (smaller rounds stop earlier on a lucky ESS: worse tails)
   Pool p;
   p.n_bands = B;
   // Round 0: the flow's draws.
@@ -114,8 +115,8 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
       counts[0] = 0;
     }
     // New draws from the t, evaluated in x.
-    const Eigen::MatrixXd wn = t.sample(rng, S);
-    const int n0 = p.size(), n1 = n0 + S;
+    const Eigen::MatrixXd wn = t.sample(rng, R);
+    const int n0 = p.size(), n1 = n0 + R;
     p.x.resize(static_cast<std::size_t>(n1) * D);
     p.amp.resize(static_cast<std::size_t>(n1) * D);
     p.unit.resize(static_cast<std::size_t>(n1) * B);
@@ -123,9 +124,9 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
     p.chi2.resize(static_cast<std::size_t>(n1));
     p.log_det.resize(static_cast<std::size_t>(n1));
     p.log_q_flow.resize(static_cast<std::size_t>(n1), -kInf);
-    for (int i = 0; i < S; ++i)
+    for (int i = 0; i < R; ++i)
       for (int k = 0; k < D; ++k) p.amp[static_cast<std::size_t>(n0 + i) * D + k] = wn(i, k);
-    target.evaluate_amplitude(&p.amp[static_cast<std::size_t>(n0) * D], S, &p.x[static_cast<std::size_t>(n0) * D],
+    target.evaluate_amplitude(&p.amp[static_cast<std::size_t>(n0) * D], R, &p.x[static_cast<std::size_t>(n0) * D],
                               &p.log_target[static_cast<std::size_t>(n0)], &p.chi2[static_cast<std::size_t>(n0)],
                               &p.unit[static_cast<std::size_t>(n0) * B], &p.log_det[static_cast<std::size_t>(n0)]);
     // The flow's density at the new draws that the target supports (the others weigh 0 anyway).
@@ -158,7 +159,7 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
     }
     p.log_q_t.push_back(std::move(lt));
     ts.push_back(std::move(t));
-    counts.push_back(S);
+    counts.push_back(R);
     ess = reweight();
   }
 

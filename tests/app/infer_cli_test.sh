@@ -7,7 +7,9 @@
 #    variance) are flagged with a reason and NaN summaries while the run goes on;
 #  - --resume recomputes exactly the chunks not marked done (same file as an uninterrupted run),
 #    and a run killed part-way never leaves a file that looks complete;
-#  - a malformed catalog (missing column) fails at start naming the column.
+#  - a malformed catalog (missing column) fails at start naming the column;
+#  - the likelihood weighting's datasets (/ess, /efficiency, /n_draws, /refine_rounds, /chi2_draw)
+#    are consistent with its settings, and --weighting false gives the flow's own draws.
 set -u
 mpiexec=$1 sedpost=$2 src=$3
 py=/usr/bin/python3
@@ -21,7 +23,8 @@ sed -e 's/^n = 50000/n = 3000/' -e 's/^blocks = 5/blocks = 2/' -e 's/^hidden = 1
 "$mpiexec" -n 1 "$sedpost" --config tiny.toml simulate --n 60 --seed 99 --out cat.h5 >log 2>&1 || fail "simulate cat: $(tail -5 log)"
 
 "$mpiexec" -n 1 "$sedpost" infer --help >help.txt 2>&1 || fail "infer --help exited $?"
-for o in --model --catalog --out --rows --n-samples --n-store --seed --chunk --resume --threads; do
+for o in --model --catalog --out --rows --n-samples --n-store --seed --chunk --resume --threads --weighting \
+  --min-ess --max-rounds --defensive --model-error --chi2-pvalue; do
   grep -q -- "$o" help.txt || fail "infer --help does not explain $o"
 done
 
@@ -74,6 +77,43 @@ with h5py.File("bad.h5", "r+") as f:
     s[4, 0] = np.inf   # what inverse variance 0 becomes
     f["sigma"][...], f["flux_obs"][...], f["z"][...] = s, fl, z
 PY
+# --- likelihood weighting: datasets, budget and the switch
+"$mpiexec" -n 1 "$sedpost" "${args[@]}" --catalog cat.h5 --weighting false --out off.h5 >off.log 2>&1 ||
+  fail "infer --weighting false: $(tail -5 off.log)"
+$py - <<'PY' || fail "weighting datasets wrong"
+import h5py, numpy as np
+with h5py.File("p1.h5") as on, h5py.File("off.h5") as off:
+    n = 60
+    ess, eff, nd, rr = on["ess"][...], on["efficiency"][...], on["n_draws"][...], on["refine_rounds"][...]
+    assert ess.shape == (n,) and nd.dtype == np.uint32 and rr.dtype == np.uint32
+    assert on.attrs["weighting"] == 1 and on.attrs["min_ess"] == 100 and on.attrs["max_rounds"] == 12
+    assert (nd == 300 * (1 + rr)).all(), (nd, rr)
+    assert np.allclose(eff, ess / nd)
+    names = [x.decode() if isinstance(x, bytes) else x for x in on["flags"].attrs["flag_names"]]
+    degenerate = (on["flags"][...] & (1 << names.index("weights_degenerate"))) != 0
+    # below min_ess only when the budget ran out, and then flagged
+    assert ((ess >= 100) | ((rr == 12) & degenerate)).all()
+    assert (rr[ess < 100] == 12).all()
+    assert np.isfinite(on["chi2_draw"][...]).all() and (on["chi2"][...] <= on["chi2_draw"][...] * (1 + 1e-5) + 1e-6).all()
+    # off: the flow's own draws, no weights
+    assert off.attrs["weighting"] == 0 and np.isnan(off["ess"][...]).all() and (off["n_draws"][...] == 300).all()
+    assert np.isnan(off["chi2_draw"][...]).all()
+    assert not np.array_equal(on["summary"][...], off["summary"][...])
+PY
+
+# --- sample on the SED model: likelihood-checked draws from the photometry in x
+"$mpiexec" -n 2 "$sedpost" sample --model model.pt --x cat.h5 --n 200 --seed 3 --model-error 0 --out s.h5 >s.log 2>&1 ||
+  fail "sample on an SED model: $(tail -5 s.log)"
+$py - <<'PY' || fail "sample's weighted draws wrong"
+import h5py, numpy as np
+with h5py.File("s.h5") as f, h5py.File("cat.h5") as c:
+    assert f.attrs["weighting"] == 1 and f["samples"].shape == (60, 200, 11)
+    lo, hi = c.attrs["theta_lower"], c.attrs["theta_upper"]
+    s = f["samples"][...]
+    assert (s > lo).all() and (s < hi).all()
+    assert np.isfinite(f["log_q"][...]).all() and (f["ess"][...] > 0).all() and (f["n_draws"][...] >= 200).all()
+PY
+
 "$mpiexec" -n 2 "$sedpost" "${args[@]}" --catalog bad.h5 --out bad_out.h5 >bad.log 2>&1 ||
   fail "infer must go on past bad rows, exited $?: $(tail -5 bad.log)"
 $py - <<'PY' || fail "bad rows not flagged as expected: $(tail -3 bad.log)"
