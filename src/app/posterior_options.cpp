@@ -18,8 +18,10 @@ void add_posterior_options(CLI::App* sub, posterior::PosteriorSettings& s, const
       ->capture_default_str()
       ->check(CLI::Range(0, 1000));
   sub->add_option("--defensive", s.defensive,
-                  "Keep the flow in the refinement's proposal mixture (safer for multi-modal posteriors, one flow "
-                  "density per refinement draw); false: the flow's draws only seed the first refinement proposal")
+                  "Weight every draw against one mixture of the flow and the refinement proposals (defensive "
+                  "importance sampling: one flow density per refinement draw, about as costly as the draw itself "
+                  "with a large flow); false: the flow's and the refinement's draws are weighted as two groups, "
+                  "each against its own proposal")
       ->capture_default_str();
   sub->add_option("--model-error", s.model_error,
                   "Model-systematics floor: fractional flux error added in quadrature to every band's error in the "

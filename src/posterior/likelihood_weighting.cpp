@@ -64,20 +64,40 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
 
   std::vector<int> counts{S};  // draws per proposal: the flow, then each t
   std::vector<double> log_w, w;
+  // Defensive: one deterministic mixture (flow + t's) for every draw. Otherwise two groups
+  // weighted apart, the flow's draws against the flow and the t's draws against the mixture of
+  // the t's, each self-normalised and combined in proportion to its ESS (both are consistent;
+  // no flow density is needed at the t's draws).
   auto reweight = [&] {
     const int n = p.size();
-    const double total = static_cast<double>(n);
     log_w.assign(static_cast<std::size_t>(n), -kInf);
+    const double total = static_cast<double>(settings_.defensive ? n : n - S);
     for (int i = 0; i < n; ++i) {
       if (!p.usable(i)) continue;
       const auto si = static_cast<std::size_t>(i);
-      double log_mix = counts[0] > 0 ? std::log(counts[0] / total) + p.log_q_flow[si] : -kInf;
-      for (std::size_t k = 0; k < p.log_q_t.size(); ++k)
-        log_mix = log_add(log_mix, std::log(counts[k + 1] / total) + p.log_q_t[k][si]);
+      const bool from_flow = i < S;
+      double log_mix = -kInf;
+      if (settings_.defensive || from_flow) log_mix = std::log(counts[0] / (settings_.defensive ? total : S)) + p.log_q_flow[si];
+      if (settings_.defensive || !from_flow)
+        for (std::size_t k = 0; k < p.log_q_t.size(); ++k)
+          log_mix = log_add(log_mix, std::log(counts[k + 1] / total) + p.log_q_t[k][si]);
       log_w[si] = p.log_target[si] - log_mix;
       if (std::isnan(log_w[si])) log_w[si] = -kInf;
     }
-    normalise_log_weights(log_w, w);
+    if (settings_.defensive || n == S) {
+      normalise_log_weights(log_w, w);
+      return effective_sample_size(w);
+    }
+    std::vector<double> lw_flow(log_w.begin(), log_w.begin() + S), lw_t(log_w.begin() + S, log_w.end()), w_flow, w_t;
+    normalise_log_weights(lw_flow, w_flow);
+    normalise_log_weights(lw_t, w_t);
+    const double ess_flow = effective_sample_size(w_flow), ess_t = effective_sample_size(w_t);
+    const double lambda = ess_flow + ess_t > 0 ? ess_flow / (ess_flow + ess_t) : 0.5;
+    w.resize(static_cast<std::size_t>(n));
+    for (int i = 0; i < S; ++i) w[static_cast<std::size_t>(i)] = lambda * w_flow[static_cast<std::size_t>(i)];
+    for (int i = S; i < n; ++i) w[static_cast<std::size_t>(i)] = (1 - lambda) * w_t[static_cast<std::size_t>(i - S)];
+    for (int i = 0; i < n; ++i)
+      log_w[static_cast<std::size_t>(i)] = w[static_cast<std::size_t>(i)] > 0 ? std::log(w[static_cast<std::size_t>(i)]) : -kInf;
     return effective_sample_size(w);
   };
   double ess = reweight();
@@ -106,13 +126,6 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
       t = StudentT::fit(pts, w_fit, kNu, 1.0);
     } catch (const NumericsError&) {
       break;  // degenerate spread: keep what there is (flagged by the caller if ESS is low)
-    }
-    if (rounds == 0 && !settings_.defensive) {
-      // The flow's draws only seed the first fit: the refinement draws are weighted against the
-      // t's alone, which spares a flow density per refinement draw.
-      p = Pool{};
-      p.n_bands = B;
-      counts[0] = 0;
     }
     // New draws from the t, evaluated in x.
     const Eigen::MatrixXd wn = t.sample(rng, R);

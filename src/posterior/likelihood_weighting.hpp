@@ -5,10 +5,11 @@
 /// are refined by adaptive multiple importance sampling (AMIS, Cornuet et al. 2012): each round
 /// fits a Student-t (5 dof) to the weighted draws in the amplitude coordinates of SedTarget
 /// (tempered weights w^beta when fewer than kFitEss effective draws remain), adds n_samples draws
-/// from it, and re-weights every draw so far against the deterministic mixture of all proposals.
-/// By default the flow's draws only seed the first fit and the mixture is of the t's alone; with
-/// `defensive` the flow stays in the mixture (its draws keep covering modes a t misses, at the
-/// cost of a flow density per refinement draw).
+/// from it, and re-weights the refinement draws against the deterministic mixture of all the t's.
+/// The flow's draws stay, weighted against the flow; the two groups are each self-normalised and
+/// combined in proportion to their ESS (no flow density is needed at the refinement draws). With
+/// `defensive` every draw is instead weighted against one mixture of the flow and the t's (one
+/// flow density per refinement draw).
 #include <cstdint>
 #include <vector>
 

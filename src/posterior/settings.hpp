@@ -18,11 +18,12 @@ struct PosteriorSettings {
   /// Galaxies still below it get weights_degenerate.
   double min_ess = 100;
   int max_rounds = 12;         ///< refinement rounds at most (each n_samples likelihood evaluations)
-  /// Keep the flow in the refinement's proposal mixture (defensive importance sampling; one flow
-  /// density per refinement draw). Off: the flow's draws seed the first Student-t and the
-  /// refinement draws are weighted against the t's alone: 3x faster with the SEDflow-size flow,
-  /// but overconfident tails on the demo test set (docs/metrics.md).
-  bool defensive = true;
+  /// Weight every draw against one mixture of the flow and the t's (defensive importance
+  /// sampling; one flow density per refinement draw). Off (default): the flow's draws and the
+  /// refinement draws are weighted as two groups, each against its own proposal, and combined in
+  /// proportion to their ESS; as well calibrated on the demo test set, and no flow density is
+  /// needed, which with the SEDflow-size flow is most of the cost (docs/metrics.md).
+  bool defensive = false;
   /// Fractional model error added in quadrature to every flux error in the likelihood and the
   /// chi^2: sigma_eff^2 = sigma^2 + (model_error * f_obs)^2 (docs/metrics.md, "Model-systematics
   /// floor"). Default 0.02: the minimum errors kcorrect adds to SDSS griz photometry (0.02 mag).

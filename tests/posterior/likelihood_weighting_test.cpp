@@ -4,13 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <vector>
 
 #include "core/rng.hpp"
 #include "flow/flow.hpp"
 #include "posterior/importance.hpp"
 #include "posterior/likelihood_weighting.hpp"
+#include "posterior_test_util.hpp"
 #include "prior/prior.hpp"
 #include "sps/fixed_z_model.hpp"
 
@@ -18,11 +18,6 @@ namespace sedpost::posterior {
 namespace {
 
 constexpr int D = static_cast<int>(prior::kNumFlow);
-
-std::string data_dir() {
-  if (const char* d = std::getenv("SEDPOST_DATA_DIR"); d && *d) return d;
-  return "../shared/data";
-}
 
 flow::Flow untrained_flow(const prior::Prior& prior) {
   flow::MafConfig cfg;
@@ -39,13 +34,7 @@ flow::Flow untrained_flow(const prior::Prior& prior) {
 
 struct Fixture {
   prior::Prior prior;
-  sps::SedModel model{[] {
-    sps::SedModelSettings s;
-    s.data_dir = data_dir();
-    s.z_max = 0.2;
-    return s;
-  }()};
-  sps::FixedZModel at_z{model, 0.05};
+  sps::FixedZModel at_z{test::sed_model(), 0.05};
   flow::Flow flow = untrained_flow(prior);
   prior::FlowCoords truth{};
   std::vector<double> flux, sigma;
@@ -73,32 +62,36 @@ const Fixture& fixture() {
 }
 
 TEST(PosteriorLikelihoodWeighting, RefinementCarriesAPoorProposalToTheLikelihood) {
-  PosteriorSettings s;
-  s.n_samples = 500;
-  s.min_ess = 100;
-  s.max_rounds = 12;
-  s.seed = 5;
-  const WeightedDraws d = fixture().run(s, 7);
-  ASSERT_EQ(d.n, 500 * (1 + d.rounds));
-  EXPECT_GT(d.rounds, 0) << "an untrained flow should not reach ESS 100 by itself";
-  EXPECT_GE(d.ess, s.min_ess);
-  EXPECT_NEAR(effective_sample_size(d.w), d.ess, 1e-9);
-  double sum = 0, mean = 0, var = 0;
-  for (int i = 0; i < d.n; ++i) {
-    sum += d.w[static_cast<std::size_t>(i)];
-    mean += d.w[static_cast<std::size_t>(i)] * d.x[static_cast<std::size_t>(i) * D];
+  for (const bool defensive : {false, true}) {
+    SCOPED_TRACE(defensive ? "defensive mixture" : "two groups");
+    PosteriorSettings s;
+    s.n_samples = 500;
+    s.min_ess = 100;
+    s.max_rounds = 12;
+    s.seed = 5;
+    s.defensive = defensive;
+    const WeightedDraws d = fixture().run(s, 7);
+    ASSERT_EQ(d.n, 500 * (1 + d.rounds));
+    EXPECT_GT(d.rounds, 0) << "an untrained flow should not reach ESS 100 by itself";
+    EXPECT_GE(d.ess, s.min_ess);
+    EXPECT_NEAR(effective_sample_size(d.w), d.ess, 1e-9);
+    double sum = 0, mean = 0, var = 0;
+    for (int i = 0; i < d.n; ++i) {
+      sum += d.w[static_cast<std::size_t>(i)];
+      mean += d.w[static_cast<std::size_t>(i)] * d.x[static_cast<std::size_t>(i) * D];
+    }
+    for (int i = 0; i < d.n; ++i) {
+      const double dx = d.x[static_cast<std::size_t>(i) * D] - mean;
+      var += d.w[static_cast<std::size_t>(i)] * dx * dx;
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-9);
+    // The fluxes are noiseless, so the truth sits at the likelihood's peak: the posterior mass
+    // must be near it (3 % errors: log M* to ~0.1 dex, widened by the dust-age degeneracies).
+    EXPECT_LT(std::abs(mean - fixture().truth[0]), 3.0 * std::sqrt(var) + 0.02);
+    EXPECT_LT(std::sqrt(var), 0.5);
+    ASSERT_GE(d.best, 0);
+    EXPECT_LT(d.chi2[static_cast<std::size_t>(d.best)], 3.0);  // chi^2 = 0 at the truth
   }
-  for (int i = 0; i < d.n; ++i) {
-    const double dx = d.x[static_cast<std::size_t>(i) * D] - mean;
-    var += d.w[static_cast<std::size_t>(i)] * dx * dx;
-  }
-  EXPECT_NEAR(sum, 1.0, 1e-9);
-  // The fluxes are noiseless, so the truth sits at the likelihood's peak: the posterior mass
-  // must be near it (3 % errors: log M* to ~0.1 dex, widened by the dust-age degeneracies).
-  EXPECT_LT(std::abs(mean - fixture().truth[0]), 3.0 * std::sqrt(var) + 0.02);
-  EXPECT_LT(std::sqrt(var), 0.5);
-  ASSERT_GE(d.best, 0);
-  EXPECT_LT(d.chi2[static_cast<std::size_t>(d.best)], 3.0);  // chi^2 = 0 at the truth
 }
 
 TEST(PosteriorLikelihoodWeighting, DrawsDependOnSeedAndRowOnly) {

@@ -4,11 +4,11 @@
 #include <Eigen/Dense>
 
 #include <cmath>
-#include <cstdlib>
 #include <vector>
 
 #include "core/rng.hpp"
 #include "posterior/sed_target.hpp"
+#include "posterior_test_util.hpp"
 #include "prior/prior.hpp"
 #include "sps/fixed_z_model.hpp"
 
@@ -17,20 +17,7 @@ namespace {
 
 constexpr int D = static_cast<int>(prior::kNumFlow);
 
-std::string data_dir() {
-  if (const char* d = std::getenv("SEDPOST_DATA_DIR"); d && *d) return d;
-  return "../shared/data";
-}
-
-const sps::SedModel& model() {
-  static const sps::SedModel m([] {
-    sps::SedModelSettings s;
-    s.data_dir = data_dir();
-    s.z_max = 0.2;
-    return s;
-  }());
-  return m;
-}
+using test::sed_model;
 
 /// A galaxy with known flow coordinates and noiseless fluxes at z = 0.05 (5 % errors).
 struct Galaxy {
@@ -52,7 +39,7 @@ Galaxy make_galaxy(const prior::Prior& prior, const sps::FixedZModel& at_z, std:
 
 TEST(PosteriorSedTarget, ChiSquareIsZeroAtTheNoiselessTruthAndScalesWithTheFloor) {
   const prior::Prior prior;
-  const sps::FixedZModel at_z(model(), 0.05);
+  const sps::FixedZModel at_z(sed_model(), 0.05);
   const Galaxy g = make_galaxy(prior, at_z, 0);
   const int B = at_z.num_bands();
   const SedTarget target(at_z, prior, g.flux.data(), g.sigma.data(), B, 0.0);
@@ -83,7 +70,7 @@ TEST(PosteriorSedTarget, ChiSquareIsZeroAtTheNoiselessTruthAndScalesWithTheFloor
 
 TEST(PosteriorSedTarget, AmplitudeCoordinatesRoundTripWithTheirJacobian) {
   const prior::Prior prior;
-  const sps::FixedZModel at_z(model(), 0.05);
+  const sps::FixedZModel at_z(sed_model(), 0.05);
   const int B = at_z.num_bands();
   for (std::uint64_t gi = 1; gi < 4; ++gi) {
     const Galaxy g = make_galaxy(prior, at_z, gi);
@@ -125,7 +112,7 @@ TEST(PosteriorSedTarget, AmplitudeCoordinatesRoundTripWithTheirJacobian) {
 
 TEST(PosteriorSedTarget, AmplitudeOutsideTheMassPriorIsExcluded) {
   const prior::Prior prior;
-  const sps::FixedZModel at_z(model(), 0.05);
+  const sps::FixedZModel at_z(sed_model(), 0.05);
   const int B = at_z.num_bands();
   const Galaxy g = make_galaxy(prior, at_z, 5);
   const SedTarget target(at_z, prior, g.flux.data(), g.sigma.data(), B, 0.0);
