@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <cmath>
 #include <limits>
 
@@ -167,7 +168,8 @@ void PosteriorEngine::summarise_flow_draws(const CatalogChunk& c, std::size_t i,
 }
 
 void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, const float* x_cond,
-                                         const float* theta_flow, const float* log_q, ChunkResult& r) const {
+                                         const float* theta_flow, const float* log_q, ChunkResult& r,
+                                         double* best_x) const {
   const std::size_t nb = support_.bands.size();
   const sps::FixedZModel at_z(model_, c.z[i]);
   const double* flux = c.flux.data() + i * nb;
@@ -226,10 +228,45 @@ void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, c
   if (!one.empty()) r.chi2_draw[i] = d.chi2[one[0]];
   const double* xb = &d.x[static_cast<std::size_t>(d.best) * D];
   best_fit(c, i, at_z, xb, r);
-  std::vector<float> xf(xb, xb + D);
-  float lq = 0;
-  flow_.log_prob(xf.data(), x_cond, 1, &lq);
-  r.log_q_best[i] = log_q_unbounded(xb, lq);
+  std::copy(xb, xb + D, best_x);  // its flow density is taken for the whole chunk at once
+}
+
+void PosteriorEngine::posterior_of_row(const CatalogChunk& c, std::size_t i, const float* x_cond,
+                                       const float* theta_flow, const float* log_q, ChunkResult& r,
+                                       double* best_x) const {
+  if (settings_.weighting) {
+    summarise_weighted(c, i, x_cond, theta_flow, log_q, r, best_x);
+    if (!(r.ess[i] >= settings_.min_ess)) {
+      r.flags[i] |= kFlagWeightsDegenerate;
+      add_reason(&r.reason[i], cat("likelihood weighting: effective sample size ", r.ess[i], " of ", r.n_draws[i],
+                                   " draws after ", r.rounds[i], " refinement rounds (min_ess ", settings_.min_ess,
+                                   ")"));
+    }
+  } else {
+    summarise_flow_draws(c, i, theta_flow, log_q, r);
+  }
+  if (!(r.chi2[i] <= chi2_max_)) {
+    r.flags[i] |= kFlagChi2;
+    add_reason(&r.reason[i], cat("chi2 of the best-fitting draw ", r.chi2[i], " > ", chi2_max_, " (p < ",
+                                 settings_.chi2_pvalue, " for ", support_.bands.size(), " bands)"));
+  }
+}
+
+void PosteriorEngine::flow_log_q_best(const float* x, const std::vector<double>& best_x, ChunkResult& r) const {
+  const std::size_t nx = conditioning_.dim();
+  std::vector<std::size_t> rows;
+  std::vector<float> theta, xs;
+  for (std::size_t i = 0; i < r.n; ++i) {
+    if (!std::isfinite(best_x[i * D])) continue;
+    rows.push_back(i);
+    theta.insert(theta.end(), best_x.begin() + static_cast<std::ptrdiff_t>(i * D),
+                 best_x.begin() + static_cast<std::ptrdiff_t>((i + 1) * D));
+    xs.insert(xs.end(), x + i * nx, x + (i + 1) * nx);
+  }
+  std::vector<float> lq(rows.size());
+  if (!rows.empty()) flow_.log_prob(theta.data(), xs.data(), static_cast<std::int64_t>(rows.size()), lq.data());
+  for (std::size_t j = 0; j < rows.size(); ++j)
+    r.log_q_best[rows[j]] = log_q_unbounded(&best_x[rows[j] * D], lq[j]);
 }
 
 ChunkResult PosteriorEngine::run(const CatalogChunk& c) const {
@@ -279,25 +316,25 @@ ChunkResult PosteriorEngine::run(const CatalogChunk& c) const {
   }
   const auto t2 = Clock::now();
 
+  // Galaxies are independent, so the weighting runs them on the flow's threads; not with the
+  // defensive mixture, whose flow densities already use those threads.
+  std::vector<double> best_x(n * D, kNaN);
+  const bool parallel = settings_.weighting && !settings_.defensive;
+  const int threads = parallel ? std::max(1, flow::get_threads()) : 1;
+  std::exception_ptr failure;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
   for (std::size_t i = 0; i < n; ++i) {
     if (r.flags[i] & kFlagsNoPosterior) continue;
-    if (settings_.weighting) {
-      summarise_weighted(c, i, x.data() + i * nx, theta.data() + i * S * D, log_q.data() + i * S, r);
-      if (!(r.ess[i] >= settings_.min_ess)) {
-        r.flags[i] |= kFlagWeightsDegenerate;
-        add_reason(&r.reason[i], cat("likelihood weighting: effective sample size ", r.ess[i], " of ", r.n_draws[i],
-                                     " draws after ", r.rounds[i], " refinement rounds (min_ess ", settings_.min_ess,
-                                     ")"));
-      }
-    } else {
-      summarise_flow_draws(c, i, theta.data() + i * S * D, log_q.data() + i * S, r);
-    }
-    if (!(r.chi2[i] <= chi2_max_)) {
-      r.flags[i] |= kFlagChi2;
-      add_reason(&r.reason[i], cat("chi2 of the best-fitting draw ", r.chi2[i], " > ", chi2_max_, " (p < ",
-                                   settings_.chi2_pvalue, " for ", nb, " bands)"));
+    try {
+      posterior_of_row(c, i, x.data() + i * nx, theta.data() + i * S * D, log_q.data() + i * S, r,
+                       best_x.data() + i * D);
+    } catch (...) {
+#pragma omp critical(sedpost_posterior_failure)
+      if (!failure) failure = std::current_exception();
     }
   }
+  if (failure) std::rethrow_exception(failure);
+  if (settings_.weighting) flow_log_q_best(x.data(), best_x, r);
   const auto t3 = Clock::now();
   if (!c.truth.empty()) {
     r.truth.assign(n * K, kNaN);

@@ -68,9 +68,17 @@ class PosteriorEngine {
   /// Flow draws only (weighting off): equal weights, best = highest flow density.
   void summarise_flow_draws(const catalog::CatalogChunk& c, std::size_t i, const float* theta_flow,
                             const float* log_q, ChunkResult& r) const;
-  /// Weighted draws: summaries, resampled draws, chi^2, ESS.
+  /// Weighted draws: summaries, resampled draws, chi^2, ESS; the best-fitting draw's flow
+  /// coordinates [11] into best_x.
   void summarise_weighted(const catalog::CatalogChunk& c, std::size_t i, const float* x_cond, const float* theta_flow,
-                          const float* log_q, ChunkResult& r) const;
+                          const float* log_q, ChunkResult& r, double* best_x) const;
+  /// Row i's posterior and flags (thread-safe for distinct rows when no flow call is made:
+  /// weighting on, not defensive). best_x [11] as in summarise_weighted.
+  void posterior_of_row(const catalog::CatalogChunk& c, std::size_t i, const float* x_cond, const float* theta_flow,
+                        const float* log_q, ChunkResult& r, double* best_x) const;
+  /// r.log_q_best of every row with a best draw (best_x [n, 11], NaN rows skipped), one flow call;
+  /// x [n, n_x] the conditioning vectors.
+  void flow_log_q_best(const float* x, const std::vector<double>& best_x, ChunkResult& r) const;
   /// Physical and derived quantities [K] of flow coordinates x [11] at the galaxy's z.
   void quantities(const sps::FixedZModel& at_z, const double* x, double* out) const;
   /// Model fluxes of flow coordinates x [11] into r.best_flux row i, and r.chi2[i].

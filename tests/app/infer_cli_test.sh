@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: infer_cli_test.sh MPIEXEC SEDPOST SOURCE_DIR
 # `sedpost infer` end to end on a tiny model and a simulated catalog with known truth:
-#  - the posterior catalog is identical (bitwise) for mpirun -n 1 and -n 2;
+#  - the posterior catalog is identical (bitwise) for mpirun -n 1 and -n 2, and for 1 and 2 threads;
 #  - the schema: /summary [N, 18, 7] with names/columns/units, /samples, /truth, /flags, ...;
 #  - crafted bad rows (NaN sigma, missing flux, z beyond the training range, zero inverse
 #    variance) are flagged with a reason and NaN summaries while the run goes on;
@@ -35,6 +35,10 @@ mkdir two && (cd two && "$mpiexec" -n 2 "$sedpost" --config ../tiny.toml infer -
 grep -q "galaxies/s" p2.log || fail "no throughput line: $(tail -5 p2.log)"
 $py "$src/tests/app/h5_equal.py" p1.h5 two/p1.h5 --ignore-attr model --ignore-attr catalog --ignore-attr config ||
   fail "posterior catalogs differ between 1 and 2 ranks"
+"$mpiexec" -n 1 "$sedpost" "${args[@]}" --catalog cat.h5 --threads 2 --out p1t.h5 >p1t.log 2>&1 ||
+  fail "infer --threads 2: $(tail -5 p1t.log)"
+$py "$src/tests/app/h5_equal.py" p1.h5 p1t.h5 --ignore-attr config ||
+  fail "posterior catalogs differ between 1 and 2 threads (the weighting runs galaxies in parallel)"
 
 $py - <<'PY' || fail "schema or values wrong"
 import h5py, numpy as np
