@@ -13,8 +13,8 @@ void add_posterior_options(CLI::App* sub, posterior::PosteriorSettings& s, const
       ->capture_default_str()
       ->check(CLI::Range(1.0, 1e9));
   sub->add_option("--max-rounds", s.max_rounds,
-                  "Refinement rounds per galaxy at most (each adds n-samples likelihood evaluations and flow "
-                  "densities: the per-galaxy budget)")
+                  "Refinement rounds per galaxy at most (each adds n-samples likelihood evaluations, and as many "
+                  "flow densities with --defensive true: the per-galaxy budget)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000));
   sub->add_option("--defensive", s.defensive,
