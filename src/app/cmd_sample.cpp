@@ -139,12 +139,7 @@ int run_sample(Context& ctx, const SampleOptions& opt) {
         r = weighted->run(x, begin, count);
         samples = r.draws_flow;
         // The flow's density at the resampled draws (refinement draws have none yet).
-        std::vector<float> x_rep(count * n * static_cast<std::uint64_t>(model.n_x()));
-        for (std::uint64_t j = 0; j < count * n; ++j)
-          std::copy(x.begin() + static_cast<std::ptrdiff_t>((j / n) * model.n_x()),
-                    x.begin() + static_cast<std::ptrdiff_t>((j / n + 1) * model.n_x()),
-                    x_rep.begin() + static_cast<std::ptrdiff_t>(j * model.n_x()));
-        model.log_prob(samples.data(), x_rep.data(), static_cast<std::int64_t>(count * n), log_q.data());
+        model.log_prob(samples.data(), x.data(), static_cast<std::int64_t>(count), opt.n, log_q.data());
       } else {
         model.sample(x.data(), static_cast<std::int64_t>(count), opt.n, opt.seed, samples.data(), log_q.data(),
                      static_cast<std::int64_t>(begin));

@@ -282,7 +282,13 @@ std::vector<float> Flow::sample(const std::vector<float>& x, std::int64_t n, std
 }
 
 void Flow::log_prob(const float* theta, const float* x, std::int64_t n, float* out) const {
+  log_prob(theta, x, n, 1, out);
+}
+
+void Flow::log_prob(const float* theta, const float* x, std::int64_t n_obs, std::int64_t n_per_obs,
+                    float* out) const {
   const Impl& m = *impl_;
+  const std::int64_t n = n_obs * n_per_obs;
   const int D = m.D, C = m.C;
   if (n <= 0) return;
   std::vector<float> y(static_cast<std::size_t>(n) * D), e(static_cast<std::size_t>(n) * C);
@@ -293,7 +299,7 @@ void Flow::log_prob(const float* theta, const float* x, std::int64_t n, float* o
     for (std::int64_t r = r0; r < r1; ++r) {
       ok[r] = m.to_flow_coords(theta + r * D, y.data() + r * D, &ld_map[r]);
       if (!ok[r]) std::fill_n(y.data() + r * D, D, 0.0f);
-      m.standardize_x(x + r * C, e.data() + r * C);
+      m.standardize_x(x + (r / n_per_obs) * C, e.data() + r * C);
     }
   });
   m.forward_rows(y.data(), e.data(), n, z.data(), ld.data());

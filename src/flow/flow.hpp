@@ -114,6 +114,10 @@ class Flow {
   /// log q(theta_i | x_i) for n pairs: theta [n, n_theta], x [n, n_x] -> out [n].
   /// -inf where theta is outside the open prior box.
   void log_prob(const float* theta, const float* x, std::int64_t n, float* out) const;
+  /// log q for draws that share their observation's x (the layout sample() writes):
+  /// theta [n_obs, n_per_obs, n_theta], x [n_obs, n_x] -> out [n_obs, n_per_obs]. Same values as
+  /// the pairwise log_prob with each x repeated.
+  void log_prob(const float* theta, const float* x, std::int64_t n_obs, std::int64_t n_per_obs, float* out) const;
   std::vector<float> log_prob(const std::vector<float>& theta, const std::vector<float>& x) const;
 
   /// Flat parameter vector (the layout of the fused gradient buffer), for tests and tools.

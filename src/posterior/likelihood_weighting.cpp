@@ -105,7 +105,7 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
   Rng rng(settings_.seed, RngStream::kImportance, row);
   int rounds = 0;
   std::vector<StudentT> ts;  // the refinement proposals so far
-  std::vector<float> theta_f, x_rep, lq_f;
+  std::vector<float> theta_f, lq_f;
   for (; rounds < settings_.max_rounds && ess < settings_.min_ess; ++rounds) {
     // Fit the t to the (tempered) weighted draws that have amplitude coordinates.
     std::vector<int> idx;
@@ -148,13 +148,10 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
       if (p.usable(i)) live.push_back(i);
     if (!settings_.defensive) live.clear();  // no flow component: its density is not needed
     theta_f.resize(live.size() * D);
-    x_rep.resize(live.size() * static_cast<std::size_t>(flow_.n_x()));
     lq_f.resize(live.size());
-    for (std::size_t j = 0; j < live.size(); ++j) {
+    for (std::size_t j = 0; j < live.size(); ++j)
       for (int k = 0; k < D; ++k) theta_f[j * D + k] = static_cast<float>(p.x[static_cast<std::size_t>(live[j]) * D + k]);
-      std::copy(x_cond, x_cond + flow_.n_x(), x_rep.begin() + static_cast<std::ptrdiff_t>(j * flow_.n_x()));
-    }
-    if (!live.empty()) flow_.log_prob(theta_f.data(), x_rep.data(), static_cast<std::int64_t>(live.size()), lq_f.data());
+    if (!live.empty()) flow_.log_prob(theta_f.data(), x_cond, 1, static_cast<std::int64_t>(live.size()), lq_f.data());
     for (std::size_t j = 0; j < live.size(); ++j) p.log_q_flow[static_cast<std::size_t>(live[j])] = lq_f[j];
     // Densities of the earlier t's at the new draws, and of the new t at every draw.
     for (std::size_t k = 0; k < p.log_q_t.size(); ++k) {

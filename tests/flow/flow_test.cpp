@@ -249,6 +249,10 @@ TEST(FlowSample, LogQMatchesLogProbAndStaysInBox) {
     if (interior) maxdiff = std::max(maxdiff, double(std::abs(lp[i] - lq[i])));
   }
   EXPECT_LT(maxdiff, 2e-3);
+  // The same densities with each observation's x given once for its 4000 draws.
+  std::vector<float> shared(lp.size());
+  f.log_prob(s.data(), x.data(), 2, 4000, shared.data());
+  for (std::size_t i = 0; i < lp.size(); ++i) ASSERT_EQ(shared[i], lp[i]) << "draw " << i;
 }
 
 TEST(FlowSample, KeyedByObservationIndex) {
