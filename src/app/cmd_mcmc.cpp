@@ -23,6 +23,7 @@
 #include "mcmc/optimize.hpp"
 #include "mpi/mpi_comm.hpp"
 #include "mpi/parallel_h5.hpp"
+#include "posterior/sed_target.hpp"
 #include "prior/prior.hpp"
 #include "simulate/model_config.hpp"
 #include "sps/fixed_z_model.hpp"
@@ -254,17 +255,10 @@ class GalaxyPosterior {
   long n_evals() const { return n_evals_; }
 
  private:
-  struct Amplitude {
-    double m_hat, sigma_m;
-  };
+  using Amplitude = posterior::Amplitude;
   /// Least-squares amplitude of the unit-mass fluxes g [n_bands] and its standard deviation.
   Amplitude amplitude(const double* g) const {
-    double a = 0.0, b = 0.0;
-    for (int k = 0; k < n_bands_; ++k) {
-      a += g[k] * flux_obs_[k] * ivar_[k];
-      b += g[k] * g[k] * ivar_[k];
-    }
-    return {a / b, 1.0 / std::sqrt(b)};  // b = 0 (no flux): NaN/inf, rejected by the caller
+    return posterior::least_squares_amplitude(g, flux_obs_.data(), ivar_.data(), n_bands_);
   }
 
   /// Log density in the sampled coordinates at the rows of y [n, 11] into logp [n]; optionally

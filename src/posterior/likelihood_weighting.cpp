@@ -27,7 +27,6 @@ double log_add(double a, double b) {
 
 /// Every draw so far, with what the mixture weights need.
 struct Pool {
-  int n_bands = 0;
   std::vector<double> x, amp, unit;              ///< [n, 11], [n, 11], [n, B]
   std::vector<double> log_target, chi2, log_det; ///< [n]; log_det = log |dw/dx| (NaN: no amplitude coords)
   std::vector<double> log_q_flow;                ///< [n] flow density (bounded coordinates)
@@ -44,9 +43,7 @@ LikelihoodWeighting::LikelihoodWeighting(const flow::Flow& flow, const Posterior
 WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_cond, const float* theta,
                                        const float* log_q, std::uint64_t row) const {
   const int S = settings_.n_samples, B = target.n_bands();
-  const int R = S;  // draws per refinement round (smaller rounds stop earlier on a lucky ESS: worse tails)
   Pool p;
-  p.n_bands = B;
   // Round 0: the flow's draws.
   p.x.assign(theta, theta + static_cast<std::size_t>(S) * D);
   p.log_q_flow.assign(log_q, log_q + S);
@@ -62,7 +59,6 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
           target.to_amplitude(&p.x[static_cast<std::size_t>(i) * D], &p.unit[static_cast<std::size_t>(i) * B],
                               &p.amp[static_cast<std::size_t>(i) * D]);
 
-  std::vector<int> counts{S};  // draws per proposal: the flow, then each t
   std::vector<double> log_w, w;
   // Defensive: one deterministic mixture (flow + t's) for every draw. Otherwise two groups
   // weighted apart, the flow's draws against the flow and the t's draws against the mixture of
@@ -71,16 +67,18 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
   auto reweight = [&] {
     const int n = p.size();
     log_w.assign(static_cast<std::size_t>(n), -kInf);
-    const double total = static_cast<double>(settings_.defensive ? n : n - S);
+    const double n_mix = static_cast<double>(settings_.defensive ? n : n - S);  // draws of the mixture
     for (int i = 0; i < n; ++i) {
       if (!p.usable(i)) continue;
       const auto si = static_cast<std::size_t>(i);
-      const bool from_flow = i < S;
-      double log_mix = -kInf;
-      if (settings_.defensive || from_flow) log_mix = std::log(counts[0] / (settings_.defensive ? total : S)) + p.log_q_flow[si];
-      if (settings_.defensive || !from_flow)
+      double log_mix;
+      if (!settings_.defensive && i < S) {
+        log_mix = p.log_q_flow[si];  // the flow's group: its own proposal
+      } else {
+        log_mix = settings_.defensive ? std::log(S / n_mix) + p.log_q_flow[si] : -kInf;
         for (std::size_t k = 0; k < p.log_q_t.size(); ++k)
-          log_mix = log_add(log_mix, std::log(counts[k + 1] / total) + p.log_q_t[k][si]);
+          log_mix = log_add(log_mix, std::log(S / n_mix) + p.log_q_t[k][si]);  // S draws per t
+      }
       log_w[si] = p.log_target[si] - log_mix;
       if (std::isnan(log_w[si])) log_w[si] = -kInf;
     }
@@ -128,8 +126,9 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
       break;  // degenerate spread: keep what there is (flagged by the caller if ESS is low)
     }
     // New draws from the t, evaluated in x.
-    const Eigen::MatrixXd wn = t.sample(rng, R);
-    const int n0 = p.size(), n1 = n0 + R;
+    // Rounds of S draws: smaller rounds stop earlier on a lucky ESS, with worse tails.
+    const Eigen::MatrixXd wn = t.sample(rng, S);
+    const int n0 = p.size(), n1 = n0 + S;
     p.x.resize(static_cast<std::size_t>(n1) * D);
     p.amp.resize(static_cast<std::size_t>(n1) * D);
     p.unit.resize(static_cast<std::size_t>(n1) * B);
@@ -137,9 +136,9 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
     p.chi2.resize(static_cast<std::size_t>(n1));
     p.log_det.resize(static_cast<std::size_t>(n1));
     p.log_q_flow.resize(static_cast<std::size_t>(n1), -kInf);
-    for (int i = 0; i < R; ++i)
+    for (int i = 0; i < S; ++i)
       for (int k = 0; k < D; ++k) p.amp[static_cast<std::size_t>(n0 + i) * D + k] = wn(i, k);
-    target.evaluate_amplitude(&p.amp[static_cast<std::size_t>(n0) * D], R, &p.x[static_cast<std::size_t>(n0) * D],
+    target.evaluate_amplitude(&p.amp[static_cast<std::size_t>(n0) * D], S, &p.x[static_cast<std::size_t>(n0) * D],
                               &p.log_target[static_cast<std::size_t>(n0)], &p.chi2[static_cast<std::size_t>(n0)],
                               &p.unit[static_cast<std::size_t>(n0) * B], &p.log_det[static_cast<std::size_t>(n0)]);
     // The flow's density at the new draws that the target supports (the others weigh 0 anyway).
@@ -163,13 +162,12 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
       }
     }
     std::vector<double> lt(static_cast<std::size_t>(n1), -kInf);
-    for (int i = 0; i < n1; ++i) {
+    for (int i = settings_.defensive ? 0 : S; i < n1; ++i) {  // the flow's group does not use the t's
       const auto si = static_cast<std::size_t>(i);
       if (p.usable(i) && std::isfinite(p.log_det[si])) lt[si] = t.log_density(&p.amp[si * D]) + p.log_det[si];
     }
     p.log_q_t.push_back(std::move(lt));
     ts.push_back(std::move(t));
-    counts.push_back(R);
     ess = reweight();
   }
 

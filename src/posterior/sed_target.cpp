@@ -25,13 +25,26 @@ SedTarget::SedTarget(const sps::FixedZModel& model, const prior::Prior& prior, c
   }
 }
 
-SedTarget::Amplitude SedTarget::amplitude(const double* unit) const {
+Amplitude least_squares_amplitude(const double* unit, const double* flux_obs, const double* ivar, int n_bands) {
   double a = 0, b = 0;
-  for (int k = 0; k < n_bands_; ++k) {
-    a += unit[k] * flux_obs_[static_cast<std::size_t>(k)] * ivar_[static_cast<std::size_t>(k)];
-    b += unit[k] * unit[k] * ivar_[static_cast<std::size_t>(k)];
+  for (int k = 0; k < n_bands; ++k) {
+    a += unit[k] * flux_obs[k] * ivar[k];
+    b += unit[k] * unit[k] * ivar[k];
   }
-  return {a / b, 1.0 / std::sqrt(b)};  // b = 0 (no flux): NaN / inf, rejected by callers
+  return {a / b, 1.0 / std::sqrt(b)};
+}
+
+Amplitude SedTarget::amplitude(const double* unit) const {
+  return least_squares_amplitude(unit, flux_obs_.data(), ivar_.data(), n_bands_);
+}
+
+double SedTarget::log_det_to_amplitude(const double* x, double mass, double sigma_m) const {
+  double log_det = std::log(mass * kLn10 / sigma_m);
+  for (int k = 1; k < D; ++k) {
+    const double lo = prior_.flow_lower()[k], hi = prior_.flow_upper()[k];
+    log_det += std::log((hi - lo) / ((x[k] - lo) * (hi - x[k])));
+  }
+  return std::isfinite(log_det) ? log_det : kNaN;
 }
 
 double SedTarget::chi2_of(const double* unit, double mass) const {
@@ -54,7 +67,7 @@ double SedTarget::log_target_of(const double* unit, double mass, double chi2) co
 }
 
 void SedTarget::evaluate_flow(const double* x, int n, double* log_target, double* chi2, double* unit) const {
-  phys_.resize(static_cast<std::size_t>(n) * P);
+  std::vector<double> phys(static_cast<std::size_t>(n) * P);
   std::vector<int> inside;
   inside.reserve(static_cast<std::size_t>(n));
   prior::FlowCoords xi{};
@@ -68,12 +81,12 @@ void SedTarget::evaluate_flow(const double* x, int n, double* log_target, double
     }
     xi[0] = 0.0;  // unit mass: f = M g
     const prior::Physical p = prior_.to_physical(xi);
-    std::copy(p.begin(), p.end(), phys_.begin() + static_cast<std::ptrdiff_t>(inside.size() * P));
+    std::copy(p.begin(), p.end(), phys.begin() + static_cast<std::ptrdiff_t>(inside.size() * P));
     inside.push_back(i);
   }
   const int m = static_cast<int>(inside.size());
   std::vector<double> g(static_cast<std::size_t>(m) * n_bands_);
-  if (m > 0) model_.evaluate_batch(phys_.data(), m, g.data());
+  if (m > 0) model_.evaluate_batch(phys.data(), m, g.data());
   for (int j = 0; j < m; ++j) {
     const int i = inside[static_cast<std::size_t>(j)];
     std::copy(g.begin() + j * n_bands_, g.begin() + (j + 1) * n_bands_, unit + i * n_bands_);
@@ -87,21 +100,15 @@ double SedTarget::to_amplitude(const double* x, const double* unit, double* w) c
   const Amplitude a = amplitude(unit);
   const double mass = std::pow(10.0, x[0]);
   w[0] = (mass - a.m_hat) / a.sigma_m;
-  prior::FlowCoords xi{}, yi{};
-  for (int k = 0; k < D; ++k) xi[k] = x[k];
-  prior_.to_unbounded(xi.data(), 1, yi.data());
-  double log_det = std::log(mass * kLn10 / a.sigma_m);
-  for (int k = 1; k < D; ++k) {
-    w[k] = yi[k];
-    const double lo = prior_.flow_lower()[k], hi = prior_.flow_upper()[k];
-    log_det += std::log((hi - lo) / ((x[k] - lo) * (hi - x[k])));
-  }
-  return std::isfinite(w[0]) && std::isfinite(log_det) ? log_det : kNaN;
+  prior::FlowCoords y{};
+  prior_.to_unbounded(x, 1, y.data());
+  for (int k = 1; k < D; ++k) w[k] = y[k];
+  return std::isfinite(w[0]) ? log_det_to_amplitude(x, mass, a.sigma_m) : kNaN;
 }
 
 void SedTarget::evaluate_amplitude(const double* w, int n, double* x, double* log_target, double* chi2,
                                    double* unit, double* log_det_wx) const {
-  phys_.resize(static_cast<std::size_t>(n) * P);
+  std::vector<double> phys(static_cast<std::size_t>(n) * P);
   prior::FlowCoords yi{}, xi{};
   for (int i = 0; i < n; ++i) {
     for (int k = 0; k < D; ++k) yi[k] = w[i * D + k];
@@ -110,9 +117,9 @@ void SedTarget::evaluate_amplitude(const double* w, int n, double* x, double* lo
     for (int k = 0; k < D; ++k) x[i * D + k] = xi[k];
     xi[0] = 0.0;  // unit mass
     const prior::Physical p = prior_.to_physical(xi);
-    std::copy(p.begin(), p.end(), phys_.begin() + static_cast<std::ptrdiff_t>(i) * P);
+    std::copy(p.begin(), p.end(), phys.begin() + static_cast<std::ptrdiff_t>(i) * P);
   }
-  if (n > 0) model_.evaluate_batch(phys_.data(), n, unit);
+  if (n > 0) model_.evaluate_batch(phys.data(), n, unit);
   for (int i = 0; i < n; ++i) {
     const double* g = unit + i * n_bands_;
     const Amplitude a = amplitude(g);
@@ -127,13 +134,8 @@ void SedTarget::evaluate_amplitude(const double* w, int n, double* x, double* lo
     x[i * D] = std::log10(mass);
     chi2[i] = chi2_of(g, mass);
     log_target[i] = log_target_of(g, mass, chi2[i]);
-    double log_det = std::log(mass * kLn10 / a.sigma_m);
-    for (int k = 1; k < D; ++k) {
-      const double lo = prior_.flow_lower()[k], hi = prior_.flow_upper()[k], xk = x[i * D + k];
-      log_det += std::log((hi - lo) / ((xk - lo) * (hi - xk)));
-    }
-    log_det_wx[i] = log_det;
-    if (!std::isfinite(log_det)) log_target[i] = -kInf;  // a shape coordinate on the box edge
+    log_det_wx[i] = log_det_to_amplitude(x + i * D, mass, a.sigma_m);
+    if (std::isnan(log_det_wx[i])) log_target[i] = -kInf;  // a shape coordinate on the box edge
   }
 }
 

@@ -23,6 +23,14 @@
 
 namespace sedpost::posterior {
 
+/// Least-squares amplitude of model fluxes linear in the mass, f_b = M g_b: for unit fluxes g,
+/// observed fluxes f and inverse variances iv [n_bands], the chi^2 minimum M_hat = sum g f iv /
+/// sum g^2 iv and its width sigma_M = (sum g^2 iv)^-1/2 (NaN / inf when every g is 0).
+struct Amplitude {
+  double m_hat, sigma_m;
+};
+Amplitude least_squares_amplitude(const double* unit, const double* flux_obs, const double* ivar, int n_bands);
+
 class SedTarget {
  public:
   /// flux_obs, sigma [n_bands] nanomaggies (sigma > 0, finite); model_error >= 0; flux_lo,
@@ -49,10 +57,10 @@ class SedTarget {
                           double* log_det_wx) const;
 
  private:
-  struct Amplitude {
-    double m_hat, sigma_m;
-  };
   Amplitude amplitude(const double* unit) const;
+  /// log |det dw/dx| at flow coordinates x [11] of mass M = 10^x_0 [M_sun] with amplitude width
+  /// sigma_m (NaN at a box edge).
+  double log_det_to_amplitude(const double* x, double mass, double sigma_m) const;
   /// chi^2 of fluxes mass * unit [B].
   double chi2_of(const double* unit, double mass) const;
   /// log_target of fluxes mass * unit with chi^2 `chi2`: -0.5 chi2, -inf outside the flux range.
@@ -65,7 +73,6 @@ class SedTarget {
   double m_lo_, m_hi_;  ///< prior mass range [M_sun]
   const double* flux_lo_;
   const double* flux_hi_;
-  mutable std::vector<double> phys_;
 };
 
 }  // namespace sedpost::posterior
