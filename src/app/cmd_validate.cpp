@@ -105,21 +105,18 @@ validation::FlowMcmcComparison compare_with_mcmc(const std::string& posteriors_p
                                        settings);
 }
 
-std::vector<std::uint32_t> read_flags(const std::string& path, std::vector<std::string>* names) {
-  io::H5File f = io::H5File::open_read(path);
-  const std::uint64_t n = f.shape("flags")[0];
-  std::vector<std::uint32_t> flags(n);
-  f.read_rows("flags", 0, n, flags.data());
-  *names = f.attr_strings("flags", "flag_names");
-  return flags;
-}
-
 template <class T>
 std::vector<T> read_column(const io::H5File& f, const std::string& name) {
   const std::uint64_t n = f.shape(name)[0];
   std::vector<T> v(n);
   f.read_rows(name, 0, n, v.data());
   return v;
+}
+
+std::vector<std::uint32_t> read_flags(const std::string& path, std::vector<std::string>* names) {
+  io::H5File f = io::H5File::open_read(path);
+  *names = f.attr_strings("flags", "flag_names");
+  return read_column<std::uint32_t>(f, "flags");
 }
 
 /// Goodness of fit and weighting statistics of the test posteriors (rank 0), and the expected
