@@ -12,7 +12,8 @@
 # Usage: benchmarks/infer_throughput.sh [BUILD_DIR] [OUT_DIR]
 #   env: N_GAL_1K (default 2000) galaxies at 1,000 draws, N_GAL_10K (default 200) at 10,000,
 #        REPEATS (default 3), RANKS (default "1 2"), DRAWS (default "1000 10000"),
-#        WEIGHTING (default "true false"), MODEL (default: train one as above).
+#        WEIGHTING (default "true false"), MODEL (default: train one as above),
+#        INFER_ARGS (more infer options, e.g. "--defensive true").
 set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -42,7 +43,7 @@ for p in $ranks; do
       rm -f post.h5
       # --model-error 0: the catalog is simulated from the model (as validate runs it).
       mpirun -n "$p" "$sedpost" --config "$cfg" infer --model "$model" --catalog catalog.h5 --rows "0:$n" \
-        --n-samples "$s" --weighting "$wt" --model-error 0 --threads 1 --out post.h5 >run.log 2>&1
+        --n-samples "$s" --weighting "$wt" --model-error 0 --threads 1 ${INFER_ARGS:-} --out post.h5 >run.log 2>&1
       line=$(grep "galaxies/s job-wide" run.log)
       rate=$(sed -E 's/.*, ([0-9.]+) galaxies\/s job-wide.*/\1/' <<<"$line")
       over=$(sed -E 's/.*overhead ([0-9.]+) % of sampling.*/\1/' <<<"$line")

@@ -105,6 +105,10 @@ with h5py.File("p1.h5") as on, h5py.File("off.h5") as off:
     assert not np.array_equal(on["summary"][...], off["summary"][...])
 PY
 
+# --- validation/worst_fits.py reads the catalog and lists its worst fits
+$py "$src/validation/worst_fits.py" p1.h5 --n 3 >worst.txt 2>&1 || fail "worst_fits.py: $(tail -3 worst.txt)"
+[ "$(grep -c '^id ' worst.txt)" = 3 ] && grep -q "weights_degenerate" worst.txt || fail "worst_fits.py output: $(head -5 worst.txt)"
+
 # --- sample on the SED model: likelihood-checked draws from the photometry in x
 "$mpiexec" -n 2 "$sedpost" sample --model model.pt --x cat.h5 --n 200 --seed 3 --model-error 0 --out s.h5 >s.log 2>&1 ||
   fail "sample on an SED model: $(tail -5 s.log)"
