@@ -148,7 +148,8 @@ SampledCoords sampled_coords_from_string(const std::string& name) {
 /// Gaussian normalisation dropped):
 ///   log p(x | f_obs) = -0.5 sum_b ((f_b(theta(x)) - f_obs_b) / sigma_b)^2 + log prior(x),
 /// the prior uniform on the flow-coordinate box (-log volume inside, -inf outside), sampled in
-/// the coordinates y of SampledCoords with log p(y) = log p(x(y)) + log |det dx/dy|.
+/// the coordinates y of SampledCoords with log p(y) = log p(x(y)) + log |det dx/dy|. A band
+/// with sigma = +inf (missing) has no term.
 ///
 /// kAmplitude (MODEL.md 10b: the slowest mixing is along mass-dust-burst degeneracies, which
 /// are mostly "the other parameters change the overall brightness and log M* compensates").
@@ -166,7 +167,11 @@ class GalaxyPosterior {
                   const double* sigma, int n_bands, SampledCoords coords)
       : model_(model), prior_(prior), flux_obs_(flux_obs, flux_obs + n_bands), ivar_(n_bands), n_bands_(n_bands),
         coords_(coords) {
-    for (int b = 0; b < n_bands; ++b) ivar_[b] = 1.0 / (sigma[b] * sigma[b]);
+    for (int b = 0; b < n_bands; ++b) {
+      const bool missing = std::isinf(sigma[b]);
+      ivar_[b] = missing ? 0.0 : 1.0 / (sigma[b] * sigma[b]);
+      if (missing) flux_obs_[b] = 0.0;
+    }
     prior::FlowCoords mid{};
     for (int k = 0; k < kNumFlow; ++k) mid[k] = 0.5 * (prior.flow_lower()[k] + prior.flow_upper()[k]);
     log_prior_in_box_ = prior.log_prob_flow(mid);
@@ -470,18 +475,22 @@ GalaxyResult run_galaxy(const RunSetup& run, const Catalog& cat_, std::uint64_t 
   const double* sigma = cat_.sigma.data() + local * cat_.n_bands;
   const double z = cat_.z[local];
 
+  // A missing band (flux not finite or sigma +inf: not measured, as catalogs and band-masked
+  // test sets write it) is left out of the likelihood; a NaN or non-positive sigma is bad input.
+  std::vector<double> sigma_used(sigma, sigma + nb);
+  int n_used = 0;
   for (int b = 0; b < nb; ++b) {
-    if (!std::isfinite(sigma[b]) || !(sigma[b] > 0.0)) {
-      res.flag(kBadSigma, cat("sigma of band ", b, " is ", sigma[b], " (must be finite and > 0)"));
+    const bool missing = !std::isfinite(flux[b]) || std::isinf(sigma[b]);
+    if (missing) {
+      sigma_used[static_cast<std::size_t>(b)] = std::numeric_limits<double>::infinity();
+    } else if (!std::isfinite(sigma[b]) || !(sigma[b] > 0.0)) {
+      res.flag(kBadSigma, cat("sigma of band ", b, " is ", sigma[b], " (must be > 0, or +inf for a missing band)"));
       break;
+    } else {
+      ++n_used;
     }
   }
-  for (int b = 0; b < nb; ++b) {
-    if (!std::isfinite(flux[b])) {
-      res.flag(kBadFlux, cat("flux of band ", b, " is ", flux[b]));
-      break;
-    }
-  }
+  if (res.flags == 0 && n_used == 0) res.flag(kBadFlux, "every band is missing");
   if (!std::isfinite(z) || !(z > 0.0) || z > run.z_max) {
     res.flag(kBadRedshift, cat("z = ", z, " is outside (0, ", run.z_max, "]"));
   }
@@ -490,7 +499,7 @@ GalaxyResult run_galaxy(const RunSetup& run, const Catalog& cat_, std::uint64_t 
   std::shared_ptr<GalaxyPosterior> state;
   try {
     const sps::FixedZModel fz(run.model, z);
-    state = std::make_shared<GalaxyPosterior>(fz, run.prior, flux, sigma, nb, run.coords);
+    state = std::make_shared<GalaxyPosterior>(fz, run.prior, flux, sigma_used.data(), nb, run.coords);
     const mcmc::BatchLogDensity log_density = [state](const Eigen::Ref<const Eigen::MatrixXd>& t,
                                                       Eigen::Ref<Eigen::VectorXd> lp) { (*state)(t, lp); };
 

@@ -24,7 +24,8 @@ int run_noise(Context& ctx, const NoiseOptions& opt) {
   if (opt.catalogs.empty()) throw ConfigError("noise fit needs --catalog FILE (NSA-style FITS with NMGY, NMGY_IVAR)");
   // One rank does the (small, serial) work; the others wait for the result.
   if (ctx.comm.is_root()) {
-    const noise::CatalogPhotometry phot = noise::read_nsa_photometry(opt.catalogs);
+    const noise::CatalogPhotometry phot =
+        noise::read_nsa_photometry(opt.catalogs, simulate::nsa_columns_from_config(ctx.config));
     noise::NoiseModel model = noise::NoiseModel::fit_ivar(phot.flux_nmgy, phot.ivar, phot.bands,
                                                           noise::NoiseSettings::from_config(ctx.config));
     std::string source;

@@ -26,7 +26,32 @@ struct SimulateOptions {
   std::string noise;              ///< noise-model file; empty = fit noise.catalog
   std::uint64_t chunk = 4096;     ///< rows per collective write
   bool resume = false;
+  std::vector<std::string> drop_bands;  ///< bands removed from every row (band-mask models only)
+  std::vector<std::string> inflate_errors;  ///< "F" (every band) or "BAND=F": noise wider than the model's
 };
+
+/// Error inflation per band from --inflate-errors items "F" or "BAND=F" (1 where not named).
+std::vector<double> noise_scale(const std::vector<std::string>& items, const std::vector<std::string>& bands) {
+  std::vector<double> scale(bands.size(), 1.0);
+  for (const std::string& item : items) {
+    const auto eq = item.find('=');
+    const std::string band = eq == std::string::npos ? "" : item.substr(0, eq);
+    double f = 0;
+    try {
+      f = std::stod(eq == std::string::npos ? item : item.substr(eq + 1));
+    } catch (const std::exception&) {
+      throw ConfigError("--inflate-errors: '" + item + "' is not FACTOR or BAND=FACTOR");
+    }
+    if (band.empty()) {
+      std::fill(scale.begin(), scale.end(), f);
+      continue;
+    }
+    const auto it = std::find(bands.begin(), bands.end(), band);
+    if (it == bands.end()) throw ConfigError("--inflate-errors: unknown band '" + band + "'");
+    scale[static_cast<std::size_t>(it - bands.begin())] = f;
+  }
+  return scale;
+}
 
 /// The datasets of a training set: name, element type, columns (0 = 1-D), units.
 struct Column {
@@ -39,13 +64,14 @@ struct Column {
 std::vector<Column> training_columns(std::uint64_t bands, std::uint64_t nx) {
   return {
       {"theta", io::DType::kFloat32, 11, "flow coordinates (see theta_names, theta_units)"},
-      {"x", io::DType::kFloat32, nx, "asinh magnitudes [mag], their errors [mag], redshift"},
+      {"x", io::DType::kFloat32, nx, "asinh magnitudes [mag], their errors [mag], present flags (band masks), redshift"},
       {"theta_physical", io::DType::kFloat64, 12, "physical parameters (see theta_physical_names/_units)"},
       {"z", io::DType::kFloat64, 0, "redshift"},
       {"flux_true", io::DType::kFloat64, bands, "nanomaggies"},
       {"flux_obs", io::DType::kFloat64, bands, "nanomaggies"},
       {"sigma", io::DType::kFloat64, bands, "nanomaggies"},
       {"attempts", io::DType::kUInt32, 0, "prior draws until one was inside the noise model's flux range"},
+      {"bands_used", io::DType::kUInt32, 0, "bit b set when band b (attribute bands) is measured, not masked"},
       {"row_done", io::DType::kUInt8, 0, "1 when the row is written (for --resume)"},
   };
 }
@@ -81,6 +107,9 @@ void create_training_file(io::H5File& f, const SimulateOptions& opt, const Conte
   f.set_attr("", "config", ctx.config.to_toml());
   f.set_attr("", "seed", static_cast<std::int64_t>(opt.seed));
   f.set_attr("", "n_rows", static_cast<std::int64_t>(opt.n));
+  f.set_attr("", "drop_bands", opt.drop_bands.empty() ? std::string() : join(opt.drop_bands));
+  f.set_attr("", "inflate_errors", opt.inflate_errors.empty() ? std::string() : join(opt.inflate_errors));
+  f.set_attr("", "band_mask_rates", sim.masks().rates());
   simulate::write_noise_model(f, "noise_model", noise_model);
 }
 
@@ -88,10 +117,14 @@ void create_training_file(io::H5File& f, const SimulateOptions& opt, const Conte
 void check_resumable(const io::H5File& f, const SimulateOptions& opt, const Context& ctx) {
   const auto n = f.attr_int("", "n_rows");
   const auto seed = f.attr_int("", "seed");
+  const std::string drop = opt.drop_bands.empty() ? std::string() : join(opt.drop_bands);
+  const std::string inflate = opt.inflate_errors.empty() ? std::string() : join(opt.inflate_errors);
   if (n != static_cast<std::int64_t>(opt.n) || seed != static_cast<std::int64_t>(opt.seed) ||
-      f.attr_string("", "config") != ctx.config.to_toml()) {
+      f.attr_string("", "config") != ctx.config.to_toml() || f.attr_string("", "drop_bands") != drop ||
+      f.attr_string("", "inflate_errors") != inflate) {
     throw ConfigError(cat("cannot resume ", f.path(), ": it was started with ", n, " rows, seed ", seed,
-                          " and another config; rerun without --resume to start over"));
+                          ", dropped bands '", f.attr_string("", "drop_bands"), "', inflated errors '",
+                          f.attr_string("", "inflate_errors"), "' and another config; rerun without --resume to start over"));
   }
 }
 
@@ -108,10 +141,13 @@ int run_simulate(Context& ctx, const SimulateOptions& opt) {
   // Rank 0 reads the noise inputs; the tables are small, every rank rebuilds the same model
   // from the same files (reads are cheap and deterministic).
   const noise::NoiseModel noise_model = simulate::load_or_fit_noise(ctx.config, data_dir, opt.noise);
-  const simulate::TrainingSimulator sim(model, prior, noise_model,
-                                        simulate::redshift_range_from_config(ctx.config), opt.seed);
+  const simulate::BandMasks masks(simulate::BandMaskSettings::from_config(ctx.config), noise_model, opt.drop_bands);
+  simulate::TrainingSimulator sim(model, prior, noise_model, simulate::redshift_range_from_config(ctx.config),
+                                  opt.seed, 1000, masks);
+  sim.set_noise_scale(noise_scale(opt.inflate_errors, noise_model.bands()));
   logger().info(cat("simulate: ", opt.n, " galaxies, bands ", join(model.band_names()), ", seed ", opt.seed,
-                    ", ", comm.size(), " rank(s); noise model from ", noise_model.source()));
+                    ", ", comm.size(), " rank(s); noise model from ", noise_model.source(), "; ",
+                    masks.describe(noise_model.bands())));
 
   io::FileAccess access = mpi::file_access(comm);
   io::OutputFile out(opt.out, comm, access, opt.resume);
@@ -158,6 +194,7 @@ int run_simulate(Context& ctx, const SimulateOptions& opt) {
     f.write_rows("flux_obs", begin, count, rows.flux_obs.data());
     f.write_rows("sigma", begin, count, rows.sigma.data());
     f.write_rows("attempts", begin, count, rows.attempts.data());
+    f.write_rows("bands_used", begin, count, rows.bands_used.data());
     // row_done last: a row is marked only after all its data is written.
     const std::vector<std::uint8_t> ones(count, 1);
     f.write_rows("row_done", begin, count, ones.data());
@@ -212,6 +249,14 @@ void register_simulate(Cli& cli) {
   sub->add_option("--noise", opt->noise, "Noise-model file from `sedpost noise fit` (default: fit noise.catalog)");
   sub->add_option("--chunk", opt->chunk, "Rows per collective write")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_flag("--resume", opt->resume, "Continue <out>.partial from an interrupted run");
+  sub->add_option("--drop-bands", opt->drop_bands,
+                  "Bands removed from every row instead of the random masks (models with model.band_masks; "
+                  "for tests on a fixed reduced band set), e.g. --drop-bands r")
+      ->delimiter(',');
+  sub->add_option("--inflate-errors", opt->inflate_errors,
+                  "Test sets with noise beyond the training range: scale the drawn errors (and the flux noise) "
+                  "by FACTOR in every band, or BAND=FACTOR per band, e.g. --inflate-errors r=5")
+      ->delimiter(',');
 }
 
 }  // namespace sedpost::app

@@ -49,6 +49,8 @@ struct ValidateOptions {
   bool no_plots = false;
   int threads = 0;
   std::uint64_t chunk = 64;
+  std::vector<std::string> drop_bands;  ///< bands removed from every test galaxy (band-mask models)
+  std::vector<std::string> inflate_errors;  ///< test-set noise beyond the training range (simulate's option)
   posterior::PosteriorSettings posterior = test_set_settings();
 };
 
@@ -125,7 +127,8 @@ void add_posterior_checks(const std::string& path, const flow::Flow& flow, const
                           validation::MetricsReport& report) {
   io::H5File f = io::H5File::open_read(path);
   const auto bands = f.attr_strings("", "bands");
-  const double dof = static_cast<double>(bands.size());
+  std::vector<double> dof;  // per galaxy: the bands in its posterior
+  for (std::uint32_t used : read_column<std::uint32_t>(f, "bands_used")) dof.push_back(__builtin_popcount(used));
   report.goodness_of_fit = validation::goodness_of_fit(read_column<double>(f, "chi2_draw"),
                                                        read_column<double>(f, "chi2"), dof);
   report.weighting = validation::summarize_weighting(read_column<double>(f, "ess"),
@@ -201,10 +204,17 @@ int run_validate(Context& ctx, const ValidateOptions& opt) {
 
   if (!io::is_complete(in("test_set.h5"))) {
     logger().info(cat("validate: simulating ", opt.n_test, " test galaxies (seed ", opt.seed + 1, ")"));
-    call_subcommand(comm, training_config, data_dir, "simulate",
-                    {"--n", std::to_string(opt.n_test), "--seed", std::to_string(opt.seed + 1), "--out",
-                     in("test_set.h5"), "--resume"},
-                    "test set");
+    std::vector<std::string> args{"--n",   std::to_string(opt.n_test), "--seed", std::to_string(opt.seed + 1),
+                                  "--out", in("test_set.h5"),          "--resume"};
+    auto pass = [&args](const char* option, const std::vector<std::string>& items) {
+      if (items.empty()) return;
+      std::string list;
+      for (const auto& b : items) list += (list.empty() ? "" : ",") + b;
+      args.insert(args.end(), {option, list});
+    };
+    pass("--drop-bands", opt.drop_bands);
+    pass("--inflate-errors", opt.inflate_errors);
+    call_subcommand(comm, training_config, data_dir, "simulate", args, "test set");
   }
   if (!io::is_complete(in("test_posteriors.h5"))) {
     InferJob job;
@@ -290,6 +300,15 @@ void register_validate(Cli& cli) {
   sub->add_flag("--no-plots", opt->no_plots, "Only metrics.json (no PNGs, no index.html)");
   sub->add_option("--threads", opt->threads, "Flow threads per rank (0 = cores / ranks)")->capture_default_str();
   sub->add_option("--chunk", opt->chunk, "Galaxies per inference work item")->capture_default_str();
+  sub->add_option("--drop-bands", opt->drop_bands,
+                  "Remove these bands from every test galaxy instead of the training's random masks (models "
+                  "trained with model.band_masks), e.g. --drop-bands r: calibration and flow vs MCMC on that "
+                  "reduced band set")
+      ->delimiter(',');
+  sub->add_option("--inflate-errors", opt->inflate_errors,
+                  "Test galaxies noisier than the training data: errors scaled by FACTOR (every band) or "
+                  "BAND=FACTOR, e.g. --inflate-errors r=5: calibration of the noisier-than-training remedy")
+      ->delimiter(',');
   add_posterior_options(sub, opt->posterior,
                         "default 0 here: the test set is simulated from the model itself, so its errors are exact");
 }

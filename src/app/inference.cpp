@@ -76,6 +76,8 @@ void create_output(io::H5File& f, const Context& ctx, const InferJob& job, const
       {"summary", io::DType::kFloat32, {K, kNumSummaryColumns}, "see attribute units",
        "posterior summaries [galaxy, quantity, column]: see attributes names, columns"},
       {"flags", io::DType::kUInt32, {}, "", "bit mask, bit i = flag_names[i]; 0 = fine"},
+      {"bands_used", io::DType::kUInt32, {}, "",
+       "bit mask, bit b set when band b (root attribute bands) entered the posterior; 0 = no posterior"},
       {"chi2", io::DType::kFloat64, {}, "",
        job.settings.weighting
            ? "chi^2 of the observed fluxes (errors with the model-error floor) at the best-fitting weighted draw"
@@ -122,6 +124,7 @@ void create_output(io::H5File& f, const Context& ctx, const InferJob& job, const
   f.set_attr("summary", "units", catalog::quantity_units());
   f.set_attr("flags", "flag_names", posterior::infer_flag_names());
   f.set_attr("", "bands", s.sed.support.bands);
+  f.set_attr("", "band_masks", static_cast<std::int64_t>(s.sed.support.band_masks));
   f.set_attr("", "filters", s.sed.model.filter_paths());
   f.set_attr("", "config", ctx.config.to_toml());
   f.set_attr("", "training_config", s.sed.training_config.to_toml());
@@ -142,6 +145,7 @@ void create_output(io::H5File& f, const Context& ctx, const InferJob& job, const
   f.set_attr("", "max_rounds", static_cast<std::int64_t>(job.settings.max_rounds));
   f.set_attr("", "defensive", static_cast<std::int64_t>(job.settings.defensive));
   f.set_attr("", "model_error", job.settings.model_error);
+  f.set_attr("", "noise_likelihood", static_cast<std::int64_t>(job.settings.noise_likelihood));
 }
 
 /// On resume: the partial file must come from the same job.
@@ -158,6 +162,7 @@ void check_resumable(const io::H5File& f, const InferJob& job, const Setup& s, c
                     f.attr_int("", "max_rounds") == job.settings.max_rounds &&
                     f.attr_int("", "defensive") == static_cast<std::int64_t>(job.settings.defensive) &&
                     f.attr_double("", "model_error") == job.settings.model_error &&
+                    f.attr_int("", "noise_likelihood") == static_cast<std::int64_t>(job.settings.noise_likelihood) &&
                     f.attr_string("", "catalog") == job.catalog;
   if (!same)
     throw ConfigError(cat("cannot resume ", f.path(), ": it was started with another model, catalog, row range, "
@@ -177,6 +182,7 @@ void write_chunk(io::H5File& f, const Layout& l, std::uint64_t row0, const catal
   f.write_rows("sigma", row0, n, c.sigma.data());
   f.write_rows("summary", row0, n, r.summary.data());
   f.write_rows("flags", row0, n, r.flags.data());
+  f.write_rows("bands_used", row0, n, r.bands_used.data());
   f.write_rows("chi2", row0, n, r.chi2.data());
   f.write_rows("chi2_draw", row0, n, r.chi2_draw.data());
   f.write_rows("ess", row0, n, r.ess.data());

@@ -28,6 +28,10 @@ void add_posterior_options(CLI::App* sub, posterior::PosteriorSettings& s, const
                   "likelihood and the chi^2 (" + model_error_help + ")")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.999));
+  sub->add_option("--noise-likelihood", s.noise_likelihood,
+                  "Include the noise model's density of each observed error given the model flux, p(sigma | f), in "
+                  "the weighting's target, as the simulator drew them (true|false; docs/metrics.md)")
+      ->capture_default_str();
   sub->add_option("--chi2-pvalue", s.chi2_pvalue,
                   "Flag chi2_implausible when the best-fitting draw's chi^2 (one degree of freedom per band) has "
                   "p-value below this; under the model it fires on at most this fraction of galaxies")

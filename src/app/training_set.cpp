@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/logger.hpp"
 #include "io/h5_file.hpp"
+#include "simulate/band_masks.hpp"
 #include "simulate/model_config.hpp"
 #include "simulate/noise_file.hpp"
 
@@ -102,8 +103,10 @@ std::vector<std::pair<std::string, std::string>> sed_attachments(Comm& comm, con
     std::vector<float> x(xs[0] * xs[1]);
     f.read_rows("x", 0, xs[0], x.data());
     const std::size_t nb = support.bands.size();
-    const std::vector<double> lo_hi = catalog::TrainingSupport::colour_quantiles(x.data(), xs[0], xs[1], nb,
-                                                                                colour_quantile);
+    support.band_masks = simulate::BandMaskSettings::from_config(config).enabled;
+    if (support.band_masks) support.mask_rates = f.attr_doubles("", "band_mask_rates");
+    const std::vector<double> lo_hi = catalog::TrainingSupport::colour_quantiles(
+        x.data(), xs[0], xs[1], nb, colour_quantile, support.band_masks ? 2 * nb : 0);
     support.colour_quantile = colour_quantile;
     support.colour_lo.assign(lo_hi.begin(), lo_hi.begin() + static_cast<std::ptrdiff_t>(nb - 1));
     support.colour_hi.assign(lo_hi.begin() + static_cast<std::ptrdiff_t>(nb - 1), lo_hi.end());

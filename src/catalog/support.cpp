@@ -70,7 +70,7 @@ std::vector<std::string> get_strings(const toml::table& t, const std::string& ke
 }  // namespace
 
 std::vector<double> TrainingSupport::colour_quantiles(const float* x, std::size_t n, std::size_t n_x,
-                                                      std::size_t n_bands, double q) {
+                                                      std::size_t n_bands, double q, std::size_t present_offset) {
   std::vector<double> lo_hi;  // [lo_0..lo_{B-2}, hi_0..hi_{B-2}]
   if (n_bands < 2) return lo_hi;
   std::vector<double> lo(n_bands - 1), hi(n_bands - 1);
@@ -79,6 +79,8 @@ std::vector<double> TrainingSupport::colour_quantiles(const float* x, std::size_
   for (std::size_t b = 0; b + 1 < n_bands; ++b) {
     c.clear();
     for (std::size_t i = 0; i < n; ++i) {
+      if (present_offset > 0 && !(x[i * n_x + present_offset + b] > 0.5f && x[i * n_x + present_offset + b + 1] > 0.5f))
+        continue;
       const double v = static_cast<double>(x[i * n_x + b]) - static_cast<double>(x[i * n_x + b + 1]);
       if (std::isfinite(v)) c.push_back(v);
     }
@@ -107,6 +109,8 @@ std::string TrainingSupport::to_toml() const {
   root.insert("colour_quantile", colour_quantile);
   root.insert("colour_lo", to_array(colour_lo));
   root.insert("colour_hi", to_array(colour_hi));
+  root.insert("band_masks", band_masks);
+  root.insert("mask_rates", to_array(mask_rates));
   const noise::NoiseTables t = noise.to_tables();
   toml::table nt;
   nt.insert("bands", to_array(t.bands));
@@ -148,6 +152,8 @@ TrainingSupport TrainingSupport::from_toml(const std::string& text, const std::s
   s.colour_hi = get_doubles(root, "colour_hi", source);
   if (s.colour_lo.size() + 1 != s.bands.size() || s.colour_hi.size() != s.colour_lo.size())
     missing(source, "colour_lo/colour_hi ([bands - 1] each)");
+  s.band_masks = root["band_masks"].value<bool>().value_or(false);
+  if (root.get("mask_rates")) s.mask_rates = get_doubles(root, "mask_rates", source);
   const auto* nt = root.get_as<toml::table>("noise_model");
   if (!nt) missing(source, "noise_model");
   noise::NoiseTables t;

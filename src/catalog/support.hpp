@@ -20,12 +20,17 @@ struct TrainingSupport {
   std::vector<double> colour_lo;      ///< [B-1] q quantile of (m_b - m_{b+1}) [mag]
   std::vector<double> colour_hi;      ///< [B-1] 1 - q quantile [mag]
   noise::NoiseModel noise;            ///< the model the training noise was drawn from
+  /// Trained with random band masks (x carries present flags; docs/missing-bands.md). Absent in
+  /// model files from before band masks: false.
+  bool band_masks = false;
+  std::vector<double> mask_rates;     ///< [B] training drop rate per band (band_masks only)
 
   /// Colour ranges from training conditioning vectors x [n, n_x] (float, row-major; the first
-  /// B columns are the asinh magnitudes). Rows with non-finite colours are ignored. Throws
-  /// DataError when fewer than 2 usable rows remain.
+  /// B columns are the asinh magnitudes). Rows with non-finite colours are ignored, and with
+  /// `present_offset` > 0 (the column of band 0's present flag) so are colours with a band
+  /// missing. Throws DataError when fewer than 2 usable rows remain for a colour.
   static std::vector<double> colour_quantiles(const float* x, std::size_t n, std::size_t n_x, std::size_t n_bands,
-                                              double q);
+                                              double q, std::size_t present_offset = 0);
   /// "u-g", "g-r", ...
   std::vector<std::string> colour_names() const;
 

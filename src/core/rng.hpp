@@ -25,6 +25,7 @@ enum class RngStream : std::uint32_t {
   kValidation = 9,   ///< held-out test sets
   kImportance = 10,  ///< likelihood weighting: refinement draws
   kResample = 11,    ///< likelihood weighting: resampling the weighted draws
+  kBandMask = 12,    ///< random band masks of simulated galaxies
 };
 
 /// One independent random sequence. Cheap to construct (no state beyond 3 counters);

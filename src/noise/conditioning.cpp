@@ -2,15 +2,20 @@
 
 #include <cctype>
 #include <cmath>
+#include <limits>
 
 #include "core/error.hpp"
 #include "noise/noise_model.hpp"
 
 namespace sedpost::noise {
 
-double sdss_softening(const std::string& band) {
+double default_softening(const std::string& band) {
   std::string s;
   for (char c : band) s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::size_t sep = s.find_last_of("_-");
+  const std::string tail = sep == std::string::npos ? s : s.substr(sep + 1);
+  if (tail == "fuv") return 2.0e-9;
+  if (tail == "nuv") return 1.0e-9;
   char letter = 0;
   if (s.size() == 1) {
     letter = s[0];
@@ -29,7 +34,7 @@ double sdss_softening(const std::string& band) {
     case 'z': return 7.4e-10;
     default:
       throw ConfigError("no default asinh-magnitude softening for band '" + band +
-                        "' (SDSS ugriz only): give the softening b per band explicitly");
+                        "' (SDSS ugriz and GALEX FUV, NUV only)");
   }
 }
 
@@ -43,11 +48,11 @@ double asinh_mag_error(double flux_nmgy, double sigma_nmgy, double b_maggies) {
   return kMagPerLnFlux * sigma_nmgy / std::sqrt(flux_nmgy * flux_nmgy + 4.0 * b_nmgy * b_nmgy);
 }
 
-Conditioning::Conditioning(std::vector<std::string> bands, std::vector<double> softening_maggies)
-    : bands_(std::move(bands)), b_(std::move(softening_maggies)) {
+Conditioning::Conditioning(std::vector<std::string> bands, std::vector<double> softening_maggies, bool band_masks)
+    : bands_(std::move(bands)), b_(std::move(softening_maggies)), masks_(band_masks) {
   if (bands_.empty()) throw ConfigError("conditioning vector: no bands");
   if (b_.empty()) {
-    for (const std::string& band : bands_) b_.push_back(sdss_softening(band));
+    for (const std::string& band : bands_) b_.push_back(default_softening(band));
   }
   if (b_.size() != bands_.size()) {
     throw ConfigError("conditioning vector: " + std::to_string(b_.size()) + " softening values for " +
@@ -60,17 +65,24 @@ Conditioning::Conditioning(std::vector<std::string> bands, std::vector<double> s
   }
 }
 
-std::vector<std::string> Conditioning::names() const { return conditioning_names(bands_); }
+std::vector<std::string> Conditioning::names() const {
+  std::vector<std::string> n = conditioning_names(bands_);
+  if (masks_)
+    for (std::size_t b = 0; b < bands_.size(); ++b)
+      n.insert(n.end() - 1, "present_" + bands_[b]);
+  return n;
+}
 
 std::vector<std::string> Conditioning::units() const {
   std::vector<std::string> u(2 * bands_.size(), "mag");
-  u.push_back("");
+  u.resize(dim(), "");
   return u;
 }
 
-std::vector<double> Conditioning::make(const double* flux, const double* sigma, double z) const {
+std::vector<double> Conditioning::make(const double* flux, const double* sigma, double z,
+                                       const std::uint8_t* present) const {
   std::vector<double> x(dim());
-  make_batch(flux, sigma, &z, 1, x.data());
+  make_batch(flux, sigma, &z, 1, x.data(), present);
   return x;
 }
 
@@ -85,16 +97,21 @@ std::vector<double> Conditioning::make(const std::vector<double>& flux, const st
 }
 
 void Conditioning::make_batch(const double* flux, const double* sigma, const double* z, std::size_t n,
-                              double* x) const {
+                              double* x, const std::uint8_t* present) const {
   const std::size_t nb = bands_.size(), d = dim();
   for (std::size_t r = 0; r < n; ++r) {
     double* xr = x + r * d;
     for (std::size_t b = 0; b < nb; ++b) {
+      const bool use = !present || present[r * nb + b] != 0;
+      if (!use && !masks_)
+        throw ConfigError("conditioning vector: band " + bands_[b] +
+                          " left out, but this model was trained without band masks");
       const double f = flux[r * nb + b], s = sigma[r * nb + b];
-      xr[b] = asinh_mag(f, b_[b]);
-      xr[nb + b] = asinh_mag_error(f, s, b_[b]);
+      xr[b] = use ? asinh_mag(f, b_[b]) : kMissingMag;
+      xr[nb + b] = use ? asinh_mag_error(f, s, b_[b]) : 0.0;
+      if (masks_) xr[2 * nb + b] = use ? 1.0 : 0.0;
     }
-    xr[2 * nb] = z[r];
+    xr[d - 1] = z[r];
   }
 }
 
@@ -107,11 +124,23 @@ double Conditioning::flux_of(std::size_t band, double m) const {
 void Conditioning::photometry_of(const double* x, double* flux_nmgy, double* sigma_nmgy, double* z) const {
   const std::size_t nb = bands_.size();
   for (std::size_t b = 0; b < nb; ++b) {
+    if (masks_ && !(x[2 * nb + b] > 0.5)) {
+      flux_nmgy[b] = std::numeric_limits<double>::quiet_NaN();
+      sigma_nmgy[b] = std::numeric_limits<double>::infinity();
+      continue;
+    }
     flux_nmgy[b] = flux_of(b, x[b]);
     const double b_nmgy = b_[b] * 1e9;
     sigma_nmgy[b] = x[nb + b] / kMagPerLnFlux * std::sqrt(flux_nmgy[b] * flux_nmgy[b] + 4.0 * b_nmgy * b_nmgy);
   }
-  *z = x[2 * nb];
+  *z = x[dim() - 1];
+}
+
+std::uint32_t band_bits(const std::uint8_t* present, std::size_t n_bands) {
+  std::uint32_t bits = 0;
+  for (std::size_t b = 0; b < n_bands && b < 32; ++b)
+    if (present[b]) bits |= 1u << b;
+  return bits;
 }
 
 std::vector<double> make_conditioning(const std::vector<double>& flux, const std::vector<double>& sigma,

@@ -178,12 +178,14 @@ NoiseModel NoiseModel::fit(const std::vector<double>& flux, const std::vector<do
     for (std::size_t i = 0; i < n; ++i) {
       const double f = flux[i * nb + b];
       const double s = sigma[i * nb + b];
+      // Not measured (ivar <= 0) before flux <= 0: catalogs write a missing band as flux 0,
+      // ivar 0, and the band-mask rates count those rows as missing.
       if (std::isnan(f) || std::isnan(s) || std::isinf(f)) {
         ++bn.n_nan;
-      } else if (f <= 0) {
-        ++bn.n_nonpositive_flux;
       } else if (!(s > 0) || std::isinf(s)) {
         ++bn.n_nonpositive_ivar;
+      } else if (f <= 0) {
+        ++bn.n_nonpositive_flux;
       } else {
         mags.push_back(nmgy_to_mag(f));
         smags.push_back(kMagPerLnFlux * s / f);
@@ -351,6 +353,27 @@ NoiseBatch NoiseModel::sample_batch(const std::vector<double>& true_flux, std::u
 constexpr double kFluxTolerance = 2.0;
 constexpr int kFluxSteps = 4;
 
+double NoiseModel::training_sigma_limit(std::size_t b, double f, double s, double* at_flux) const {
+  // The training sigma was drawn at the true flux, which an observation knows only to within
+  // its error: allow every true flux within kFluxTolerance sigma of the observed one, clipped
+  // to the catalog's range (training galaxies have true fluxes only there).
+  const BandNoise& bn = band_.at(b);
+  const double k = settings_.flag_nsigma;
+  double limit = 0.0, limit_flux = 0.0;
+  for (int i = 0; i <= 2 * kFluxSteps; ++i) {
+    const double c = kFluxTolerance * (static_cast<double>(i) / kFluxSteps - 1.0);
+    const double ft = std::clamp(f + c * s, bn.flux_min, bn.flux_max);
+    const double mag = nmgy_to_mag(ft);
+    const double allowed = ft * (bn.mu_at(mag) + k * bn.s_at(mag)) / kMagPerLnFlux;  // [nmgy]
+    if (allowed > limit) {
+      limit = allowed;
+      limit_flux = ft;
+    }
+  }
+  if (at_flux) *at_flux = limit_flux;
+  return limit;
+}
+
 bool NoiseModel::is_noisier_than_training(const double* flux, const double* sigma, std::string* reason) const {
   bool noisier = false;
   std::string why;
@@ -358,7 +381,6 @@ bool NoiseModel::is_noisier_than_training(const double* flux, const double* sigm
     noisier = true;
     why += (why.empty() ? "" : "; ") + s;
   };
-  const double k = settings_.flag_nsigma;
   for (std::size_t b = 0; b < bands_.size(); ++b) {
     const BandNoise& bn = band_[b];
     const double f = flux[b], s = sigma[b];
@@ -366,24 +388,12 @@ bool NoiseModel::is_noisier_than_training(const double* flux, const double* sigm
       note(bn.band + ": flux " + fmt(f) + " / sigma " + fmt(s) + " nmgy not usable (missing measurement?)");
       continue;
     }
-    // The training sigma was drawn at the true flux, which an observation knows only to within
-    // its error: allow every true flux within kFluxTolerance sigma of the observed one, clipped
-    // to the catalog's range (training galaxies have true fluxes only there).
-    double limit = 0.0, limit_flux = 0.0;
-    for (int i = 0; i <= 2 * kFluxSteps; ++i) {
-      const double c = kFluxTolerance * (static_cast<double>(i) / kFluxSteps - 1.0);
-      const double ft = std::clamp(f + c * s, bn.flux_min, bn.flux_max);
-      const double mag = nmgy_to_mag(ft);
-      const double allowed = ft * (bn.mu_at(mag) + k * bn.s_at(mag)) / kMagPerLnFlux;  // [nmgy]
-      if (allowed > limit) {
-        limit = allowed;
-        limit_flux = ft;
-      }
-    }
+    double limit_flux = 0.0;
+    const double limit = training_sigma_limit(b, f, s, &limit_flux);
     if (s > limit) {
-      note(bn.band + ": sigma " + fmt(s, 4) + " nmgy > mu + " + fmt(k, 3) + " s = " + fmt(limit, 4) +
-           " nmgy (largest allowed for a true flux within " + fmt(kFluxTolerance, 2) + " sigma of " + fmt(f, 5) +
-           " nmgy, at " + fmt(limit_flux, 5) + ")");
+      note(bn.band + ": sigma " + fmt(s, 4) + " nmgy > mu + " + fmt(settings_.flag_nsigma, 3) + " s = " +
+           fmt(limit, 4) + " nmgy (largest allowed for a true flux within " + fmt(kFluxTolerance, 2) +
+           " sigma of " + fmt(f, 5) + " nmgy, at " + fmt(limit_flux, 5) + ")");
     }
   }
   if (reason) *reason = why;

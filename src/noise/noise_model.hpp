@@ -54,7 +54,7 @@ struct BandNoise {
   std::vector<double> count;       ///< rows per bin
   double flux_min = 0, flux_max = 0;  ///< range of the binned catalog fluxes [nmgy]
   std::int64_t n_used = 0;                ///< rows used
-  std::int64_t n_nonpositive_flux = 0;    ///< skipped: flux <= 0
+  std::int64_t n_nonpositive_flux = 0;    ///< skipped: flux <= 0 (with ivar > 0)
   std::int64_t n_nonpositive_ivar = 0;    ///< skipped: ivar <= 0 (sigma <= 0 or +inf)
   std::int64_t n_nan = 0;                 ///< skipped: flux or sigma NaN (or flux infinite)
   std::int64_t n_unbinned = 0;  ///< used rows outside the quantile range or in sparse bins
@@ -172,6 +172,10 @@ class NoiseModel {
   /// flux or sigma, or sigma <= 0, also flag. `reason` (if given) receives "" or a description
   /// of every failing band.
   bool is_noisier_than_training(const double* flux, const double* sigma, std::string* reason = nullptr) const;
+  /// The bound of is_noisier_than_training for band `b`: the largest sigma [nmgy] the training
+  /// drew for a true flux within 2 sigma of `flux` (sigma > 0, both finite); `at_flux` (if
+  /// given) receives the true flux where it is reached.
+  double training_sigma_limit(std::size_t b, double flux, double sigma, double* at_flux = nullptr) const;
   bool is_noisier_than_training(const std::vector<double>& flux, const std::vector<double>& sigma,
                                 std::string* reason = nullptr) const;
 

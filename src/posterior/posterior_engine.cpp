@@ -13,6 +13,7 @@
 #include "posterior/importance.hpp"
 #include "posterior/likelihood_weighting.hpp"
 #include "posterior/sed_target.hpp"
+#include "posterior/simulator_terms.hpp"
 #include "sps/fixed_z_model.hpp"
 
 namespace sedpost::posterior {
@@ -35,13 +36,11 @@ PosteriorEngine::PosteriorEngine(const flow::Flow& flow, const sps::SedModel& mo
       prior_(prior),
       support_(support),
       settings_(settings),
-      conditioning_(support.bands),
-      chi2_max_(chi2_quantile_upper(settings.chi2_pvalue, static_cast<double>(support.bands.size()))) {
+      conditioning_(support.bands, {}, support.band_masks) {
   settings_.validate();
-  for (std::size_t b = 0; b < support.bands.size(); ++b) {
-    flux_lo_.push_back(support.noise.band(b).flux_min);
-    flux_hi_.push_back(support.noise.band(b).flux_max);
-  }
+  chi2_max_.push_back(kNaN);
+  for (std::size_t k = 1; k <= support.bands.size(); ++k)
+    chi2_max_.push_back(chi2_quantile_upper(settings.chi2_pvalue, static_cast<double>(k)));
   if (!flow.has_box()) throw ConfigError("model file: the flow has no prior box, so it is not an SED model");
   if (flow.n_theta() != static_cast<int>(prior::kNumFlow))
     throw ConfigError(cat("model file: the flow has ", flow.n_theta(), "-D theta, the SED prior ", prior::kNumFlow));
@@ -53,27 +52,42 @@ PosteriorEngine::PosteriorEngine(const flow::Flow& flow, const sps::SedModel& mo
                           " in the SED model"));
 }
 
-std::uint32_t PosteriorEngine::check_row(const CatalogChunk& c, std::size_t i, std::string* reason) const {
+std::uint32_t PosteriorEngine::check_row(const CatalogChunk& c, std::size_t i, std::string* reason,
+                                         RowBands& bands) const {
   const std::size_t nb = support_.bands.size();
   const double* flux = c.flux.data() + i * nb;
   const double* sigma = c.sigma.data() + i * nb;
+  bands.used.assign(nb, 1);
+  bands.in_flow.assign(nb, 1);
+  bands.typical_noise.assign(nb, 0);
+  bands.sigma_flow.assign(sigma, sigma + nb);
   std::uint32_t flags = 0;
   if (!c.note.empty() && !c.note[i].empty()) {
     flags |= kFlagBadPhotometry;
     add_reason(reason, c.note[i]);
   }
+  std::string missing;
   for (std::size_t b = 0; b < nb; ++b) {
     const std::string& band = support_.bands[b];
+    std::string why;
     if (!std::isfinite(flux[b])) {
-      flags |= kFlagBadPhotometry;
-      add_reason(reason, cat(band, ": flux missing or not finite"));
+      why = cat(band, ": flux missing or not finite");
     } else if (std::isinf(sigma[b])) {
-      flags |= kFlagBadPhotometry;
-      add_reason(reason, cat(band, ": not measured (inverse variance 0)"));
+      why = cat(band, ": not measured (inverse variance 0)");
     } else if (!(sigma[b] > 0)) {
-      flags |= kFlagBadPhotometry;
-      add_reason(reason, cat(band, ": error ", sigma[b], " (NaN, negative inverse variance, or <= 0)"));
+      why = cat(band, ": error ", sigma[b], " (NaN, negative inverse variance, or <= 0)");
     }
+    if (why.empty()) continue;
+    bands.used[b] = bands.in_flow[b] = 0;
+    if (!support_.band_masks) {
+      flags |= kFlagBadPhotometry;
+      add_reason(reason, why);
+    }
+    add_reason(&missing, why);
+  }
+  if (std::find(bands.used.begin(), bands.used.end(), 1) == bands.used.end() && !(flags & kFlagBadPhotometry)) {
+    flags |= kFlagBadPhotometry;
+    add_reason(reason, "no usable band: " + missing);
   }
   const double z = c.z[i];
   if (!std::isfinite(z) || z <= 0 || z < support_.z_min || z > support_.z_max) {
@@ -82,12 +96,10 @@ std::uint32_t PosteriorEngine::check_row(const CatalogChunk& c, std::size_t i, s
   }
   if (flags & kFlagsNoPosterior) return flags;
 
-  std::string why;
-  if (support_.noise.is_noisier_than_training(flux, sigma, &why)) {
-    flags |= kFlagNoisier;
-    add_reason(reason, "noisier than training: " + why);
-  }
+  bands.typical_noise = bands.used;
+  flags |= check_noise(flux, sigma, reason, bands);
   for (std::size_t b = 0; b + 1 < nb; ++b) {
+    if (!bands.in_flow[b] || !bands.in_flow[b + 1]) continue;
     const double colour = noise::asinh_mag(flux[b], conditioning_.softening()[b]) -
                           noise::asinh_mag(flux[b + 1], conditioning_.softening()[b + 1]);
     if (colour < support_.colour_lo[b] || colour > support_.colour_hi[b]) {
@@ -97,6 +109,46 @@ std::uint32_t PosteriorEngine::check_row(const CatalogChunk& c, std::size_t i, s
     }
   }
   return flags;
+}
+
+std::uint32_t PosteriorEngine::check_noise(const double* flux, const double* sigma, std::string* reason,
+                                           RowBands& bands) const {
+  const std::size_t nb = support_.bands.size();
+  std::string why, noisy;
+  std::vector<double> limit(nb, kNaN);
+  for (std::size_t b = 0; b < nb; ++b) {
+    if (!bands.used[b]) continue;
+    limit[b] = support_.noise.training_sigma_limit(b, flux[b], sigma[b]);
+    if (!(sigma[b] > limit[b])) continue;
+    bands.typical_noise[b] = 0;
+    add_reason(&why, cat(support_.bands[b], " sigma ", sigma[b], " > ", limit[b], " nmgy"));
+    noisy += (noisy.empty() ? "" : ", ") + support_.bands[b];
+  }
+  if (noisy.empty()) return 0;
+  std::string remedy;
+  const bool can_leave_out = [&] {  // a band must stay in the flow
+    for (std::size_t b = 0; b < nb; ++b)
+      if (bands.in_flow[b] && !(sigma[b] > limit[b])) return true;
+    return false;
+  }();
+  if (support_.band_masks && can_leave_out) {
+    for (std::size_t b = 0; b < nb; ++b)
+      if (bands.used[b] && sigma[b] > limit[b]) {
+        bands.in_flow[b] = 0;
+        if (!settings_.weighting) bands.used[b] = 0;
+      }
+    remedy = settings_.weighting ? cat(noisy, " left out of the flow's conditioning and used in the likelihood weights")
+                                 : cat(noisy, " left out of the posterior (the weighting is off)");
+  } else if (settings_.weighting) {
+    for (std::size_t b = 0; b < nb; ++b)
+      if (bands.used[b] && sigma[b] > limit[b]) bands.sigma_flow[b] = limit[b];
+    remedy = cat("the flow sees the errors of ", noisy,
+                 " clipped to the training bound; the likelihood weights use the real errors");
+  } else {
+    remedy = "none (the weighting is off and the model has no band masks)";
+  }
+  add_reason(reason, cat("noisier than training (largest training sigma near the flux): ", why, "; remedy: ", remedy));
+  return kFlagNoisier;
 }
 
 double PosteriorEngine::log_q_unbounded(const double* theta, double log_q) const {
@@ -124,6 +176,7 @@ void PosteriorEngine::best_fit(const CatalogChunk& c, std::size_t i, const sps::
   at_z.evaluate(physical, model_flux);
   double chi2 = 0;
   for (std::size_t b = 0; b < nb; ++b) {
+    if (!(r.bands_used[i] >> b & 1u)) continue;
     const double f = c.flux[i * nb + b], s = c.sigma[i * nb + b], floor = settings_.model_error * f;
     const double d = f - model_flux[b];
     chi2 += d * d / (s * s + floor * floor);
@@ -168,20 +221,25 @@ void PosteriorEngine::summarise_flow_draws(const CatalogChunk& c, std::size_t i,
 }
 
 void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, const float* x_cond,
-                                         const float* theta_flow, const float* log_q, ChunkResult& r,
-                                         double* best_x) const {
+                                         const float* theta_flow, const float* log_q, const std::uint8_t* typical_noise,
+                                         ChunkResult& r, double* best_x) const {
   const std::size_t nb = support_.bands.size();
   const sps::FixedZModel at_z(model_, c.z[i]);
   const double* flux = c.flux.data() + i * nb;
-  const double* sigma = c.sigma.data() + i * nb;
+  // Bands outside the posterior get an infinite error: SedTarget leaves them out.
+  std::vector<double> sigma(c.sigma.begin() + static_cast<std::ptrdiff_t>(i * nb),
+                            c.sigma.begin() + static_cast<std::ptrdiff_t>((i + 1) * nb));
+  for (std::size_t b = 0; b < nb; ++b)
+    if (!(r.bands_used[i] >> b & 1u)) sigma[b] = std::numeric_limits<double>::infinity();
   const std::uint64_t row = c.first + i;
   const LikelihoodWeighting weighting(flow_, settings_);
-  // The simulator's prior: model fluxes inside the training flux range (SedTarget).
+  // The simulator's prior (model fluxes inside the training flux range) and error density.
+  const SimulatorTerms terms(support_.noise, sigma.data(), settings_.noise_likelihood ? typical_noise : nullptr, true);
   WeightedDraws d = weighting.run(
-      SedTarget(at_z, prior_, flux, sigma, static_cast<int>(nb), settings_.model_error, flux_lo_.data(), flux_hi_.data()),
-      x_cond, theta_flow, log_q, row);
+      SedTarget(at_z, prior_, flux, sigma.data(), static_cast<int>(nb), settings_.model_error, &terms), x_cond,
+      theta_flow, log_q, row);
   if (d.best < 0) {
-    d = weighting.run(SedTarget(at_z, prior_, flux, sigma, static_cast<int>(nb), settings_.model_error), x_cond,
+    d = weighting.run(SedTarget(at_z, prior_, flux, sigma.data(), static_cast<int>(nb), settings_.model_error), x_cond,
                       theta_flow, log_q, row);
     r.flags[i] |= kFlagOutsideFluxRange;
     add_reason(&r.reason[i], "no draw has model fluxes inside the training flux range; weighted without it");
@@ -232,10 +290,10 @@ void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, c
 }
 
 void PosteriorEngine::posterior_of_row(const CatalogChunk& c, std::size_t i, const float* x_cond,
-                                       const float* theta_flow, const float* log_q, ChunkResult& r,
-                                       double* best_x) const {
+                                       const float* theta_flow, const float* log_q, const std::uint8_t* typical_noise,
+                                       ChunkResult& r, double* best_x) const {
   if (settings_.weighting) {
-    summarise_weighted(c, i, x_cond, theta_flow, log_q, r, best_x);
+    summarise_weighted(c, i, x_cond, theta_flow, log_q, typical_noise, r, best_x);
     if (!(r.ess[i] >= settings_.min_ess)) {
       r.flags[i] |= kFlagWeightsDegenerate;
       add_reason(&r.reason[i], cat("likelihood weighting: effective sample size ", r.ess[i], " of ", r.n_draws[i],
@@ -245,10 +303,11 @@ void PosteriorEngine::posterior_of_row(const CatalogChunk& c, std::size_t i, con
   } else {
     summarise_flow_draws(c, i, theta_flow, log_q, r);
   }
-  if (!(r.chi2[i] <= chi2_max_)) {
+  const int n_used = __builtin_popcount(r.bands_used[i]);
+  if (!(r.chi2[i] <= chi2_threshold(n_used))) {
     r.flags[i] |= kFlagChi2;
-    add_reason(&r.reason[i], cat("chi2 of the best-fitting draw ", r.chi2[i], " > ", chi2_max_, " (p < ",
-                                 settings_.chi2_pvalue, " for ", support_.bands.size(), " bands)"));
+    add_reason(&r.reason[i], cat("chi2 of the best-fitting draw ", r.chi2[i], " > ", chi2_threshold(n_used), " (p < ",
+                                 settings_.chi2_pvalue, " for ", n_used, " bands)"));
   }
 }
 
@@ -289,18 +348,24 @@ ChunkResult PosteriorEngine::run(const CatalogChunk& c) const {
   r.n_draws.assign(n, 0);
   r.rounds.assign(n, 0);
   r.flags.assign(n, 0);
+  r.bands_used.assign(n, 0);
   r.reason.assign(n, "");
 
   // Conditioning vectors; rows without a posterior get the training mean (their samples are
   // drawn, to keep every row's random stream at its catalog index, and discarded).
   std::vector<float> x(n * nx);
+  std::vector<std::uint8_t> typical_noise(n * nb, 0);  // [n, B] RowBands::typical_noise
+  RowBands bands;
   for (std::size_t i = 0; i < n; ++i) {
-    r.flags[i] = check_row(c, i, &r.reason[i]);
+    r.flags[i] = check_row(c, i, &r.reason[i], bands);
+    std::copy(bands.typical_noise.begin(), bands.typical_noise.end(), typical_noise.begin() + static_cast<std::ptrdiff_t>(i * nb));
     float* xi = x.data() + i * nx;
     if (r.flags[i] & kFlagsNoPosterior) {
       for (std::size_t j = 0; j < nx; ++j) xi[j] = static_cast<float>(flow_.x_mean()[j]);
     } else {
-      const std::vector<double> xd = conditioning_.make(c.flux.data() + i * nb, c.sigma.data() + i * nb, c.z[i]);
+      r.bands_used[i] = noise::band_bits(bands.used.data(), nb);
+      const std::vector<double> xd =
+          conditioning_.make(c.flux.data() + i * nb, bands.sigma_flow.data(), c.z[i], bands.in_flow.data());
       for (std::size_t j = 0; j < nx; ++j) xi[j] = static_cast<float>(xd[j]);
     }
   }
@@ -326,8 +391,8 @@ ChunkResult PosteriorEngine::run(const CatalogChunk& c) const {
   for (std::size_t i = 0; i < n; ++i) {
     if (r.flags[i] & kFlagsNoPosterior) continue;
     try {
-      posterior_of_row(c, i, x.data() + i * nx, theta.data() + i * S * D, log_q.data() + i * S, r,
-                       best_x.data() + i * D);
+      posterior_of_row(c, i, x.data() + i * nx, theta.data() + i * S * D, log_q.data() + i * S,
+                       typical_noise.data() + i * nb, r, best_x.data() + i * D);
     } catch (...) {
 #pragma omp critical(sedpost_posterior_failure)
       if (!failure) failure = std::current_exception();

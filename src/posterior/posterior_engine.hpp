@@ -37,6 +37,7 @@ struct ChunkResult {
   std::vector<std::uint32_t> n_draws; ///< [n] likelihood evaluations (flow draws + refinement draws)
   std::vector<std::uint32_t> rounds; ///< [n] refinement rounds
   std::vector<std::uint32_t> flags;  ///< [n]
+  std::vector<std::uint32_t> bands_used; ///< [n] bit b set when band b's photometry entered the posterior
   std::vector<std::string> reason;   ///< [n] "" or "; "-joined reasons
   std::vector<double> truth;         ///< [n, K] when the chunk has truth, else empty
   double seconds_sampling = 0;       ///< wall time in Flow::sample
@@ -55,13 +56,30 @@ class PosteriorEngine {
   ChunkResult run(const catalog::CatalogChunk& chunk) const;
 
   int num_bands() const { return static_cast<int>(support_.bands.size()); }
-  /// chi2_implausible threshold: the (1 - chi2_pvalue) quantile of chi^2 with B dof.
-  double chi2_threshold() const { return chi2_max_; }
+  /// chi2_implausible threshold of a galaxy with `n_used` bands (default all B): the
+  /// (1 - chi2_pvalue) quantile of chi^2 with n_used dof.
+  double chi2_threshold(int n_used = -1) const {
+    return chi2_max_.at(static_cast<std::size_t>(n_used < 0 ? num_bands() : n_used));
+  }
   const PosteriorSettings& settings() const { return settings_; }
 
  private:
-  /// Input checks (flags 0-1 and criteria 1-2) for row i; returns the flag bits.
-  std::uint32_t check_row(const catalog::CatalogChunk& c, std::size_t i, std::string* reason) const;
+  /// Which bands row i's posterior uses: used[b] = 1 for a band in the likelihood, in_flow[b] = 1
+  /// for a band in the flow's conditioning vector, sigma_flow [B] the errors given to the flow
+  /// [nmgy]. A missing band (NaN flux, error NaN, +inf or <= 0) is left out when the model has
+  /// band masks, else it flags bad photometry. A band noisier than the training data
+  /// (MODEL.md 9, criterion 1) is flagged and remedied (docs/missing-bands.md): with band masks
+  /// it is left out of the flow (and, with the weighting on, kept in the likelihood); without,
+  /// and with the weighting on, the flow sees its error clipped to the training bound.
+  struct RowBands {
+    std::vector<std::uint8_t> used, in_flow;
+    std::vector<std::uint8_t> typical_noise;  ///< [B] used and not noisier than training
+    std::vector<double> sigma_flow;
+  };
+  /// Input checks (flags 0-1 and criteria 1-2) for row i; returns the flag bits and fills `bands`.
+  std::uint32_t check_row(const catalog::CatalogChunk& c, std::size_t i, std::string* reason, RowBands& bands) const;
+  /// The noisier-than-training test of the used bands of row i and its remedy (see RowBands).
+  std::uint32_t check_noise(const double* flux, const double* sigma, std::string* reason, RowBands& bands) const;
   /// log q of a draw in the flow's unbounded coordinates u = logit((theta - lo)/(hi - lo)):
   /// log q(theta) + sum_k log |d theta_k / d u_k|. `theta` [n_theta] in flow coordinates.
   double log_q_unbounded(const double* theta, double log_q) const;
@@ -70,12 +88,13 @@ class PosteriorEngine {
                             const float* log_q, ChunkResult& r) const;
   /// Weighted draws: summaries, resampled draws, chi^2, ESS; the best-fitting draw's flow
   /// coordinates [11] into best_x.
+  /// `typical_noise` [B]: bands whose error density enters the target (RowBands).
   void summarise_weighted(const catalog::CatalogChunk& c, std::size_t i, const float* x_cond, const float* theta_flow,
-                          const float* log_q, ChunkResult& r, double* best_x) const;
+                          const float* log_q, const std::uint8_t* typical_noise, ChunkResult& r, double* best_x) const;
   /// Row i's posterior and flags (thread-safe for distinct rows when no flow call is made:
   /// weighting on, not defensive). best_x [11] as in summarise_weighted.
   void posterior_of_row(const catalog::CatalogChunk& c, std::size_t i, const float* x_cond, const float* theta_flow,
-                        const float* log_q, ChunkResult& r, double* best_x) const;
+                        const float* log_q, const std::uint8_t* typical_noise, ChunkResult& r, double* best_x) const;
   /// r.log_q_best of every row with a best draw (best_x [n, 11], NaN rows skipped), one flow call;
   /// x [n, n_x] the conditioning vectors.
   void flow_log_q_best(const float* x, const std::vector<double>& best_x, ChunkResult& r) const;
@@ -91,8 +110,7 @@ class PosteriorEngine {
   const catalog::TrainingSupport& support_;
   PosteriorSettings settings_;
   noise::Conditioning conditioning_;
-  double chi2_max_;
-  std::vector<double> flux_lo_, flux_hi_;  ///< [B] training flux range (the noise model's) [nmgy]
+  std::vector<double> chi2_max_;  ///< [B + 1] chi2_implausible threshold by number of used bands
 };
 
 }  // namespace sedpost::posterior

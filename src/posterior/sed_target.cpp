@@ -3,6 +3,9 @@
 #include <cmath>
 #include <limits>
 
+#include "core/error.hpp"
+#include "core/logger.hpp"
+
 namespace sedpost::posterior {
 
 namespace {
@@ -11,17 +14,24 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int D = static_cast<int>(prior::kNumFlow);
 constexpr int P = static_cast<int>(prior::kNumPhysical);
 const double kLn10 = std::log(10.0);
+constexpr int kMaxBands = 32;  // band bitmasks are 32 bits
 }  // namespace
 
 SedTarget::SedTarget(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs,
-                     const double* sigma, int n_bands, double model_error, const double* flux_lo,
-                     const double* flux_hi)
+                     const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms)
     : model_(model), prior_(prior), flux_obs_(flux_obs, flux_obs + n_bands), ivar_(static_cast<std::size_t>(n_bands)),
       n_bands_(n_bands), m_lo_(std::pow(10.0, prior.flow_lower()[0])), m_hi_(std::pow(10.0, prior.flow_upper()[0])),
-      flux_lo_(flux_lo), flux_hi_(flux_hi) {
+      terms_(terms) {
+  if (n_bands > kMaxBands) throw ConfigError(cat("SedTarget: ", n_bands, " bands, at most ", kMaxBands));
   for (int b = 0; b < n_bands; ++b) {
+    const auto k = static_cast<std::size_t>(b);
+    if (std::isinf(sigma[b])) {  // band left out: no term in chi^2 or the amplitude
+      flux_obs_[k] = 0.0;
+      ivar_[k] = 0.0;
+      continue;
+    }
     const double floor = model_error * flux_obs[b];
-    ivar_[static_cast<std::size_t>(b)] = 1.0 / (sigma[b] * sigma[b] + floor * floor);
+    ivar_[k] = 1.0 / (sigma[b] * sigma[b] + floor * floor);
   }
 }
 
@@ -58,12 +68,10 @@ double SedTarget::chi2_of(const double* unit, double mass) const {
 
 double SedTarget::log_target_of(const double* unit, double mass, double chi2) const {
   if (!std::isfinite(chi2)) return -kInf;
-  if (flux_lo_)
-    for (int k = 0; k < n_bands_; ++k) {
-      const double f = mass * unit[k];
-      if (!(f >= flux_lo_[k] && f <= flux_hi_[k])) return -kInf;
-    }
-  return -0.5 * chi2;
+  if (!terms_) return -0.5 * chi2;
+  double f[kMaxBands];
+  for (int k = 0; k < n_bands_; ++k) f[k] = mass * unit[k];
+  return -0.5 * chi2 + terms_->log_density(f);
 }
 
 void SedTarget::evaluate_flow(const double* x, int n, double* log_target, double* chi2, double* unit) const {

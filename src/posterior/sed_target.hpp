@@ -3,10 +3,11 @@
 /// coordinates x (MODEL.md 1, 4):
 ///   log pi(x) = -0.5 chi^2(x) + log prior(x),   chi^2 = sum_b (f_b(x) - f_obs_b)^2 / sigma_eff_b^2,
 ///   sigma_eff_b^2 = sigma_b^2 + (model_error f_obs_b)^2   (the model-systematics floor),
-/// with the prior uniform on the flow-coordinate box (constant dropped; -inf outside) and, when a
-/// flux range is given, restricted to galaxies whose model fluxes lie inside it in every band:
-/// the training simulator draws its galaxies from that truncated prior (MODEL.md 5: it drops
-/// fluxes outside the noise catalog's range), so the flow learned that posterior.
+/// with the prior uniform on the flow-coordinate box (constant dropped; -inf outside) and, when
+/// SimulatorTerms are given, their log density added: the training simulator's truncation of
+/// the prior to model fluxes inside the noise catalog's range and the noise model's density of
+/// the observed errors (simulator_terms.hpp), so that the target is the posterior of the model
+/// the flow learned.
 ///
 /// Amplitude coordinates w [11] (the refinement proposal's space, as `mcmc --coordinates
 /// amplitude`): the model fluxes are linear in M = 10^log M*, f_b = M g_b(s), with s the other
@@ -18,6 +19,7 @@
 /// sum_{k>=1} log((hi_k - lo_k) / ((x_k - lo_k)(hi_k - x_k))).
 #include <vector>
 
+#include "posterior/simulator_terms.hpp"
 #include "prior/prior.hpp"
 #include "sps/fixed_z_model.hpp"
 
@@ -33,17 +35,18 @@ Amplitude least_squares_amplitude(const double* unit, const double* flux_obs, co
 
 class SedTarget {
  public:
-  /// flux_obs, sigma [n_bands] nanomaggies (sigma > 0, finite); model_error >= 0; flux_lo,
-  /// flux_hi [n_bands] the prior's model-flux range [nmgy] (both null: none). The model, prior
-  /// and arrays must outlive the target.
+  /// flux_obs, sigma [n_bands] nanomaggies (sigma > 0; sigma = +inf leaves the band out of the
+  /// likelihood, its flux is then not read); model_error >= 0; `terms` (null: none) the
+  /// simulator's prior truncation and error density. The model, prior, arrays and terms must
+  /// outlive the target.
   SedTarget(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs, const double* sigma,
-            int n_bands, double model_error, const double* flux_lo = nullptr, const double* flux_hi = nullptr);
+            int n_bands, double model_error, const SimulatorTerms* terms = nullptr);
 
   int n_bands() const { return n_bands_; }
 
-  /// Draws in flow coordinates x [n, 11]: log_target [n] (-0.5 chi^2; -inf outside the box),
-  /// chi2 [n] (+inf outside the box; finite outside the flux range), unit [n, B] model fluxes per
-  /// M_sun formed (NaN outside the box).
+  /// Draws in flow coordinates x [n, 11]: log_target [n] (-0.5 chi^2 + the simulator terms; -inf
+  /// outside the box), chi2 [n] (+inf outside the box; finite outside the flux range), unit
+  /// [n, B] model fluxes per M_sun formed (NaN outside the box).
   void evaluate_flow(const double* x, int n, double* log_target, double* chi2, double* unit) const;
 
   /// Amplitude coordinates w [11] of x [11] with unit fluxes `unit` [B]; returns log |det dw/dx|
@@ -63,7 +66,7 @@ class SedTarget {
   double log_det_to_amplitude(const double* x, double mass, double sigma_m) const;
   /// chi^2 of fluxes mass * unit [B].
   double chi2_of(const double* unit, double mass) const;
-  /// log_target of fluxes mass * unit with chi^2 `chi2`: -0.5 chi2, -inf outside the flux range.
+  /// log_target of fluxes mass * unit with chi^2 `chi2`: -0.5 chi2 + the simulator terms.
   double log_target_of(const double* unit, double mass, double chi2) const;
 
   const sps::FixedZModel& model_;
@@ -71,8 +74,7 @@ class SedTarget {
   std::vector<double> flux_obs_, ivar_;
   int n_bands_;
   double m_lo_, m_hi_;  ///< prior mass range [M_sun]
-  const double* flux_lo_;
-  const double* flux_hi_;
+  const SimulatorTerms* terms_;
 };
 
 }  // namespace sedpost::posterior

@@ -29,6 +29,13 @@ struct PosteriorSettings {
   /// floor"). Default 0.02: the minimum errors kcorrect adds to SDSS griz photometry (0.02 mag).
   /// `validate` uses 0 on its simulated test set, where the model is exact.
   double model_error = 0.02;
+  /// Include the noise model's density of each observed error, log p(sigma_b | model flux b), in
+  /// the target (posterior/simulator_terms.hpp): the simulator drew the errors at the true
+  /// fluxes, so they carry information. Off by default: where the noise model's spread is tiny
+  /// the term pins the flux far more tightly than the flow's draws resolve, and on the demo
+  /// test set the weighted posteriors then failed SBC (docs/metrics.md). Bands noisier than the
+  /// training data never get the term.
+  bool noise_likelihood = false;
   /// Throws ConfigError naming the setting when a value is out of range.
   void validate() const;
 };

@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/logger.hpp"
 #include "noise/nsa_photometry.hpp"
+#include "simulate/model_config.hpp"
 
 namespace sedpost::simulate {
 
@@ -70,6 +71,14 @@ noise::NoiseModel read_noise_model(const io::H5File& file, const std::string& gr
   return noise::NoiseModel::from_tables(tables);
 }
 
+noise::NsaColumns nsa_columns_from_config(const Config& config) {
+  noise::NsaColumns columns;
+  if (config.has("model.bands")) columns.bands = short_band_names(config.get_strings("model.bands", {}));
+  columns.first_element = config.get_int("noise.first_element", columns.first_element);
+  if (columns.first_element < 0) throw ConfigError(config.source() + ": noise.first_element must be >= 0");
+  return columns;
+}
+
 noise::NoiseModel load_or_fit_noise(const Config& config, const std::string& data_dir,
                                     const std::string& noise_path) {
   if (!noise_path.empty()) {
@@ -89,7 +98,7 @@ noise::NoiseModel load_or_fit_noise(const Config& config, const std::string& dat
   for (auto& c : catalogs) {
     if (!std::filesystem::path(c).is_absolute()) c = (std::filesystem::path(data_dir) / c).string();
   }
-  const noise::CatalogPhotometry phot = noise::read_nsa_photometry(catalogs);
+  const noise::CatalogPhotometry phot = noise::read_nsa_photometry(catalogs, nsa_columns_from_config(config));
   noise::NoiseModel model = noise::NoiseModel::fit_ivar(phot.flux_nmgy, phot.ivar, phot.bands,
                                                         noise::NoiseSettings::from_config(config));
   std::string source;

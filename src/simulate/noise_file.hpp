@@ -6,6 +6,7 @@
 #include "core/config.hpp"
 #include "io/h5_file.hpp"
 #include "noise/noise_model.hpp"
+#include "noise/nsa_photometry.hpp"
 
 namespace sedpost::simulate {
 
@@ -14,6 +15,12 @@ namespace sedpost::simulate {
 void write_noise_model(io::H5File& file, const std::string& group, const noise::NoiseModel& model);
 /// Reads a model written by write_noise_model. Throws DataError naming file and array.
 noise::NoiseModel read_noise_model(const io::H5File& file, const std::string& group);
+
+/// The NSA columns the noise model is fitted on: the bands are the short names of model.bands
+/// (default ugriz), read from the vector columns NMGY / NMGY_IVAR starting at element
+/// noise.first_element (default 2 = SDSS u; 0 = GALEX FUV for the seven NSA bands).
+/// Throws ConfigError for a negative element.
+noise::NsaColumns nsa_columns_from_config(const Config& config);
 
 /// The noise model of a run: read from `noise_path` when given, else fitted to the NSA-style
 /// catalog(s) of config key noise.catalog (paths relative to the data directory, or absolute).

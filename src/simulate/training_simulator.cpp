@@ -11,11 +11,13 @@ namespace sedpost::simulate {
 
 TrainingSimulator::TrainingSimulator(const sps::SedModel& model, const prior::Prior& prior,
                                      const noise::NoiseModel& noise, RedshiftRange z_range, std::uint64_t seed,
-                                     int max_attempts)
+                                     int max_attempts, BandMasks masks)
     : model_(model),
       prior_(prior),
       noise_(noise),
-      conditioning_(noise.bands()),
+      conditioning_(noise.bands(), {}, masks.enabled()),
+      masks_(std::move(masks)),
+      noise_scale_(static_cast<std::size_t>(model.num_bands()), 1.0),
       z_range_(z_range),
       seed_(seed),
       max_attempts_(max_attempts),
@@ -37,6 +39,13 @@ TrainingSimulator::TrainingSimulator(const sps::SedModel& model, const prior::Pr
   } catch (const ConfigError& e) {
     logger().debug(cat("simulate: no flux bounds (", e.what(), "); every draw is evaluated"));
   }
+}
+
+void TrainingSimulator::set_noise_scale(std::vector<double> scale) {
+  if (scale.size() != n_bands_) throw ConfigError(cat("noise scale: ", scale.size(), " factors for ", n_bands_, " bands"));
+  for (double s : scale)
+    if (!(s >= 1.0) || !std::isfinite(s)) throw ConfigError(cat("noise scale factor ", s, " must be >= 1"));
+  noise_scale_ = std::move(scale);
 }
 
 bool TrainingSimulator::reject_by_bounds(const double* theta, double z, SimulationCounters& counters) const {
@@ -67,7 +76,9 @@ void TrainingSimulator::simulate(std::uint64_t first, std::uint64_t count, Simul
   out.sigma.assign(count * nb, 0.0);
   out.x.assign(count * nx, 0.0);
   out.attempts.assign(count, 0);
+  out.bands_used.assign(count, 0);
   std::vector<double> flux(nb);
+  std::vector<std::uint8_t> present(nb, 1);
   for (std::uint64_t r = 0; r < count; ++r) {
     const std::uint64_t i = first + r;
     Rng prior_rng(seed_, RngStream::kPrior, i);
@@ -108,12 +119,17 @@ void TrainingSimulator::simulate(std::uint64_t first, std::uint64_t count, Simul
       std::copy(theta.begin(), theta.end(), out.theta_physical.begin() + static_cast<std::ptrdiff_t>(r * 12));
       std::copy(u.begin(), u.end(), out.theta_flow.begin() + static_cast<std::ptrdiff_t>(r * 11));
       out.z[r] = z;
+      if (masks_.enabled()) masks_.draw(seed_, i, present.data());  // else every band stays
+      out.bands_used[r] = noise::band_bits(present.data(), nb);
+      std::vector<double> flux_obs = draw.flux_nmgy, sigma = draw.sigma_nmgy;
       for (std::size_t b = 0; b < nb; ++b) {
+        flux_obs[b] = flux[b] + noise_scale_[b] * (flux_obs[b] - flux[b]);
+        sigma[b] *= noise_scale_[b];
         out.flux_true[r * nb + b] = flux[b];
-        out.flux_obs[r * nb + b] = draw.flux_nmgy[b];
-        out.sigma[r * nb + b] = draw.sigma_nmgy[b];
+        out.flux_obs[r * nb + b] = present[b] ? flux_obs[b] : std::numeric_limits<double>::quiet_NaN();
+        out.sigma[r * nb + b] = present[b] ? sigma[b] : std::numeric_limits<double>::infinity();
       }
-      const std::vector<double> x = conditioning_.make(draw.flux_nmgy.data(), draw.sigma_nmgy.data(), z);
+      const std::vector<double> x = conditioning_.make(flux_obs.data(), sigma.data(), z, present.data());
       std::copy(x.begin(), x.end(), out.x.begin() + static_cast<std::ptrdiff_t>(r * nx));
     }
     if (!accepted) {

@@ -9,6 +9,7 @@
 #include "noise/conditioning.hpp"
 #include "noise/noise_model.hpp"
 #include "prior/prior.hpp"
+#include "simulate/band_masks.hpp"
 #include "simulate/model_config.hpp"
 #include "sps/flux_bounds.hpp"
 #include "sps/sed_model.hpp"
@@ -22,9 +23,10 @@ struct SimulatedRows {
   std::vector<double> theta_flow;      ///< [count, 11] flow coordinates
   std::vector<double> z;               ///< [count]
   std::vector<double> flux_true;       ///< [count, bands] nanomaggies, noiseless
-  std::vector<double> flux_obs;        ///< [count, bands] nanomaggies, with noise
-  std::vector<double> sigma;           ///< [count, bands] nanomaggies
-  std::vector<double> x;               ///< [count, 2 bands + 1] conditioning vector
+  std::vector<double> flux_obs;        ///< [count, bands] nanomaggies, with noise (NaN: band masked)
+  std::vector<double> sigma;           ///< [count, bands] nanomaggies (+inf: band masked)
+  std::vector<double> x;               ///< [count, conditioning().dim()] conditioning vector
+  std::vector<std::uint32_t> bands_used; ///< [count] bit b set when band b is kept (not masked)
   std::vector<std::uint32_t> attempts; ///< [count] prior draws needed (1 = first accepted)
 };
 
@@ -41,9 +43,11 @@ struct SimulationCounters {
 class TrainingSimulator {
  public:
   /// `model`, `prior`, `noise` must outlive the simulator. Bands of `noise` pair with the
-  /// model's filters in order (ConfigError when the counts differ).
+  /// model's filters in order (ConfigError when the counts differ). With `masks` enabled the
+  /// conditioning vectors carry present flags and row i loses the bands masks.draw(seed, i)
+  /// drops (after its noise is drawn, so the kept bands are those of the unmasked row).
   TrainingSimulator(const sps::SedModel& model, const prior::Prior& prior, const noise::NoiseModel& noise,
-                    RedshiftRange z_range, std::uint64_t seed, int max_attempts = 1000);
+                    RedshiftRange z_range, std::uint64_t seed, int max_attempts = 1000, BandMasks masks = {});
 
   /// Simulates rows [first, first + count). Draws for row i come from Rng(seed, kPrior, i) and
   /// Rng(seed, kRedshift, i) (candidate k: the k-th prior draw and the k-th redshift); a candidate
@@ -56,8 +60,14 @@ class TrainingSimulator {
   /// the bands proven out of range; for evaluated ones, the bands out of range.
   void simulate(std::uint64_t first, std::uint64_t count, SimulatedRows& out, SimulationCounters& counters) const;
 
+  /// Test sets beyond the training noise: band b's noise is scaled by scale[b] >= 1 after it
+  /// is drawn (sigma' = s sigma, flux' = true + s (flux - true)), so the errors are wider than
+  /// the noise model allows. Throws ConfigError for a wrong length or a factor < 1.
+  void set_noise_scale(std::vector<double> scale);
+
   std::size_t num_bands() const { return n_bands_; }
   const noise::Conditioning& conditioning() const { return conditioning_; }
+  const BandMasks& masks() const { return masks_; }
 
  private:
   bool reject_by_bounds(const double* theta, double z, SimulationCounters& counters) const;
@@ -68,6 +78,8 @@ class TrainingSimulator {
   const prior::Prior& prior_;
   const noise::NoiseModel& noise_;
   noise::Conditioning conditioning_;
+  BandMasks masks_;
+  std::vector<double> noise_scale_;  ///< [bands] error inflation (1 = the noise model's)
   RedshiftRange z_range_;
   std::uint64_t seed_;
   int max_attempts_;

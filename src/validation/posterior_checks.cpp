@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
+#include <utility>
 
 #include "core/special_functions.hpp"
 #include "validation/stats.hpp"
@@ -12,30 +14,41 @@ namespace sedpost::validation {
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-/// KS statistic of x against chi^2_dof: the chi^2 CDF maps x to U(0, 1) under the null.
-double ks_chi2(const std::vector<double>& x, double dof) {
+/// KS statistic of x [n] against chi^2 with dof[i] for x[i]: the chi^2 CDF maps each to U(0, 1)
+/// under the null.
+double ks_chi2(const std::vector<double>& x, const std::vector<double>& dof) {
   std::vector<double> u;
   u.reserve(x.size());
-  for (double v : x) u.push_back(1.0 - chi2_survival(v, dof));
+  for (std::size_t i = 0; i < x.size(); ++i) u.push_back(1.0 - chi2_survival(x[i], dof[i]));
   return ks_statistic_uniform(std::move(u));
 }
 
-std::vector<double> finite(const std::vector<double>& x) {
-  std::vector<double> out;
-  for (double v : x)
-    if (std::isfinite(v)) out.push_back(v);
+/// The finite values of x [n] and their dof.
+std::pair<std::vector<double>, std::vector<double>> finite(const std::vector<double>& x, const std::vector<double>& dof) {
+  std::pair<std::vector<double>, std::vector<double>> out;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (std::isfinite(x[i]) && dof[i] > 0) {
+      out.first.push_back(x[i]);
+      out.second.push_back(dof[i]);
+    }
   return out;
 }
 }  // namespace
 
 GoodnessOfFit goodness_of_fit(const std::vector<double>& chi2_draw, const std::vector<double>& chi2_best, double dof) {
+  return goodness_of_fit(chi2_draw, chi2_best, std::vector<double>(chi2_best.size(), dof));
+}
+
+GoodnessOfFit goodness_of_fit(const std::vector<double>& chi2_draw, const std::vector<double>& chi2_best,
+                              const std::vector<double>& dof) {
   GoodnessOfFit g;
-  g.dof = dof;
-  const std::vector<double> draw = finite(chi2_draw), best = finite(chi2_best);
+  const auto [draw, draw_dof] = finite(chi2_draw, dof);
+  const auto [best, best_dof] = finite(chi2_best, dof);
+  g.dof = best_dof.empty() ? kNaN : std::accumulate(best_dof.begin(), best_dof.end(), 0.0) / best_dof.size();
   g.n = static_cast<std::int64_t>(best.size());
-  g.ks_draw = draw.empty() ? kNaN : ks_chi2(draw, dof);
+  g.ks_draw = draw.empty() ? kNaN : ks_chi2(draw, draw_dof);
   g.p_draw = draw.empty() ? kNaN : ks_p_value(g.ks_draw, draw.size());
-  g.ks_best = best.empty() ? kNaN : ks_chi2(best, dof);
+  g.ks_best = best.empty() ? kNaN : ks_chi2(best, best_dof);
   g.p_best = best.empty() ? kNaN : ks_p_value(g.ks_best, best.size());
   g.median_draw = median(draw);
   g.median_best = median(best);

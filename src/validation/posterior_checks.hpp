@@ -17,7 +17,7 @@ namespace sedpost::validation {
 /// the best-fitting draw (/chi2) is smaller (fitted), so P(chi2 > the chi^2_B quantile) <= p.
 struct GoodnessOfFit {
   std::int64_t n = 0;              ///< galaxies with finite values
-  double dof = 0;                  ///< B
+  double dof = 0;                  ///< B (the mean over galaxies when their band counts differ)
   double ks_draw = 0, p_draw = 0;  ///< KS of chi2_draw against chi^2_B, its p-value
   double ks_best = 0, p_best = 0;  ///< the same for chi2 (expected to fail: it is fitted)
   double median_draw = 0, median_best = 0;
@@ -26,6 +26,10 @@ struct GoodnessOfFit {
 };
 /// From chi2_draw [n] and chi2_best [n] (NaN rows skipped).
 GoodnessOfFit goodness_of_fit(const std::vector<double>& chi2_draw, const std::vector<double>& chi2_best, double dof);
+/// The same with each galaxy's own dof [n] (the bands that entered its posterior): the KS tests
+/// compare each value's chi^2_dof CDF with U(0, 1).
+GoodnessOfFit goodness_of_fit(const std::vector<double>& chi2_draw, const std::vector<double>& chi2_best,
+                              const std::vector<double>& dof);
 
 /// Importance-weighting statistics over the galaxies with a posterior.
 struct WeightingSummary {

@@ -214,9 +214,11 @@ TEST(NoiseFit, RecoversKnownRelationAndCountsSkips) {
     flux.push_back(f);
     sigma.push_back(f * smag / kMagPerLnFlux);
   }
-  // bad rows: flux <= 0, ivar <= 0 (sigma = inf), NaN
-  flux.insert(flux.end(), {-1.0, 0.0, 10.0, 10.0, std::nan(""), 10.0});
-  sigma.insert(sigma.end(), {1.0, 1.0, std::numeric_limits<double>::infinity(), 0.0, 1.0, std::nan("")});
+  // bad rows: flux <= 0, ivar <= 0 (sigma = inf; also with flux 0, as catalogs write a missing
+  // band, which counts as not measured), NaN
+  const double inf = std::numeric_limits<double>::infinity();
+  flux.insert(flux.end(), {-1.0, 0.0, 10.0, 10.0, std::nan(""), 10.0, 0.0});
+  sigma.insert(sigma.end(), {1.0, 1.0, inf, 0.0, 1.0, std::nan(""), inf});
   NoiseSettings st;
   st.n_bins = 12;
   st.range_quantile = 0.0;
@@ -224,7 +226,7 @@ TEST(NoiseFit, RecoversKnownRelationAndCountsSkips) {
   const BandNoise& bn = m.band(0);
   EXPECT_EQ(bn.n_used, static_cast<std::int64_t>(n));
   EXPECT_EQ(bn.n_nonpositive_flux, 2);
-  EXPECT_EQ(bn.n_nonpositive_ivar, 2);
+  EXPECT_EQ(bn.n_nonpositive_ivar, 3);
   EXPECT_EQ(bn.n_nan, 2);
   ASSERT_EQ(bn.mag_centre.size(), 12u);
   for (std::size_t k = 0; k < 12; ++k) {
@@ -468,7 +470,7 @@ TEST(NoiseSupport, OwnDrawsAreRarelyFlagged) {
 
 TEST(NoiseConditioning, LuptitudesApproachAbMagsWhenBright) {
   for (const std::string& band : kUgriz) {
-    const double b = sdss_softening(band);
+    const double b = default_softening(band);
     for (double f : {100.0, 1e3, 1e5}) {
       const double ab = 22.5 - 2.5 * std::log10(f);
       EXPECT_NEAR(asinh_mag(f, b), ab, 1e-4 * (100.0 / f) * (100.0 / f) + 1e-12) << band << " " << f;
@@ -480,11 +482,11 @@ TEST(NoiseConditioning, LuptitudesApproachAbMagsWhenBright) {
 }
 
 TEST(NoiseConditioning, FiniteForZeroAndNegativeFluxes) {
-  const double bu = sdss_softening("u");
+  const double bu = default_softening("u");
   EXPECT_EQ(bu, 1.4e-10);
-  EXPECT_EQ(sdss_softening("sdss2010-z"), 7.4e-10);
-  EXPECT_EQ(sdss_softening("sdss_g0"), 0.9e-10);
-  EXPECT_THROW(sdss_softening("W1"), ConfigError);
+  EXPECT_EQ(default_softening("sdss2010-z"), 7.4e-10);
+  EXPECT_EQ(default_softening("sdss_g0"), 0.9e-10);
+  EXPECT_THROW(default_softening("W1"), ConfigError);
   // f = 0: m = -2.5 log10(b)
   EXPECT_NEAR(asinh_mag(0.0, bu), -2.5 * std::log10(bu), 1e-12);
   EXPECT_NEAR(asinh_mag(0.0, bu), 24.63, 0.01);
@@ -513,8 +515,8 @@ TEST(NoiseConditioning, VectorLayoutAndNames) {
   EXPECT_EQ(names[10], "z");
   EXPECT_EQ(x[10], 0.03);
   for (std::size_t b = 0; b < 5; ++b) {
-    EXPECT_EQ(x[b], asinh_mag(flux[b], sdss_softening(kUgriz[b])));
-    EXPECT_EQ(x[5 + b], asinh_mag_error(flux[b], sigma[b], sdss_softening(kUgriz[b])));
+    EXPECT_EQ(x[b], asinh_mag(flux[b], default_softening(kUgriz[b])));
+    EXPECT_EQ(x[5 + b], asinh_mag_error(flux[b], sigma[b], default_softening(kUgriz[b])));
     EXPECT_TRUE(std::isfinite(x[b]));
   }
   const Conditioning c;
@@ -532,6 +534,50 @@ TEST(NoiseConditioning, VectorLayoutAndNames) {
   EXPECT_THROW(Conditioning({"W1"}), ConfigError);
   EXPECT_NO_THROW(Conditioning({"W1"}, {1e-10}));
   EXPECT_EQ(conditioning_names({"W1"}).front(), "asinh_mag_W1");
+}
+
+// Band masks: a 3B + 1 layout with present flags; a left-out band gets the fixed magnitude, error
+// 0 and flag 0 whatever its flux, and photometry_of gives it back as "not measured".
+TEST(NoiseConditioning, BandMaskLayout) {
+  const std::vector<double> flux = {10.0, 50.0, 100.0, 150.0, 200.0};
+  const std::vector<double> sigma = {1.0, 0.5, 0.5, 0.7, 3.0};
+  const Conditioning plain;
+  const Conditioning masked({"u", "g", "r", "i", "z"}, {}, true);
+  ASSERT_EQ(masked.dim(), 16u);
+  EXPECT_EQ(masked.names()[10], "present_u");
+  EXPECT_EQ(masked.names()[15], "z");
+  EXPECT_EQ(masked.units()[10], "");
+  const std::uint8_t all[5] = {1, 1, 1, 1, 1};
+  const std::vector<double> xp = plain.make(flux.data(), sigma.data(), 0.05);
+  const std::vector<double> xa = masked.make(flux.data(), sigma.data(), 0.05, all);
+  for (std::size_t j = 0; j < 10; ++j) EXPECT_EQ(xa[j], xp[j]);
+  for (std::size_t b = 0; b < 5; ++b) EXPECT_EQ(xa[10 + b], 1.0);
+  EXPECT_EQ(xa[15], 0.05);
+
+  std::vector<double> f_nan = flux, s_inf = sigma;
+  f_nan[2] = std::nan("");
+  s_inf[2] = std::numeric_limits<double>::infinity();
+  const std::uint8_t no_r[5] = {1, 1, 0, 1, 1};
+  const std::vector<double> xm = masked.make(f_nan.data(), s_inf.data(), 0.05, no_r);
+  EXPECT_EQ(xm[2], kMissingMag);
+  EXPECT_EQ(xm[7], 0.0);
+  EXPECT_EQ(xm[12], 0.0);
+  EXPECT_EQ(xm[3], xp[3]);
+  // the left-out band's values are not read: the same x from the unmasked photometry
+  EXPECT_EQ(masked.make(flux.data(), sigma.data(), 0.05, no_r), xm);
+  double f[5], s[5], z = 0;
+  masked.photometry_of(xm.data(), f, s, &z);
+  EXPECT_TRUE(std::isnan(f[2]));
+  EXPECT_TRUE(std::isinf(s[2]));
+  EXPECT_NEAR(f[3], flux[3], 1e-9);
+  EXPECT_NEAR(s[3], sigma[3], 1e-9);
+  EXPECT_EQ(z, 0.05);
+  EXPECT_EQ(band_bits(no_r, 5), 0b11011u);
+  // a model without masks cannot leave a band out
+  EXPECT_THROW(plain.make(flux.data(), sigma.data(), 0.05, no_r), ConfigError);
+  // GALEX softening defaults
+  EXPECT_EQ(default_softening("galex_FUV"), 2.0e-9);
+  EXPECT_EQ(default_softening("NUV"), 1.0e-9);
 }
 
 TEST(NoiseSettingsTest, FromConfigAndValidation) {

@@ -4,6 +4,7 @@
 #include <Eigen/Dense>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/rng.hpp"
@@ -66,6 +67,34 @@ TEST(PosteriorSedTarget, ChiSquareIsZeroAtTheNoiselessTruthAndScalesWithTheFloor
   x[9] = -0.1;  // tau_bc < 0
   target.evaluate_flow(x.data(), 1, &lt, &chi2, unit.data());
   EXPECT_TRUE(std::isinf(lt) && lt < 0);
+}
+
+// A band with sigma = +inf is left out: chi^2 and the amplitude are those of the other bands,
+// whatever its flux (NaN included), in both coordinate systems.
+TEST(PosteriorSedTarget, InfiniteErrorLeavesABandOut) {
+  const prior::Prior prior;
+  const sps::FixedZModel at_z(sed_model(), 0.05);
+  const Galaxy g = make_galaxy(prior, at_z, 3);
+  const int B = at_z.num_bands();
+  std::vector<double> flux = g.flux, sigma = g.sigma;
+  flux[2] = std::nan("");
+  sigma[2] = std::numeric_limits<double>::infinity();
+  const SedTarget without_r(at_z, prior, flux.data(), sigma.data(), B, 0.02);
+  prior::FlowCoords x = g.x;
+  x[0] = std::log10(1.1e10);
+  double lt, chi2, chi2_full;
+  std::vector<double> unit(static_cast<std::size_t>(B));
+  without_r.evaluate_flow(x.data(), 1, &lt, &chi2, unit.data());
+  const SedTarget full(at_z, prior, g.flux.data(), g.sigma.data(), B, 0.02);
+  full.evaluate_flow(x.data(), 1, &lt, &chi2_full, unit.data());
+  // Each band's residual is the same 0.1 f with a 5 % error and 2 % floor, so one band fewer
+  // takes one B-th off the chi^2.
+  EXPECT_NEAR(chi2, chi2_full * (B - 1) / B, 1e-6 * chi2_full);
+  std::vector<double> w(static_cast<std::size_t>(D)), x_back(static_cast<std::size_t>(D)), ld(1), c2(1);
+  ASSERT_TRUE(std::isfinite(without_r.to_amplitude(x.data(), unit.data(), w.data())));
+  without_r.evaluate_amplitude(w.data(), 1, x_back.data(), &lt, c2.data(), unit.data(), ld.data());
+  EXPECT_NEAR(x_back[0], x[0], 1e-9);
+  EXPECT_NEAR(c2[0], chi2, 1e-6 * chi2);
 }
 
 TEST(PosteriorSedTarget, AmplitudeCoordinatesRoundTripWithTheirJacobian) {

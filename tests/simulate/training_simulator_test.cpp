@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <cstdlib>
 #include <random>
 
+#include "core/error.hpp"
 #include "core/rng.hpp"
 #include "noise/noise_model.hpp"
 #include "prior/prior.hpp"
@@ -120,6 +122,81 @@ TEST(SimulateTrainingSimulator, RowsDependOnTheirIndexOnly) {
   EXPECT_EQ(all.flux_obs, cat(a.flux_obs, b.flux_obs));
   EXPECT_EQ(all.sigma, cat(a.sigma, b.sigma));
   EXPECT_EQ(all.x, cat(a.x, b.x));
+}
+
+// Band masks: rates = catalog missing fraction + floor; rows lose bands at those rates, never all
+// of them; a masked band is written as not measured and flagged 0 in x; the kept bands and the
+// physics are those of the unmasked simulation.
+TEST(SimulateBandMasks, RatesAndMaskedRows) {
+  // A noise catalog where band g is missing (flux 0, ivar 0) for a quarter of the rows.
+  const noise::NoiseModel& full = noise_model();
+  std::vector<double> flux, sigma;
+  std::mt19937_64 g(5);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int i = 0; i < 2000; ++i)
+    for (int b = 0; b < 5; ++b) {
+      const double f = 30.0 * std::pow(100.0, u(g));
+      const bool missing = b == 1 && i % 4 == 0;
+      flux.push_back(missing ? 0.0 : f);
+      sigma.push_back(missing ? std::numeric_limits<double>::infinity() : 0.05 * f);
+    }
+  const noise::NoiseModel with_gaps = noise::NoiseModel::fit(flux, sigma, {"u", "g", "r", "i", "z"});
+  EXPECT_NEAR(missing_fraction(with_gaps.band(1)), 0.25, 1e-12);
+  EXPECT_EQ(missing_fraction(with_gaps.band(0)), 0.0);
+  BandMaskSettings st;
+  st.enabled = true;
+  st.floor = 0.1;
+  const BandMasks learned(st, with_gaps);
+  EXPECT_NEAR(learned.rates()[1], 0.35, 1e-12);
+  EXPECT_NEAR(learned.rates()[0], 0.1, 1e-12);
+  st.max_rate = 0.3;
+  EXPECT_NEAR(BandMasks(st, with_gaps).rates()[1], 0.3, 1e-12);
+  EXPECT_THROW(BandMasks(BandMaskSettings{}, full, {"r"}), ConfigError);  // drop without masks
+  EXPECT_THROW(BandMasks(st, full, {"w1"}), ConfigError);
+  EXPECT_THROW(BandMasks(st, full, {"u", "g", "r", "i", "z"}), ConfigError);
+
+  st.max_rate = 0.5;
+  st.rates = {0.2, 0.2, 0.3, 0.2, 0.2};
+  const BandMasks masks(st, full);
+  const std::uint64_t seed = 9, n = 400;
+  const TrainingSimulator plain(model(), prior(), full, RedshiftRange{0.0, 0.2}, seed);
+  const TrainingSimulator sim(model(), prior(), full, RedshiftRange{0.0, 0.2}, seed, 1000, masks);
+  ASSERT_EQ(sim.conditioning().dim(), 16u);
+  SimulatedRows a, m;
+  SimulationCounters c;
+  plain.simulate(0, n, a, c);
+  sim.simulate(0, n, m, c);
+  EXPECT_EQ(a.theta_physical, m.theta_physical);
+  EXPECT_EQ(a.flux_true, m.flux_true);
+  std::vector<int> dropped(5, 0);
+  for (std::uint64_t r = 0; r < n; ++r) {
+    ASSERT_NE(m.bands_used[r], 0u) << "row " << r << " lost every band";
+    EXPECT_EQ(a.bands_used[r], 0b11111u);
+    for (std::size_t b = 0; b < 5; ++b) {
+      const bool kept = m.bands_used[r] >> b & 1u;
+      dropped[b] += !kept;
+      EXPECT_EQ(m.x[r * 16 + 10 + b], kept ? 1.0 : 0.0);
+      if (kept) {
+        EXPECT_EQ(m.flux_obs[r * 5 + b], a.flux_obs[r * 5 + b]);
+        EXPECT_EQ(m.x[r * 16 + b], a.x[r * 11 + b]);
+      } else {
+        EXPECT_TRUE(std::isnan(m.flux_obs[r * 5 + b]));
+        EXPECT_TRUE(std::isinf(m.sigma[r * 5 + b]));
+        EXPECT_EQ(m.x[r * 16 + b], noise::kMissingMag);
+      }
+    }
+  }
+  // Binomial(400, p): the observed rate within 4 standard deviations of p.
+  for (std::size_t b = 0; b < 5; ++b) {
+    const double p = st.rates[b], sd = std::sqrt(p * (1 - p) / n);
+    EXPECT_NEAR(dropped[b] / static_cast<double>(n), p, 4 * sd) << "band " << b;
+  }
+  // A fixed drop list removes exactly that band from every row.
+  const TrainingSimulator drop_r(model(), prior(), full, RedshiftRange{0.0, 0.2}, seed, 1000,
+                                 BandMasks(st, full, {"r"}));
+  SimulatedRows d;
+  drop_r.simulate(0, 50, d, c);
+  for (std::uint64_t r = 0; r < 50; ++r) EXPECT_EQ(d.bands_used[r], 0b11011u);
 }
 
 }  // namespace

@@ -191,6 +191,25 @@ TEST(SpsFixedZModel, AgreesWithSedModel) {
   }
 }
 
+// The seven NSA bands (configs/nsa7.toml): GALEX FUV and NUV reach rest-frame 1100 A at z = 0.2.
+TEST(SpsFixedZModel, AgreesWithSedModelForGalexBands) {
+  SedModelSettings s;
+  s.data_dir = test::data_dir();
+  s.bands = {"sedpy:galex_FUV", "sedpy:galex_NUV", "speclite:sdss2010-u", "speclite:sdss2010-r"};
+  const SedModel galex(s);
+  std::mt19937_64 g(8);
+  for (double z : {0.01, 0.1, 0.2}) {
+    const FixedZModel fm(galex, z);
+    for (int i = 0; i < 40; ++i) {
+      const auto t = draw_theta(g);
+      std::vector<double> out(4);
+      fm.evaluate(t.data(), out.data());
+      const auto ref = galex.evaluate(t.data(), z);
+      for (int b = 0; b < 4; ++b) EXPECT_NEAR(out[static_cast<size_t>(b)] / ref[static_cast<size_t>(b)], 1.0, 1e-6) << z << " " << b;
+    }
+  }
+}
+
 TEST(SpsSedModel, BatchWithOwnRedshiftsMatchesSingleCalls) {
   std::mt19937_64 g(11);
   constexpr int kN = 8;
