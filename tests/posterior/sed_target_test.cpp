@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "core/rng.hpp"
+#include "noise/noise_model.hpp"
 #include "posterior/sed_target.hpp"
+#include "posterior/simulator_terms.hpp"
 #include "posterior_test_util.hpp"
 #include "prior/prior.hpp"
 #include "sps/fixed_z_model.hpp"
@@ -95,6 +97,34 @@ TEST(PosteriorSedTarget, InfiniteErrorLeavesABandOut) {
   without_r.evaluate_amplitude(w.data(), 1, x_back.data(), &lt, c2.data(), unit.data(), ld.data());
   EXPECT_NEAR(x_back[0], x[0], 1e-9);
   EXPECT_NEAR(c2[0], chi2, 1e-6 * chi2);
+}
+
+// p(sigma | f) of the simulator's noise model is a density in sigma [nmgy]: it integrates to 1
+// (the truncation to sigma_mag > 0 renormalised), and SimulatorTerms' flux range gives -inf
+// outside the catalog's range.
+TEST(PosteriorSimulatorTerms, ErrorDensityIntegratesToOneAndRangeTruncates) {
+  std::vector<double> flux, sigma;
+  Rng rng(5, RngStream::kTest, 0);
+  for (int i = 0; i < 4000; ++i) {
+    const double f = 10.0 * std::pow(100.0, rng.uniform());
+    flux.push_back(f);
+    sigma.push_back(f * std::abs(0.05 + 0.04 * rng.normal()) / noise::kMagPerLnFlux);
+  }
+  const noise::NoiseModel nm = noise::NoiseModel::fit(flux, sigma, {"r"});
+  for (double f : {20.0, 100.0, 700.0}) {
+    double integral = 0;
+    const double step = f * 1e-4;
+    for (double s = step / 2; s < f; s += step) integral += std::exp(log_sigma_density(nm, 0, f, s)) * step;
+    EXPECT_NEAR(integral, 1.0, 1e-3) << f;
+  }
+  const double s_obs = 3.0;
+  const SimulatorTerms terms(nm, &s_obs, nullptr, true);
+  const double inside = 100.0, below = 0.5 * nm.band(0).flux_min;
+  EXPECT_EQ(terms.log_density(&inside), 0.0);  // no error bands: only the range
+  EXPECT_TRUE(std::isinf(terms.log_density(&below)));
+  const std::uint8_t use = 1;
+  const SimulatorTerms with_sigma(nm, &s_obs, &use, true);
+  EXPECT_DOUBLE_EQ(with_sigma.log_density(&inside), log_sigma_density(nm, 0, inside, s_obs));
 }
 
 TEST(PosteriorSedTarget, AmplitudeCoordinatesRoundTripWithTheirJacobian) {
