@@ -123,8 +123,10 @@ void TrainingSimulator::simulate(std::uint64_t first, std::uint64_t count, Simul
       out.bands_used[r] = noise::band_bits(present.data(), nb);
       std::vector<double> flux_obs = draw.flux_nmgy, sigma = draw.sigma_nmgy;
       for (std::size_t b = 0; b < nb; ++b) {
-        flux_obs[b] = flux[b] + noise_scale_[b] * (flux_obs[b] - flux[b]);
-        sigma[b] *= noise_scale_[b];
+        if (noise_scale_[b] != 1.0) {  // (untouched otherwise: f + (f_obs - f) need not round to f_obs)
+          flux_obs[b] = flux[b] + noise_scale_[b] * (flux_obs[b] - flux[b]);
+          sigma[b] *= noise_scale_[b];
+        }
         out.flux_true[r * nb + b] = flux[b];
         out.flux_obs[r * nb + b] = present[b] ? flux_obs[b] : std::numeric_limits<double>::quiet_NaN();
         out.sigma[r * nb + b] = present[b] ? sigma[b] : std::numeric_limits<double>::infinity();

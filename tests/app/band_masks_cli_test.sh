@@ -10,7 +10,7 @@
 #  - a row with errors far beyond the training range is flagged noisier_than_training with the
 #    remedy in its reason, and keeps a posterior;
 #  - real NSA rows lacking GALEX photometry all get posteriors from the other bands;
-#  - `simulate --drop-bands` and `mcmc` on a row with a missing band.
+#  - `simulate --drop-bands`, `--inflate-errors`, and `mcmc` on a row with a missing band.
 set -u
 mpiexec=$1 sedpost=$2 src=$3
 py=/usr/bin/python3
@@ -26,6 +26,8 @@ grep -q "^band_masks = true" tiny.toml || fail "configs/demo_nsa7.toml does not 
 "$mpiexec" -n 1 "$sedpost" --config tiny.toml simulate --n 40 --seed 99 --out cat.h5 >log 2>&1 || fail "simulate cat: $(tail -5 log)"
 "$mpiexec" -n 1 "$sedpost" --config tiny.toml simulate --n 10 --seed 98 --drop-bands r --out drop_r.h5 >log 2>&1 ||
   fail "simulate --drop-bands: $(tail -5 log)"
+"$mpiexec" -n 1 "$sedpost" --config tiny.toml simulate --n 10 --seed 98 --drop-bands r --inflate-errors g=5 \
+  --out inflated.h5 >log 2>&1 || fail "simulate --inflate-errors: $(tail -5 log)"
 "$mpiexec" -n 1 "$sedpost" --config tiny.toml simulate --n 10 --seed 98 --drop-bands w1 --out bad.h5 >log 2>&1 &&
   fail "simulate --drop-bands w1 (not a band) should fail"
 grep -q "w1" log || fail "the error does not name the unknown band: $(tail -3 log)"
@@ -49,8 +51,13 @@ with h5py.File("train.h5") as f:
     for b, p in enumerate(rates):   # binomial(n, p): within 5 standard deviations
         got = 1 - present[:, b].mean()
         assert abs(got - p) < 5 * np.sqrt(p * (1 - p) / n), (b, got, p)
-with h5py.File("drop_r.h5") as f:
+with h5py.File("drop_r.h5") as f, h5py.File("inflated.h5") as g:
     assert (f["bands_used"][...] == 0b1101111).all(), f["bands_used"][...]
+    # --inflate-errors g=5: g's error and noise five times wider, every other band as drawn
+    s, t = f["sigma"][...], g["sigma"][...]
+    assert np.allclose(t[:, 3], 5 * s[:, 3], rtol=1e-12) and np.array_equal(np.delete(t, 3, 1), np.delete(s, 3, 1))
+    tr, fo, go = f["flux_true"][:, 3], f["flux_obs"][:, 3], g["flux_obs"][:, 3]
+    assert np.allclose(go - tr, 5 * (fo - tr), rtol=1e-9, atol=1e-9)
 PY
 
 # --- crafted rows: one band missing, every band missing, errors beyond the training range.
