@@ -107,8 +107,8 @@ void create_training_file(io::H5File& f, const SimulateOptions& opt, const Conte
   f.set_attr("", "config", ctx.config.to_toml());
   f.set_attr("", "seed", static_cast<std::int64_t>(opt.seed));
   f.set_attr("", "n_rows", static_cast<std::int64_t>(opt.n));
-  f.set_attr("", "drop_bands", opt.drop_bands.empty() ? std::string() : join(opt.drop_bands));
-  f.set_attr("", "inflate_errors", opt.inflate_errors.empty() ? std::string() : join(opt.inflate_errors));
+  f.set_attr("", "drop_bands", join(opt.drop_bands));
+  f.set_attr("", "inflate_errors", join(opt.inflate_errors));
   f.set_attr("", "band_mask_rates", sim.masks().rates());
   simulate::write_noise_model(f, "noise_model", noise_model);
 }
@@ -117,8 +117,8 @@ void create_training_file(io::H5File& f, const SimulateOptions& opt, const Conte
 void check_resumable(const io::H5File& f, const SimulateOptions& opt, const Context& ctx) {
   const auto n = f.attr_int("", "n_rows");
   const auto seed = f.attr_int("", "seed");
-  const std::string drop = opt.drop_bands.empty() ? std::string() : join(opt.drop_bands);
-  const std::string inflate = opt.inflate_errors.empty() ? std::string() : join(opt.inflate_errors);
+  const std::string drop = join(opt.drop_bands);
+  const std::string inflate = join(opt.inflate_errors);
   if (n != static_cast<std::int64_t>(opt.n) || seed != static_cast<std::int64_t>(opt.seed) ||
       f.attr_string("", "config") != ctx.config.to_toml() || f.attr_string("", "drop_bands") != drop ||
       f.attr_string("", "inflate_errors") != inflate) {
