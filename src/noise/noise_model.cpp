@@ -32,8 +32,9 @@ double median_of(std::vector<double> v) {
   return 0.5 * (lo + hi);
 }
 
-// Linear interpolation on increasing nodes, constant beyond the ends.
-double interp_clamped(const std::vector<double>& x, const std::vector<double>& y, double at) {
+// Linear interpolation on increasing nodes, constant beyond the ends; with `in_log`, ln y is
+// interpolated (y > 0).
+double interp_clamped(const std::vector<double>& x, const std::vector<double>& y, double at, bool in_log = false) {
   if (x.empty()) return kNaN;
   if (std::isnan(at)) return kNaN;
   if (at <= x.front()) return y.front();
@@ -41,6 +42,7 @@ double interp_clamped(const std::vector<double>& x, const std::vector<double>& y
   const auto it = std::upper_bound(x.begin(), x.end(), at);
   const std::size_t j = static_cast<std::size_t>(it - x.begin());
   const double t = (at - x[j - 1]) / (x[j] - x[j - 1]);
+  if (in_log) return y[j - 1] * std::pow(y[j] / y[j - 1], t);
   return y[j - 1] + t * (y[j] - y[j - 1]);
 }
 
@@ -58,6 +60,12 @@ NoiseSettings NoiseSettings::from_config(const Config& config, const std::string
   s.n_bins = static_cast<int>(config.get_int(p + "n_bins", s.n_bins));
   s.min_count = static_cast<int>(config.get_int(p + "min_count", s.min_count));
   s.robust_scale = config.get_bool(p + "robust_scale", s.robust_scale);
+  const std::string dist = config.get_string(p + "sigma_distribution", "normal");
+  if (dist != "normal" && dist != "lognormal") {
+    throw ConfigError(config.source() + ": [" + table + "] sigma_distribution must be \"normal\" or \"lognormal\", got \"" +
+                      dist + "\"");
+  }
+  s.lognormal = dist == "lognormal";
   s.range_quantile = config.get_double(p + "range_quantile", s.range_quantile);
   s.max_redraws = static_cast<int>(config.get_int(p + "max_redraws", s.max_redraws));
   s.flag_nsigma = config.get_double(p + "flag_nsigma", s.flag_nsigma);
@@ -83,8 +91,27 @@ void NoiseSettings::validate() const {
 
 // ---- BandNoise ----
 
-double BandNoise::mu_at(double mag) const { return interp_clamped(mag_centre, mu, mag); }
+double BandNoise::mu_at(double mag) const { return interp_clamped(mag_centre, mu, mag, lognormal); }
+
 double BandNoise::s_at(double mag) const { return interp_clamped(mag_centre, s, mag); }
+
+double BandNoise::sigma_mag_at(double mag, double z) const {
+  return lognormal ? mu_at(mag) * std::exp(z * s_at(mag)) : mu_at(mag) + z * s_at(mag);
+}
+
+double BandNoise::log_density(double mag, double sigma_mag) const {
+  constexpr double kMinSpread = 1e-4;
+  const double kLogSqrt2Pi = 0.5 * std::log(2.0 * M_PI);
+  if (!(sigma_mag > 0)) return -std::numeric_limits<double>::infinity();
+  const double m = mu_at(mag), sc = std::max(s_at(mag), kMinSpread);
+  if (lognormal) {
+    const double t = (std::log(sigma_mag) - std::log(m)) / sc;
+    return -0.5 * t * t - std::log(sc) - kLogSqrt2Pi - std::log(sigma_mag);
+  }
+  const double t = (sigma_mag - m) / sc;
+  const double log_kept = std::log(0.5 * std::erfc(-m / (sc * std::sqrt(2.0))));  // P(sigma_mag > 0)
+  return -0.5 * t * t - std::log(sc) - kLogSqrt2Pi - log_kept;
+}
 
 // ---- counters ----
 
@@ -227,6 +254,7 @@ NoiseModel NoiseModel::fit(const std::vector<double>& flux, const std::vector<do
       k = std::clamp(k, 0, nbins - 1);
       members[static_cast<std::size_t>(k)].push_back(smags[i]);
     }
+    bn.lognormal = settings.lognormal;
     for (int k = 0; k < nbins; ++k) {
       std::vector<double>& m = members[static_cast<std::size_t>(k)];
       if (static_cast<int>(m.size()) < settings.min_count) {
@@ -234,18 +262,23 @@ NoiseModel NoiseModel::fit(const std::vector<double>& flux, const std::vector<do
         continue;
       }
       const double med = median_of(m);
+      // The spread of sigma_mag, or of ln sigma_mag for a lognormal model (whose median is ln med).
+      std::vector<double> v = m;
+      if (settings.lognormal)
+        for (double& x : v) x = std::log(x);
+      const double centre = settings.lognormal ? std::log(med) : med;
       double scale;
       if (settings.robust_scale) {
-        std::vector<double> dev(m.size());
-        for (std::size_t i = 0; i < m.size(); ++i) dev[i] = std::abs(m[i] - med);
+        std::vector<double> dev(v.size());
+        for (std::size_t i = 0; i < v.size(); ++i) dev[i] = std::abs(v[i] - centre);
         scale = 1.482602218505602 * median_of(dev);
       } else {
         double mean = 0;
-        for (double v : m) mean += v;
-        mean /= static_cast<double>(m.size());
+        for (double x : v) mean += x;
+        mean /= static_cast<double>(v.size());
         double ss = 0;
-        for (double v : m) ss += (v - mean) * (v - mean);
-        scale = std::sqrt(ss / static_cast<double>(m.size() - 1));
+        for (double x : v) ss += (x - mean) * (x - mean);
+        scale = std::sqrt(ss / static_cast<double>(v.size() - 1));
       }
       bn.mag_centre.push_back(lo + (k + 0.5) * width);
       bn.mu.push_back(med);
@@ -291,18 +324,16 @@ NoiseDraw NoiseModel::sample(const double* true_flux, Rng& rng) const {
                   fmt(bn.flux_min) + ", " + fmt(bn.flux_max) + "]";
     }
     const double mag = nmgy_to_mag(f);
-    const double mu = bn.mu_at(mag);
-    const double s = bn.s_at(mag);
     double smag = -1.0;
     for (int attempt = 0; attempt <= settings_.max_redraws; ++attempt) {
-      smag = mu + s * rng.normal();
+      smag = bn.sigma_mag_at(mag, rng.normal());  // a lognormal draw is always > 0
       if (smag > 0) break;
       ++d.n_redraws;
     }
     if (!(smag > 0)) {
       d.band_flags[b] |= kNoiseSigmaDrawFailed;
       d.reason += (d.reason.empty() ? "" : "; ") + bn.band + ": no sigma' > 0 in " +
-                  std::to_string(settings_.max_redraws + 1) + " draws (mu " + fmt(mu) + ", s " + fmt(s) + " mag)";
+                  std::to_string(settings_.max_redraws + 1) + " draws (mu " + fmt(bn.mu_at(mag)) + ", s " + fmt(bn.s_at(mag)) + " mag)";
       continue;
     }
     const double sf = f * smag / kMagPerLnFlux;  // sigma_f = f ln10/2.5 sigma_mag
@@ -364,7 +395,7 @@ double NoiseModel::training_sigma_limit(std::size_t b, double f, double s, doubl
     const double c = kFluxTolerance * (static_cast<double>(i) / kFluxSteps - 1.0);
     const double ft = std::clamp(f + c * s, bn.flux_min, bn.flux_max);
     const double mag = nmgy_to_mag(ft);
-    const double allowed = ft * (bn.mu_at(mag) + k * bn.s_at(mag)) / kMagPerLnFlux;  // [nmgy]
+    const double allowed = ft * bn.sigma_mag_at(mag, k) / kMagPerLnFlux;  // [nmgy]
     if (allowed > limit) {
       limit = allowed;
       limit_flux = ft;
@@ -428,7 +459,7 @@ NoiseTables NoiseModel::to_tables() const {
   };
   grid("mag_centre", "mag", &BandNoise::mag_centre);
   grid("mu_sigma_mag", "mag", &BandNoise::mu);
-  grid("s_sigma_mag", "mag", &BandNoise::s);
+  grid("s_sigma_mag", settings_.lognormal ? "" : "mag", &BandNoise::s);
   grid("bin_count", "", &BandNoise::count);
   auto per_band = [&](const char* name, const char* units, auto get) {
     NoiseTables::Array a{name, {nb}, std::vector<double>(nb), units};
@@ -451,7 +482,10 @@ NoiseTables NoiseModel::to_tables() const {
                   {"max_redraws", settings_.max_redraws},
                   {"flag_nsigma", settings_.flag_nsigma}};
   t.string_attributes = {
-      {"model", "sedpost empirical noise model: p(sigma_mag | mag) = N(mu(mag), s(mag)), docs/MODEL.md 5"},
+      {"model", settings_.lognormal
+                    ? "sedpost empirical noise model: p(ln sigma_mag | mag) = N(ln mu(mag), s(mag)), docs/missing-bands.md"
+                    : "sedpost empirical noise model: p(sigma_mag | mag) = N(mu(mag), s(mag)), docs/MODEL.md 5"},
+      {"sigma_distribution", settings_.lognormal ? "lognormal" : "normal"},
       {"mag_system", "AB; mag = 22.5 - 2.5 log10(flux_nmgy); sigma_mag = 2.5/ln10 sigma_nmgy / flux_nmgy"},
       {"source", source_}};
   return t;
@@ -480,6 +514,11 @@ NoiseModel NoiseModel::from_tables(const NoiseTables& t) {
   }
   for (const auto& a : t.string_attributes) {
     if (a.first == "source") m.source_ = a.second;
+    if (a.first == "sigma_distribution") {
+      if (a.second != "normal" && a.second != "lognormal")
+        throw DataError("noise model tables: sigma_distribution '" + a.second + "' is not normal or lognormal");
+      m.settings_.lognormal = a.second == "lognormal";
+    }
   }
   auto vec1 = [&](const char* name) -> const std::vector<double>& {
     const NoiseTables::Array& a = t.array(name);
@@ -516,6 +555,7 @@ NoiseModel NoiseModel::from_tables(const NoiseTables& t) {
   for (std::size_t b = 0; b < nb; ++b) {
     BandNoise& bn = m.band_[b];
     bn.band = t.bands[b];
+    bn.lognormal = m.settings_.lognormal;
     const double kd = n_bins[b];
     if (!(kd >= 1) || kd > static_cast<double>(mb) || kd != std::floor(kd)) {
       throw DataError("noise model tables: band " + bn.band + ": n_bins " + fmt(kd) + " invalid");
@@ -528,6 +568,7 @@ NoiseModel NoiseModel::from_tables(const NoiseTables& t) {
     bn.count.assign(count.begin() + off, count.begin() + off + static_cast<std::ptrdiff_t>(k));
     for (std::size_t i = 0; i < k; ++i) {
       if (!std::isfinite(bn.mag_centre[i]) || !std::isfinite(bn.mu[i]) || !std::isfinite(bn.s[i]) ||
+          (bn.lognormal && !(bn.mu[i] > 0)) ||
           (i > 0 && !(bn.mag_centre[i] > bn.mag_centre[i - 1]))) {
         throw DataError("noise model tables: band " + bn.band + ": bin " + std::to_string(i) +
                         " not finite or centres not increasing");
@@ -546,7 +587,8 @@ NoiseModel NoiseModel::from_tables(const NoiseTables& t) {
 
 std::string NoiseModel::summary() const {
   std::ostringstream os;
-  os << "noise model, " << bands_.size() << " bands" << (source_.empty() ? "" : ", from " + source_) << '\n';
+  os << "noise model, " << bands_.size() << " bands" << (settings_.lognormal ? ", lognormal errors" : "")
+     << (source_.empty() ? "" : ", from " + source_) << '\n';
   for (const BandNoise& bn : band_) {
     os << "  " << bn.band << ": " << bn.n_used << " rows used (skipped: " << bn.n_nonpositive_flux
        << " flux <= 0, " << bn.n_nonpositive_ivar << " ivar <= 0, " << bn.n_nan << " NaN; "

@@ -11,6 +11,12 @@
 /// geometric bin centres and constant beyond the first/last kept centre.
 /// p(sigma_mag | mag) = N(mu(mag), s(mag)), truncated to sigma_mag > 0 by redrawing.
 ///
+/// With `noise.sigma_distribution = "lognormal"` (a documented departure from MODEL.md 5, see
+/// docs/missing-bands.md) s is the spread of ln sigma_mag instead: p(ln sigma_mag | mag) =
+/// N(ln mu(mag), s(mag)), with ln mu linear between the bin centres. Sky-limited errors (GALEX)
+/// have sigma_mag ~ 1/flux and a long tail of shallow exposures; in magnitudes their bin std
+/// jumps between 0.04 and 8 mag from bin to bin, in ln sigma_mag it is a smooth 0.5-1.5.
+///
 /// Units: fluxes and sigmas in nanomaggies, arrays row-major [n, bands]. Nothing is collective.
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +41,7 @@ struct NoiseSettings {
   /// range of the kept rows. 0 = the catalog's full range (SEDflow).
   double range_quantile = 0.005;
   bool robust_scale = false;  ///< `noise.robust_scale`: s = 1.4826 MAD instead of the std
+  bool lognormal = false;     ///< `noise.sigma_distribution = "lognormal"` ("normal": false)
   int max_redraws = 100;      ///< `noise.max_redraws`: redraws of sigma' <= 0 before giving up
   double flag_nsigma = 3.0;   ///< `noise.flag_nsigma`: out-of-support when sigma > mu + k s
 
@@ -50,7 +57,8 @@ struct BandNoise {
   std::string band;
   std::vector<double> mag_centre;  ///< [kept bins] increasing, AB mag
   std::vector<double> mu;          ///< median sigma_mag per bin [mag]
-  std::vector<double> s;           ///< std of sigma_mag per bin [mag]
+  std::vector<double> s;           ///< std of sigma_mag per bin [mag] (lognormal: of ln sigma_mag)
+  bool lognormal = false;          ///< the band's p(sigma_mag | mag) is lognormal (see above)
   std::vector<double> count;       ///< rows per bin
   double flux_min = 0, flux_max = 0;  ///< range of the binned catalog fluxes [nmgy]
   std::int64_t n_used = 0;                ///< rows used
@@ -59,9 +67,17 @@ struct BandNoise {
   std::int64_t n_nan = 0;                 ///< skipped: flux or sigma NaN (or flux infinite)
   std::int64_t n_unbinned = 0;  ///< used rows outside the quantile range or in sparse bins
 
-  /// mu and s at `mag` (linear between centres, clamped beyond) [mag].
+  /// mu and s at `mag` (linear between centres, clamped beyond; lognormal: ln mu linear) [mag]
+  /// (s of a lognormal band is dimensionless).
   double mu_at(double mag) const;
   double s_at(double mag) const;
+  /// The error z standard deviations from the median at `mag`: mu + z s, or mu exp(z s) for a
+  /// lognormal band [mag].
+  double sigma_mag_at(double mag, double z) const;
+  /// log p(sigma_mag | mag) [1/mag]: the normal truncated to sigma_mag > 0 (as drawn), or the
+  /// lognormal; -inf for sigma_mag <= 0. s is floored at 1e-4 (a bin whose errors all agree
+  /// would make it a delta function).
+  double log_density(double mag, double sigma_mag) const;
 };
 
 /// Bits of NoiseDraw::flags / NoiseDraw::band_flags.
@@ -113,7 +129,8 @@ struct NoiseBatch {
 /// flux_max [nmgy], n_used, n_skipped_nonpositive_flux, n_skipped_nonpositive_ivar,
 /// n_skipped_nan, n_unbinned (1-D, [bands]). Numeric attributes: format_version (1),
 /// n_bins_requested, min_count, range_quantile, robust_scale (0/1), max_redraws, flag_nsigma.
-/// String attributes: model, mag_system, source. Plus `bands` (string list).
+/// String attributes: model, mag_system, source, sigma_distribution ("normal" | "lognormal";
+/// absent in files written before it existed, which are normal). Plus `bands` (string list).
 struct NoiseTables {
   struct Array {
     std::string name;

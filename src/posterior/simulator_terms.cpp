@@ -6,20 +6,11 @@
 
 namespace sedpost::posterior {
 
-namespace {
-constexpr double kMinSpreadMag = 1e-4;
-const double kLogSqrt2Pi = 0.5 * std::log(2.0 * M_PI);
-}  // namespace
-
 double log_sigma_density(const noise::NoiseModel& noise, std::size_t band, double f, double sigma) {
   if (!(f > 0)) return -std::numeric_limits<double>::infinity();
-  const noise::BandNoise& bn = noise.band(band);
-  const double mag = noise::nmgy_to_mag(f);
-  const double mu = bn.mu_at(mag), s = std::max(bn.s_at(mag), kMinSpreadMag);
-  const double sigma_mag = noise::kMagPerLnFlux * sigma / f;
-  const double t = (sigma_mag - mu) / s;
-  const double log_kept = std::log(0.5 * std::erfc(-mu / (s * std::sqrt(2.0))));  // P(sigma_mag > 0)
-  return -0.5 * t * t - std::log(s) - kLogSqrt2Pi - log_kept + std::log(noise::kMagPerLnFlux / f);
+  // p(sigma_nmgy | f) = p(sigma_mag | mag) d sigma_mag / d sigma_nmgy, sigma_mag = 1.0857 sigma / f
+  return noise.band(band).log_density(noise::nmgy_to_mag(f), noise::kMagPerLnFlux * sigma / f) +
+         std::log(noise::kMagPerLnFlux / f);
 }
 
 SimulatorTerms::SimulatorTerms(const noise::NoiseModel& noise, const double* sigma, const std::uint8_t* sigma_bands,

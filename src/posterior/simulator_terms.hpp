@@ -7,10 +7,11 @@
 ///   - the noise model's density of each observed error: the simulator draws sigma_b at the true
 ///     flux, sigma_mag ~ N(mu(mag_b), s(mag_b)) truncated to > 0 with mag_b = 22.5 - 2.5 log10 f_b
 ///     and sigma_b = sigma_mag f_b / 1.0857, so the error itself says something about f_b:
-///       log p(sigma_b | f_b) = log N(sigma_mag; mu, s) - log Phi(mu / s) + log(1.0857 / f_b).
-///     Where the noise model's spread changes quickly with magnitude (the NSA's GALEX bands) this
-///     term matters; leaving it out made the weighted posteriors of the seven-band model
-///     overconfident (docs/missing-bands.md).
+///       log p(sigma_b | f_b) = log N(sigma_mag; mu, s) - log Phi(mu / s) + log(1.0857 / f_b)
+///     (or the lognormal density of a `noise.sigma_distribution = "lognormal"` model).
+///     Off by default (`--noise-likelihood`): the seven-band model's weighted posteriors are
+///     overconfident with or without it, and also when the errors carry no information about
+///     the fluxes at all (docs/missing-bands.md), so this term is not what they lack.
 #include <cstdint>
 #include <vector>
 
@@ -37,8 +38,8 @@ class SimulatorTerms {
   bool truncate_;
 };
 
-/// log p(sigma_nmgy | true flux f_nmgy > 0) of band b of `noise` (see above); the spread s is
-/// floored at 1e-4 mag (a bin whose errors all agree would make it a delta function).
+/// log p(sigma_nmgy | true flux f_nmgy > 0) of band b of `noise` [1/nmgy] (see above and
+/// noise::BandNoise::log_density).
 double log_sigma_density(const noise::NoiseModel& noise, std::size_t band, double f_nmgy, double sigma_nmgy);
 
 }  // namespace sedpost::posterior

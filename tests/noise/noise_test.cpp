@@ -49,7 +49,7 @@ double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 
 // A one-band model with given nodes, built through the tables (also exercises from_tables).
 NoiseModel table_model(std::vector<double> centre, std::vector<double> mu, std::vector<double> s,
-                       double flux_min, double flux_max, int max_redraws = 100) {
+                       double flux_min, double flux_max, int max_redraws = 100, bool lognormal = false) {
   NoiseTables t;
   t.bands = {"r"};
   const std::size_t k = centre.size();
@@ -67,6 +67,7 @@ NoiseModel table_model(std::vector<double> centre, std::vector<double> mu, std::
   t.attributes = {{"format_version", 1}, {"n_bins_requested", 20}, {"min_count", 10}, {"range_quantile", 0.0},
                   {"robust_scale", 0},   {"max_redraws", static_cast<double>(max_redraws)},
                   {"flag_nsigma", 3}};
+  if (lognormal) t.string_attributes.push_back({"sigma_distribution", "lognormal"});
   return NoiseModel::from_tables(t);
 }
 
@@ -246,7 +247,85 @@ TEST(NoiseFit, RecoversKnownRelationAndCountsSkips) {
   EXPECT_THROW(NoiseModel::fit(flux, sigma, {"r"}, sparse), DataError);
 }
 
+// noise.sigma_distribution = "lognormal": the median of sigma_mag and the spread of ln sigma_mag.
+TEST(NoiseFit, LognormalRecoversMedianAndLogSpread) {
+  const std::size_t n = 40000;
+  std::vector<double> flux, sigma;
+  Rng rng(kSeed, RngStream::kTest, 5);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double mag = 16.0 + 6.0 * rng.uniform();
+    const double f = std::pow(10.0, (22.5 - mag) / 2.5);
+    const double smag = 0.05 * std::pow(10.0, 0.4 * (mag - 16.0)) * std::exp(0.6 * rng.normal());  // sky-limited
+    flux.push_back(f);
+    sigma.push_back(f * smag / kMagPerLnFlux);
+  }
+  NoiseSettings st;
+  st.n_bins = 12;
+  st.range_quantile = 0.0;
+  st.lognormal = true;
+  const NoiseModel m = NoiseModel::fit(flux, sigma, {"NUV"}, st);
+  const BandNoise& bn = m.band(0);
+  ASSERT_TRUE(bn.lognormal);
+  ASSERT_EQ(bn.mag_centre.size(), 12u);
+  // ln sigma_mag = ln 0.05 + 0.921 (mag - 16) + 0.6 z; a 0.5 mag bin adds slope^2 width^2 / 12.
+  const double s_truth = std::sqrt(0.36 + 0.921 * 0.921 * 0.25 / 12);
+  for (std::size_t k = 0; k < 12; ++k) {
+    const double truth = 0.05 * std::pow(10.0, 0.4 * (bn.mag_centre[k] - 16.0));
+    EXPECT_NEAR(std::log(bn.mu[k]), std::log(truth), 0.03) << k;
+    EXPECT_NEAR(bn.s[k], s_truth, 0.02) << k;
+  }
+  // ln mu is interpolated linearly, which is exact for sky-limited errors
+  EXPECT_NEAR(std::log(bn.mu_at(19.1)), std::log(0.05) + 0.921 * 3.1, 0.03);
+  // a normal fit of the same rows has a spread that grows with the errors
+  NoiseSettings normal = st;
+  normal.lognormal = false;
+  const BandNoise nb = NoiseModel::fit(flux, sigma, {"NUV"}, normal).band(0);
+  EXPECT_GT(nb.s.back() / nb.s.front(), 10.0);
+}
+
 // ---------------- sampling ----------------
+
+// A lognormal model draws ln sigma_mag ~ N(ln mu, s) (never <= 0, so never redrawn), and its
+// log_density is the density of those draws (both it and the truncated normal's integrate to 1).
+TEST(NoiseSample, LognormalDrawsAndDensity) {
+  const NoiseModel m = table_model({15.0, 20.0}, {0.02, 0.08}, {0.5, 0.9}, 1.0, 1e4, 100, true);
+  const BandNoise& bn = m.band(0);
+  EXPECT_NEAR(bn.mu_at(17.5), 0.04, 1e-12);  // geometric between the nodes
+  EXPECT_NEAR(bn.s_at(17.5), 0.7, 1e-12);
+  const double f = std::pow(10.0, (22.5 - 17.5) / 2.5);
+  const std::size_t n = 40000;
+  double sum = 0, sum2 = 0;
+  int redraws = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    Rng rng(kSeed, RngStream::kNoise, i);
+    const NoiseDraw d = m.sample(std::vector<double>{f}, rng);
+    ASSERT_TRUE(d.ok()) << d.reason;
+    const double l = std::log(d.sigma_mag[0]);
+    sum += l;
+    sum2 += l * l;
+    redraws += d.n_redraws;
+  }
+  const double mean = sum / n, sd = std::sqrt(sum2 / n - mean * mean);
+  EXPECT_NEAR(mean, std::log(0.04), 5 * 0.7 / std::sqrt(n));
+  EXPECT_NEAR(sd, 0.7, 5 * 0.7 / std::sqrt(2.0 * n));
+  EXPECT_EQ(redraws, 0);
+  // The densities integrate to 1 over sigma_mag (trapezoid on a log grid).
+  const NoiseModel normal = table_model({15.0, 20.0}, {0.02, 0.05}, {0.03, 0.04}, 1.0, 1e4);
+  for (const BandNoise* b : {&bn, &normal.band(0)}) {
+    double integral = 0, prev_x = 1e-6, prev_p = std::exp(b->log_density(17.5, prev_x));
+    for (int i = 1; i <= 20000; ++i) {
+      const double x = 1e-6 * std::pow(1e8, i / 20000.0);
+      const double p = std::exp(b->log_density(17.5, x));
+      integral += 0.5 * (p + prev_p) * (x - prev_x);
+      prev_x = x;
+      prev_p = p;
+    }
+    EXPECT_NEAR(integral, 1.0, 1e-3) << (b->lognormal ? "lognormal" : "normal");
+    EXPECT_EQ(b->log_density(17.5, 0.0), -std::numeric_limits<double>::infinity());
+  }
+  // the bound of the out-of-support flag is the lognormal's 3-sigma error, mu exp(3 s)
+  EXPECT_NEAR(bn.sigma_mag_at(17.5, 3.0), 0.04 * std::exp(2.1), 1e-12);
+}
 
 // Sampled sigma' follow N(mu, s) truncated at 0; noisy fluxes have pull N(0, 1).
 TEST(NoiseSample, ReproducesFittedMuAndS) {
@@ -419,6 +498,23 @@ TEST(NoiseTablesTest, RoundTripPreservesModel) {
   NoiseTables broken = t;
   broken.arrays.erase(broken.arrays.begin());
   EXPECT_THROW(NoiseModel::from_tables(broken), DataError);
+  // the error distribution travels with the tables; files from before it are normal
+  st.lognormal = true;
+  const NoiseModel ml = NoiseModel::fit(flux, sigma, {"g", "r"}, st);
+  const NoiseModel ml2 = NoiseModel::from_tables(ml.to_tables());
+  EXPECT_TRUE(ml2.settings().lognormal);
+  EXPECT_TRUE(ml2.band(1).lognormal);
+  EXPECT_EQ(ml2.band(1).s, ml.band(1).s);
+  EXPECT_FALSE(m2.settings().lognormal);
+  NoiseTables old = t;
+  old.string_attributes.erase(std::remove_if(old.string_attributes.begin(), old.string_attributes.end(),
+                                             [](const auto& a) { return a.first == "sigma_distribution"; }),
+                              old.string_attributes.end());
+  EXPECT_FALSE(NoiseModel::from_tables(old).band(0).lognormal);
+  NoiseTables unknown = t;
+  for (auto& a : unknown.string_attributes)
+    if (a.first == "sigma_distribution") a.second = "cauchy";
+  EXPECT_THROW(NoiseModel::from_tables(unknown), DataError);
 }
 
 // ---------------- out-of-support ----------------
@@ -587,6 +683,11 @@ TEST(NoiseSettingsTest, FromConfigAndValidation) {
   EXPECT_EQ(s.min_count, 5);
   EXPECT_TRUE(s.robust_scale);
   EXPECT_EQ(s.max_redraws, 100);
+  EXPECT_FALSE(s.lognormal);
+  EXPECT_TRUE(NoiseSettings::from_config(Config::from_text("[noise]\nsigma_distribution = \"lognormal\"\n", "t.toml"))
+                  .lognormal);
+  EXPECT_THROW(NoiseSettings::from_config(Config::from_text("[noise]\nsigma_distribution = \"log\"\n", "t.toml")),
+               ConfigError);
   EXPECT_THROW(NoiseSettings::from_config(Config::from_text("[noise]\nmin_count = 1\n", "t.toml")), ConfigError);
   NoiseSettings bad;
   bad.n_bins = 0;

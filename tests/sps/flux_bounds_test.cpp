@@ -33,20 +33,22 @@ const FluxBounds& bounds() {
   return b;
 }
 
-TEST(SpsFluxBounds, ContainTheExactFluxesOverThePrior) {
+// Draws over the prior (with dust-free, edge-of-table and burst-free cases) whose exact fluxes
+// must lie inside the bounds in every band.
+void expect_bounds_contain_fluxes(const SedModel& m, const FluxBounds& fb, int n_draws) {
   std::mt19937_64 g(7);
   std::uniform_real_distribution<double> uz(1e-5, 0.2);
-  const int nb = model().num_bands();
+  const int nb = m.num_bands();
   double worst = 0;  // smallest relative distance of a flux to a bound (inside = positive)
-  for (int i = 0; i < 4000; ++i) {
+  for (int i = 0; i < n_draws; ++i) {
     auto t = draw_theta(g);
     if (i % 10 == 0) t[9] = t[10] = 0;   // no dust: the upper bound is tight
     if (i % 10 == 1) t[11] = 1.0;         // the edge of the n_dust tables
     if (i % 10 == 2) t[6] = 13.27;        // no burst
     const double z = uz(g);
     std::vector<double> lo(static_cast<size_t>(nb)), hi(static_cast<size_t>(nb));
-    ASSERT_TRUE(bounds().bounds(t.data(), z, lo.data(), hi.data())) << "z " << z;
-    const auto f = model().evaluate(t.data(), z);
+    ASSERT_TRUE(fb.bounds(t.data(), z, lo.data(), hi.data())) << "z " << z;
+    const auto f = m.evaluate(t.data(), z);
     for (int b = 0; b < nb; ++b) {
       EXPECT_LE(lo[static_cast<size_t>(b)], f[static_cast<size_t>(b)]) << "band " << b << " z " << z << " draw " << i;
       EXPECT_GE(hi[static_cast<size_t>(b)], f[static_cast<size_t>(b)]) << "band " << b << " z " << z << " draw " << i;
@@ -55,6 +57,19 @@ TEST(SpsFluxBounds, ContainTheExactFluxesOverThePrior) {
     }
   }
   EXPECT_GE(worst, 0.0);
+}
+
+TEST(SpsFluxBounds, ContainTheExactFluxesOverThePrior) { expect_bounds_contain_fluxes(model(), bounds(), 4000); }
+
+// The GALEX bands of configs/nsa7.toml see rest-frame 1100-2800 A, the UV bump of the dust law.
+TEST(SpsFluxBounds, ContainTheExactFluxesInTheGalexBands) {
+  SedModelSettings s;
+  s.data_dir = test::data_dir();
+  s.z_max = 0.2;
+  s.bands = {"sedpy:galex_FUV", "sedpy:galex_NUV"};
+  const SedModel galex(s);
+  const FluxBounds fb(galex, 0.0, 0.2);
+  expect_bounds_contain_fluxes(galex, fb, 4000);
 }
 
 // The margin must dwarf the one approximation in the bounds: the z interpolation of the
