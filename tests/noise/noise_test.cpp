@@ -203,18 +203,26 @@ TEST(NoiseFit, RealNsaGivesSensibleMedians) {
   EXPECT_LT(flagged, static_cast<int>(cat.n_rows) / 5);
 }
 
+/// Appends n catalog rows with AB magnitudes uniform in [mag_lo, mag_lo + 6) and errors
+/// sigma_mag = smag(mag) [mag], as flux and sigma [nmgy].
+template <class SigmaMag>
+void synthetic_catalog(std::size_t n, double mag_lo, Rng& rng, SigmaMag smag, std::vector<double>& flux,
+                       std::vector<double>& sigma) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const double mag = mag_lo + 6.0 * rng.uniform();
+    const double f = std::pow(10.0, (22.5 - mag) / 2.5);
+    flux.push_back(f);
+    sigma.push_back(f * smag(mag) / kMagPerLnFlux);
+  }
+}
+
 // Synthetic catalog with a known sigma_mag(mag): the fit recovers mu and s per bin.
 TEST(NoiseFit, RecoversKnownRelationAndCountsSkips) {
   const std::size_t n = 40000;
   std::vector<double> flux, sigma;
   Rng rng(kSeed, RngStream::kTest, 0);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double mag = 14.0 + 6.0 * rng.uniform();
-    const double f = std::pow(10.0, (22.5 - mag) / 2.5);
-    const double smag = 0.02 + 0.01 * (mag - 14.0) + 0.003 * rng.normal();
-    flux.push_back(f);
-    sigma.push_back(f * smag / kMagPerLnFlux);
-  }
+  synthetic_catalog(n, 14.0, rng, [&](double mag) { return 0.02 + 0.01 * (mag - 14.0) + 0.003 * rng.normal(); },
+                    flux, sigma);
   // bad rows: flux <= 0, ivar <= 0 (sigma = inf; also with flux 0, as catalogs write a missing
   // band, which counts as not measured), NaN
   const double inf = std::numeric_limits<double>::infinity();
@@ -252,13 +260,9 @@ TEST(NoiseFit, LognormalRecoversMedianAndLogSpread) {
   const std::size_t n = 40000;
   std::vector<double> flux, sigma;
   Rng rng(kSeed, RngStream::kTest, 5);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double mag = 16.0 + 6.0 * rng.uniform();
-    const double f = std::pow(10.0, (22.5 - mag) / 2.5);
-    const double smag = 0.05 * std::pow(10.0, 0.4 * (mag - 16.0)) * std::exp(0.6 * rng.normal());  // sky-limited
-    flux.push_back(f);
-    sigma.push_back(f * smag / kMagPerLnFlux);
-  }
+  synthetic_catalog(  // sky-limited: sigma_mag ~ 1 / flux, lognormal spread 0.6
+      n, 16.0, rng, [&](double mag) { return 0.05 * std::pow(10.0, 0.4 * (mag - 16.0)) * std::exp(0.6 * rng.normal()); },
+      flux, sigma);
   NoiseSettings st;
   st.n_bins = 12;
   st.range_quantile = 0.0;
