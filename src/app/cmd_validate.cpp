@@ -4,6 +4,7 @@
 // validation/make_report.py. Every step is skipped when its complete output exists, so a rerun
 // resumes. Outputs (all in --out): training_config.toml, test_set.h5, test_posteriors.h5,
 // chains.h5, metrics.json, *.png, index.html (docs/metrics.md).
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -43,6 +44,7 @@ struct ValidateOptions {
   std::string out = "report";
   std::int64_t n_test = 1000;
   int n_samples = 1000;
+  int n_store = 1000;  ///< draws per galaxy stored and ranked (at most n_samples)
   std::int64_t mcmc = 0;
   std::uint64_t seed = 0;
   std::string real;
@@ -224,7 +226,7 @@ int run_validate(Context& ctx, const ValidateOptions& opt) {
     job.out = in("test_posteriors.h5");
     job.settings = opt.posterior;
     job.settings.n_samples = opt.n_samples;
-    job.settings.n_store = opt.n_samples;  // calibration ranks every sample
+    job.settings.n_store = std::min(opt.n_store, opt.n_samples);  // the draws calibration ranks
     job.settings.seed = opt.seed + 2;
     job.chunk = opt.chunk;
     job.threads = opt.threads;
@@ -256,6 +258,7 @@ int run_validate(Context& ctx, const ValidateOptions& opt) {
                        {"test_set", in("test_set.h5")},
                        {"n_test", std::to_string(opt.n_test)},
                        {"n_samples", std::to_string(opt.n_samples)},
+                       {"n_store", std::to_string(std::min(opt.n_store, opt.n_samples))},
                        {"n_mcmc", std::to_string(opt.mcmc)},
                        {"seed", std::to_string(opt.seed)},
                        {"real_catalog", opt.real},
@@ -288,7 +291,13 @@ void register_validate(Cli& cli) {
       ->capture_default_str();
   sub->add_option("--n-test", opt->n_test, "Test galaxies simulated from the model's training config")
       ->capture_default_str();
-  sub->add_option("--n-samples", opt->n_samples, "Posterior draws per test galaxy (all stored and ranked)")
+  sub->add_option("--n-samples", opt->n_samples,
+                  "Flow draws per test galaxy (the likelihood weighting's first round; infer's --n-samples)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--n-store", opt->n_store,
+                  "Posterior draws per test galaxy stored and ranked by the calibration (resampled by weight; "
+                  "at most --n-samples)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   sub->add_option("--mcmc", opt->mcmc, "Run the MCMC ([mcmc] settings) on this many test galaxies and compare")

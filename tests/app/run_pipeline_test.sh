@@ -2,8 +2,9 @@
 # Usage: run_pipeline_test.sh MPIEXEC SEDPOST SOURCE_DIR
 # `sedpost run` end to end on a tiny version of configs/demo.toml under mpirun -n 2: every
 # stage writes a complete output (training set, model, NSA posterior catalog, validation report
-# with test set, posteriors, MCMC chains, metrics.json and the HTML report), the
-# truth-vs-posterior table is printed, and a second run skips every stage (resume).
+# with test set, posteriors (the [validate] n_store draws ranked), MCMC chains, metrics.json and
+# the HTML report), the truth-vs-posterior table is printed, and a second run skips every stage
+# (resume).
 set -u
 mpiexec=$1 sedpost=$2 src=$3
 fail() { echo "FAIL: $*"; exit 1; }
@@ -12,8 +13,9 @@ cd "$tmp"
 # The demo config with a small training set, flow and chain.
 sed -e 's/^n = 50000/n = 3000/' -e 's/^blocks = 5/blocks = 2/' -e 's/^hidden = 128/hidden = 32/' \
     -e 's/^max_epochs = 80/max_epochs = 3/' -e 's/^steps = 30000 /steps = 300 /' -e 's/^burn = 2000$/burn = 200/' -e 's/^n_test = 1000/n_test = 40/' \
-    -e 's/^n_samples = 1000/n_samples = 200/' -e 's/^mcmc = 20/mcmc = 2/' "$src/configs/demo.toml" >tiny.toml
-grep -q "^n = 3000" tiny.toml && grep -q "^max_epochs = 3" tiny.toml && grep -q "^n_test = 40" tiny.toml &&
+    -e 's/^n_samples = 1000/n_samples = 200/' -e 's/^mcmc = 20/mcmc = 2/' -e '/^n_test = 40/a n_store = 150' \
+    "$src/configs/demo.toml" >tiny.toml
+grep -q "^n = 3000" tiny.toml && grep -q "^max_epochs = 3" tiny.toml && grep -q "^n_store = 150" tiny.toml &&
   grep -q "^mcmc = 2" tiny.toml || fail "could not shrink the demo config"
 
 "$mpiexec" -n 2 "$sedpost" run tiny.toml --out-dir out >log 2>&1 || fail "run: $(tail -30 log)"
@@ -31,10 +33,13 @@ grep -q "seed 20222" log || fail "the test set should use seed + 1"
 import json, h5py
 m = json.load(open("out/report/metrics.json"))
 assert m["schema_version"] == 1, m.keys()
+# validate draws n_samples = 200 per test galaxy and ranks n_store = 150 of them ([validate] table)
+assert m["run"]["n_samples"] == "200" and m["run"]["n_store"] == "150", m["run"]
+assert m["calibration"]["n_samples"] == 150, m["calibration"]["n_samples"]
 with h5py.File("out/posteriors.h5") as f:
     assert f["summary"].shape[0] == 934, f["summary"].shape  # every A2052 galaxy has a row
 with h5py.File("out/report/test_posteriors.h5") as f:
-    assert f["samples"].shape == (40, 200, 18) and f["truth"].shape == (40, 18)
+    assert f["samples"].shape == (40, 150, 18) and f["truth"].shape == (40, 18), f["samples"].shape
 PY
 [ -f out/report/index.html ] || fail "no out/report/index.html"
 [ -f out/report/nsa_posteriors.h5 ] || fail "the report lacks the real-catalog posteriors"
