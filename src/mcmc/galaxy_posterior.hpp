@@ -1,0 +1,100 @@
+#pragma once
+/// The log-probability of one catalog galaxy that `sedpost mcmc` samples: the SED model at the
+/// galaxy's fixed redshift, the prior of MODEL.md 1 and the Gaussian flux likelihood, in one of
+/// three sampled coordinate systems (SampledCoords). Batched for BatchLogDensity (one model
+/// call per batch of points). Fluxes and errors are in nanomaggies; coordinates are the 11 flow
+/// coordinates of prior::Prior (log M* first) or maps of them.
+#include "prior/prior.hpp"
+#include "sps/fixed_z_model.hpp"
+
+#include <Eigen/Core>
+
+#include <string>
+#include <vector>
+
+namespace sedpost::mcmc {
+
+/// Coordinates the sampler moves in (all sample the same posterior: the prior of MODEL.md 1
+/// times the Gaussian flux likelihood; each carries the log-Jacobian of its map to the box).
+enum class SampledCoords {
+  kBox,        ///< the 11 flow coordinates themselves (uniform prior on the box)
+  kUnbounded,  ///< y = logit of each flow coordinate scaled to (0, 1) (the flow's R^11 map)
+  kAmplitude,  ///< kUnbounded for the 10 shape coordinates; log M* replaced by the
+               ///< standardised amplitude u = (M - M_hat) / sigma_M (see GalaxyPosterior)
+};
+
+/// Parse "box" | "unbounded" | "amplitude" (`mcmc --coordinates`); throws ConfigError otherwise.
+SampledCoords sampled_coords_from_string(const std::string& name);
+
+/// Posterior of one galaxy in the flow coordinates x (MODEL.md 1, 4; SEDflow Eq. 1 with the
+/// Gaussian normalisation dropped):
+///   log p(x | f_obs) = -0.5 sum_b ((f_b(theta(x)) - f_obs_b) / sigma_b)^2 + log prior(x),
+/// the prior uniform on the flow-coordinate box (-log volume inside, -inf outside), sampled in
+/// the coordinates y of SampledCoords with log p(y) = log p(x(y)) + log |det dx/dy|. A band
+/// with sigma = +inf (missing) has no term.
+///
+/// kAmplitude (MODEL.md 10b: the slowest mixing is along mass-dust-burst degeneracies, which
+/// are mostly "the other parameters change the overall brightness and log M* compensates").
+/// The model fluxes are exactly linear in M = 10^logM* (MODEL.md 2: the SFH is normalised to
+/// 1 M_sun and multiplied by M*), f_b = M g_b(s) with s the 10 shape coordinates. For fixed s the
+/// chi^2 is a parabola in M with minimum M_hat(s) = sum g f iv / sum g^2 iv and width
+/// sigma_M(s) = (sum g^2 iv)^-1/2; sampling u = (M - M_hat(s)) / sigma_M(s) instead of log M*
+/// makes the likelihood's dependence on u the same N(0, 1) shape for every s, so the curved
+/// mass ridge becomes a straight axis. Bijection for fixed s: log M* = log10(M_hat + sigma_M u)
+/// with log |d logM*/du| = log sigma_M - log M - log ln 10; points with M outside the prior's
+/// mass range get -inf. One model evaluation per point, as in the other coordinates.
+///
+/// Keeps references to `model` and `prior` (they must outlive it) and work buffers: one
+/// instance per thread.
+class GalaxyPosterior {
+ public:
+  /// flux_obs, sigma [n_bands] nanomaggies, n_bands = model.num_bands(). sigma > 0, or +inf for
+  /// a missing band (its flux is then not read); a NaN or non-positive sigma is the caller's to
+  /// reject (run_galaxy flags it).
+  GalaxyPosterior(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs,
+                  const double* sigma, int n_bands, SampledCoords coords);
+
+  /// thetas [n, 11] sampled coordinates -> logp [n] (log density in those coordinates; -inf
+  /// outside the support; a NaN model flux gives NaN, which the sampler reports as
+  /// NumericsError). The BatchLogDensity signature.
+  void operator()(const Eigen::Ref<const Eigen::MatrixXd>& thetas, Eigen::Ref<Eigen::VectorXd> logp);
+
+  /// Sampled coordinates y [n, 11] with their log density `logp` [n] (as the sampler returned
+  /// it) -> flow coordinates x [n, 11] and the flow-coordinate log posterior [n] (-0.5 chi^2 +
+  /// log prior, the schema's /log_prob). kAmplitude evaluates the model once per row (log M*
+  /// needs M_hat); the others need no model call.
+  void to_flow(const Eigen::Ref<const Eigen::MatrixXd>& y, const Eigen::Ref<const Eigen::VectorXd>& logp,
+               Eigen::MatrixXd& x, Eigen::VectorXd& logp_flow);
+
+  /// Flow coordinates x [n, 11] (inside the box) -> sampled coordinates [n, 11]. kAmplitude
+  /// evaluates the model once per row (for M_hat, sigma_M).
+  Eigen::MatrixXd from_flow(const Eigen::Ref<const Eigen::MatrixXd>& x);
+
+  /// Typical scale of each sampled coordinate [11] (the box widths; 4 in the logit and
+  /// amplitude coordinates, where the prior's bulk spans a few units).
+  Eigen::VectorXd scale() const;
+
+  /// Model evaluations (points) so far: operator(), to_flow and from_flow.
+  long n_evals() const { return n_evals_; }
+
+ private:
+  /// Log density in the sampled coordinates at the rows of y [n, 11] into logp [n]; optionally
+  /// the flow coordinates x [n, 11] (rows outside the support: NaN) and the flow-coordinate log
+  /// posterior [n].
+  void evaluate(const Eigen::Ref<const Eigen::MatrixXd>& y, double* logp, Eigen::MatrixXd* x_out,
+                Eigen::VectorXd* logp_flow);
+
+  const sps::FixedZModel& model_;
+  const prior::Prior& prior_;
+  std::vector<double> flux_obs_, ivar_;  ///< [n_bands]; a missing band has ivar 0 and flux 0
+  int n_bands_;
+  SampledCoords coords_;
+  double log_prior_in_box_ = 0.0;
+  double m_lo_ = 0.0, m_hi_ = 0.0;  ///< the prior's mass range [M_sun]
+  double log_det_y0_ = 0.0;
+  std::vector<double> ys_, xs_, log_det_, phys_, flux_;
+  std::vector<Eigen::Index> inside_;
+  long n_evals_ = 0;
+};
+
+}  // namespace sedpost::mcmc
