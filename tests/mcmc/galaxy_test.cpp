@@ -1,12 +1,11 @@
 // The per-galaxy posterior and sampling run of `sedpost mcmc` (src/mcmc/galaxy_posterior.hpp,
 // src/mcmc/galaxy_run.hpp) on the SED model of the demo config (BC03, SDSS ugriz, z <= 0.2)
-// from $SEDPOST_DATA_DIR (else ../shared/data).
+// from $SEDPOST_DATA_DIR (else ../shared/data; tests/posterior/posterior_test_util.hpp).
 #include <gtest/gtest.h>
 
 #include <Eigen/Core>
 
 #include <cmath>
-#include <cstdlib>
 #include <limits>
 #include <string>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "mcmc/diagnostics.hpp"
 #include "mcmc/galaxy_posterior.hpp"
 #include "mcmc/galaxy_run.hpp"
+#include "../posterior/posterior_test_util.hpp"
 #include "prior/prior.hpp"
 #include "sps/fixed_z_model.hpp"
 #include "sps/sed_model.hpp"
@@ -26,33 +26,12 @@ namespace {
 constexpr int D = static_cast<int>(prior::kNumFlow);
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-const sps::SedModel& sed_model() {
-  static const sps::SedModel m([] {
-    sps::SedModelSettings s;
-    const char* d = std::getenv("SEDPOST_DATA_DIR");
-    s.data_dir = d && *d ? d : "../shared/data";
-    s.z_max = 0.2;
-    return s;
-  }());
-  return m;
-}
+using posterior::test::Galaxy;
+using posterior::test::sed_model;
 
-/// A galaxy with noiseless fluxes of known flow coordinates (log M* = 10) and 5 % errors.
-struct Galaxy {
-  prior::FlowCoords x{};
-  std::vector<double> flux, sigma;
-};
-
+/// Test galaxy `index` of this file's stream (log M* = 10, noiseless fluxes, 5 % errors).
 Galaxy make_galaxy(const prior::Prior& prior, const sps::FixedZModel& at_z, std::uint64_t index) {
-  Rng rng(17, RngStream::kTest, index);
-  Galaxy g;
-  g.x = prior.sample_flow(rng);
-  g.x[0] = 10.0;
-  const prior::Physical p = prior.to_physical(g.x);
-  g.flux.resize(static_cast<std::size_t>(at_z.num_bands()));
-  at_z.evaluate(p.data(), g.flux.data());
-  for (double f : g.flux) g.sigma.push_back(0.05 * std::abs(f));
-  return g;
+  return posterior::test::make_galaxy(prior, at_z, 17, index);
 }
 
 /// Flow coordinates well inside the box: prior draws with log M* in [9.5, 10.5].

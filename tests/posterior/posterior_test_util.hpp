@@ -1,9 +1,15 @@
 #pragma once
-/// Shared by the posterior tests: the SED model of the demo config (BC03, SDSS ugriz, z <= 0.2)
-/// from $SEDPOST_DATA_DIR (else ../shared/data).
+/// Shared by the posterior and mcmc tests: the SED model of the demo config (BC03, SDSS ugriz,
+/// z <= 0.2) from $SEDPOST_DATA_DIR (else ../shared/data), and galaxies of known parameters.
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
+#include "core/rng.hpp"
+#include "prior/prior.hpp"
+#include "sps/fixed_z_model.hpp"
 #include "sps/sed_model.hpp"
 
 namespace sedpost::posterior::test {
@@ -17,6 +23,27 @@ inline const sps::SedModel& sed_model() {
     return s;
   }());
   return m;
+}
+
+/// A galaxy with known flow coordinates (a prior draw with log M* = 10) and its noiseless fluxes
+/// [nanomaggies] at the redshift of `at_z`, with 5 % errors.
+struct Galaxy {
+  prior::FlowCoords x{};
+  std::vector<double> flux, sigma;
+};
+
+/// Galaxy `index` of the test stream `seed` (the same pair gives the same galaxy).
+inline Galaxy make_galaxy(const prior::Prior& prior, const sps::FixedZModel& at_z, std::uint64_t seed,
+                          std::uint64_t index) {
+  Rng rng(seed, RngStream::kTest, index);
+  Galaxy g;
+  g.x = prior.sample_flow(rng);
+  g.x[0] = 10.0;
+  const prior::Physical p = prior.to_physical(g.x);
+  g.flux.resize(static_cast<std::size_t>(at_z.num_bands()));
+  at_z.evaluate(p.data(), g.flux.data());
+  for (double f : g.flux) g.sigma.push_back(0.05 * std::abs(f));
+  return g;
 }
 
 }  // namespace sedpost::posterior::test

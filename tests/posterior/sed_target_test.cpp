@@ -22,22 +22,11 @@ constexpr int D = static_cast<int>(prior::kNumFlow);
 
 using test::sed_model;
 
-/// A galaxy with known flow coordinates and noiseless fluxes at z = 0.05 (5 % errors).
-struct Galaxy {
-  prior::FlowCoords x{};
-  std::vector<double> flux, sigma;
-};
+using test::Galaxy;
 
+/// Test galaxy `index` of this file's stream.
 Galaxy make_galaxy(const prior::Prior& prior, const sps::FixedZModel& at_z, std::uint64_t index) {
-  Rng rng(11, RngStream::kTest, index);
-  Galaxy g;
-  g.x = prior.sample_flow(rng);
-  g.x[0] = 10.0;
-  const prior::Physical p = prior.to_physical(g.x);
-  g.flux.resize(static_cast<std::size_t>(at_z.num_bands()));
-  at_z.evaluate(p.data(), g.flux.data());
-  for (double f : g.flux) g.sigma.push_back(0.05 * std::abs(f));
-  return g;
+  return test::make_galaxy(prior, at_z, 11, index);
 }
 
 TEST(PosteriorSedTarget, ChiSquareIsZeroAtTheNoiselessTruthAndScalesWithTheFloor) {
