@@ -205,7 +205,10 @@ def main():
     ap.add_argument("--workdir", default=None, help="working folder (default /tmp/sbibm_<task>_<budget>)")
     ap.add_argument("--sedpost", default=None, help="sedpost binary (default $SEDPOST_BUILD_DIR/sedpost)")
     ap.add_argument("--mpiexec", default="mpirun")
-    ap.add_argument("--blocks", type=int, default=5, help="MAF blocks (sbi default 5)")
+    ap.add_argument("--flow", choices=["auto", "maf", "nsf"], default="auto",
+                    help="sedpost train --flow (auto = nsf here; the published NPE figures are sbi's nsf)")
+    ap.add_argument("--spline-bins", type=int, default=10, help="spline bins with nsf (sbi default 10)")
+    ap.add_argument("--blocks", type=int, default=5, help="MADE blocks (sbi default 5)")
     ap.add_argument("--hidden", type=int, default=50, help="hidden units (sbi default 50)")
     ap.add_argument("--batch-size", type=int, default=200, help="sbi default 200")
     ap.add_argument("--lr", type=float, default=5e-4, help="sbi default 5e-4")
@@ -259,7 +262,8 @@ def main():
     obs_h5 = os.path.join(workdir, "obs.h5")
     samples_h5 = os.path.join(workdir, "samples.h5")
     mpi = [args.mpiexec, "-n", str(args.ranks), sedpost]
-    train_cmd = mpi + ["train", "--data", train_h5, "--out", model,
+    train_cmd = mpi + ["train", "--data", train_h5, "--out", model, "--flow", args.flow,
+                       "--spline-bins", str(args.spline_bins),
                        "--blocks", str(args.blocks), "--hidden", str(args.hidden),
                        "--batch-size", str(args.batch_size), "--lr", repr(args.lr),
                        "--max-epochs", str(args.max_epochs), "--patience", str(args.patience),
@@ -373,9 +377,13 @@ def main():
     if m:
         epochs = {"trained": int(m.group(1)), "best_val_loss": float(m.group(2)),
                   "best_epoch": int(m.group(3))}
+    # --flow auto: "best validation losses maf -0.5, nsf -0.4; keeping maf"
+    m = re.search(r"best validation losses (.*); keeping (\w+)", train_log)
+    kept = m.group(2) if m else args.flow
+    candidates = {k: float(v) for k, v in (c.split() for c in m.group(1).split(", "))} if m else None
     result = {
         "task": args.task, "budget": args.budget, "ranks": args.ranks,
-        "flow": {"blocks": args.blocks, "hidden": args.hidden, "batch_size": args.batch_size,
+        "flow": {"kind": args.flow, "kept": kept, "candidate_val_loss": candidates, "blocks": args.blocks, "hidden": args.hidden, "batch_size": args.batch_size,
                  "lr": args.lr, "max_epochs": args.max_epochs, "patience": args.patience,
                  "seed": args.seed},
         "sim_seed": args.sim_seed, "sample_seed": args.sample_seed, "n_samples": args.n_samples,
@@ -389,8 +397,8 @@ def main():
 
     # table
     print()
-    print("task %s, budget %d, %d ranks, flow %d blocks x %d hidden, batch %d" %
-          (args.task, args.budget, args.ranks, args.blocks, args.hidden, args.batch_size))
+    print("task %s, budget %d, %d ranks, flow %s (%s) %d blocks x %d hidden, batch %d" %
+          (args.task, args.budget, args.ranks, args.flow, kept, args.blocks, args.hidden, args.batch_size))
     head = ["obs", "C2ST"] if not args.no_c2st else ["obs"]
     has_kl = args.task == "gaussian_linear" and summary.get("kl_q_p") is not None
     if args.task == "gaussian_linear":

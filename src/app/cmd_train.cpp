@@ -21,10 +21,13 @@ namespace {
 struct TrainOptions {
   std::string data;          ///< training set (HDF5 with /theta, /x)
   std::string out = "model.pt";
-  int blocks = 15;
-  int hidden = 500;
-  int depth = 2;             ///< hidden blocks per MADE after the input layer
-  std::int64_t batch_size = 50;
+  // 0 / "auto": chosen by the training set (ArchitectureDefaults below).
+  int blocks = 0;
+  int hidden = 0;
+  int depth = 2;              ///< hidden blocks per MADE after the input layer
+  std::string flow = "auto";  ///< maf (affine), nsf (rational-quadratic splines), auto (see --help)
+  int spline_bins = 10;
+  std::int64_t batch_size = 0;
   double lr = 5e-4;
   double validation_fraction = 0.1;
   double clip = 5.0;
@@ -34,6 +37,16 @@ struct TrainOptions {
   int threads = 0;
   bool resume = false;
 };
+
+/// Defaults of the options left at 0. An SED training set (written by `simulate`) gets
+/// SEDflow's flow, 15 blocks x 500 hidden units, batch 50; any other training set (generic
+/// mode) sbi's NPE size, 5 blocks x 50 hidden units, batch 200.
+struct ArchitectureDefaults {
+  int blocks, hidden;
+  std::int64_t batch_size;
+};
+constexpr ArchitectureDefaults kSedDefaults{15, 500, 50};
+constexpr ArchitectureDefaults kGenericDefaults{5, 50, 200};
 
 void write_curve_csv(const std::string& path, const flow::TrainResult& result) {
   const std::string tmp = path + ".tmp";
@@ -49,6 +62,14 @@ void write_curve_csv(const std::string& path, const flow::TrainResult& result) {
   std::filesystem::rename(tmp, path);
 }
 
+/// One trained flow of `train` (--flow auto on a generic training set trains two).
+struct Candidate {
+  std::string kind;  ///< maf or nsf
+  flow::Flow model;
+  flow::TrainResult result;
+  std::string checkpoint;
+};
+
 int run_train(Context& ctx, const TrainOptions& opt) {
   Comm& comm = ctx.comm;
   flow::set_threads(threads_per_rank(opt.threads, comm.size()));
@@ -57,44 +78,71 @@ int run_train(Context& ctx, const TrainOptions& opt) {
                     "-D, x ", shard.n_x, "-D, prior box ", shard.theta_lower.empty() ? "none" : "yes",
                     "; ", comm.size(), " rank(s) x ", flow::get_threads(), " thread(s)"));
 
-  flow::MafConfig cfg;
-  cfg.n_theta = static_cast<int>(shard.n_theta);
-  cfg.n_x = static_cast<int>(shard.n_x);
-  cfg.n_blocks = opt.blocks;
-  cfg.hidden = opt.hidden;
-  cfg.n_hidden_blocks = opt.depth;
-  cfg.seed = opt.seed;
   flow::FlowMetadata meta;
+  meta.attachments = sed_attachments(comm, opt.data);
+  const bool generic = meta.attachments.empty();
+  const ArchitectureDefaults& auto_ = generic ? kGenericDefaults : kSedDefaults;
+  const int blocks = opt.blocks > 0 ? opt.blocks : auto_.blocks;
+  const int hidden = opt.hidden > 0 ? opt.hidden : auto_.hidden;
+  const std::int64_t batch_size = opt.batch_size > 0 ? opt.batch_size : auto_.batch_size;
+  // --flow auto: one affine MAF for an SED training set; for a generic one both transforms,
+  // on the same split and batches, keeping the lower validation loss (docs/generic-mode.md).
+  std::vector<std::string> kinds{opt.flow};
+  if (opt.flow == "auto") kinds = generic ? std::vector<std::string>{"maf", "nsf"} : std::vector<std::string>{"maf"};
   meta.theta_lower = shard.theta_lower;
   meta.theta_upper = shard.theta_upper;
   meta.theta_names = shard.theta_names;
   meta.x_names = shard.x_names;
   meta.band_names = shard.bands;
   meta.config_text = ctx.config.to_toml();
-  meta.attachments = sed_attachments(comm, opt.data);
-  flow::Flow model(cfg, meta);
-  logger().info(cat("flow: ", opt.blocks, " MADE blocks x ", opt.hidden, " hidden units, ",
-                    model.parameter_count(), " parameters (", model.free_parameter_count(), " unmasked)"));
 
   flow::TrainSettings settings;
   settings.learning_rate = opt.lr;
-  settings.batch_size = opt.batch_size;
+  settings.batch_size = batch_size;
   settings.validation_fraction = opt.validation_fraction;
   settings.clip_grad_norm = opt.clip;
   settings.patience = opt.patience;
   settings.max_epochs = opt.max_epochs;
   settings.seed = opt.seed;
-  settings.checkpoint_path = opt.out + ".ckpt";
-  if (opt.resume) settings.resume_from = settings.checkpoint_path;
-  const flow::TrainResult result =
-      flow::train(comm, model, settings, shard.theta.data(), shard.x.data(), shard.n_local);
+
+  std::vector<Candidate> trained;
+  for (const std::string& kind : kinds) {
+    flow::MafConfig cfg;
+    cfg.n_theta = static_cast<int>(shard.n_theta);
+    cfg.n_x = static_cast<int>(shard.n_x);
+    cfg.n_blocks = blocks;
+    cfg.hidden = hidden;
+    cfg.n_hidden_blocks = opt.depth;
+    cfg.transform = kind == "nsf" ? flow::Transform::kSpline : flow::Transform::kAffine;
+    cfg.spline_bins = opt.spline_bins;
+    cfg.seed = opt.seed;
+    flow::Flow model(cfg, meta);
+    logger().info(cat("flow: ", kind, ", ", blocks, " MADE blocks x ", hidden, " hidden units, batch ", batch_size,
+                      generic ? " (generic training set)" : " (SED training set)", ", ", model.parameter_count(),
+                      " parameters (", model.free_parameter_count(), " unmasked)"));
+    // Each candidate keeps its own checkpoint until the end, so --resume finds both.
+    settings.checkpoint_path = kinds.size() > 1 ? cat(opt.out, ".", kind, ".ckpt") : opt.out + ".ckpt";
+    settings.resume_from = opt.resume ? settings.checkpoint_path : "";
+    flow::TrainResult result = flow::train(comm, model, settings, shard.theta.data(), shard.x.data(), shard.n_local);
+    trained.push_back({kind, std::move(model), std::move(result), settings.checkpoint_path});
+  }
+  std::size_t best = 0;
+  for (std::size_t c = 1; c < trained.size(); ++c)
+    if (trained[c].result.best_val_loss < trained[best].result.best_val_loss) best = c;
+  if (trained.size() > 1) {
+    std::string all;
+    for (const Candidate& c : trained) all += cat(all.empty() ? "" : ", ", c.kind, " ", c.result.best_val_loss);
+    logger().info(cat("train: best validation losses ", all, "; keeping ", trained[best].kind));
+  }
+  const Candidate& chosen = trained[best];
 
   if (comm.is_root()) {
-    model.save(opt.out);
-    write_curve_csv(opt.out + ".curve.csv", result);
-    std::filesystem::remove(settings.checkpoint_path);
+    chosen.model.save(opt.out);
+    write_curve_csv(opt.out + ".curve.csv", chosen.result);
+    for (const Candidate& c : trained) std::filesystem::remove(c.checkpoint);
   }
   comm.barrier();
+  const flow::TrainResult& result = chosen.result;
   logger().info(cat("trained ", result.curve.size(), " epochs in ", result.seconds, " s; best validation loss ",
                     result.best_val_loss, " at epoch ", result.best_epoch,
                     result.early_stopped ? " (early stop)" : " (max epochs)", "; wrote ", opt.out, " and ",
@@ -113,10 +161,28 @@ void register_train(Cli& cli) {
                                        "(optional root attributes theta_lower/theta_upper = prior box)")
       ->required();
   sub->add_option("--out", opt->out, "Model file to write (self-contained)")->capture_default_str();
-  sub->add_option("--blocks", opt->blocks, "Number of MADE blocks")->capture_default_str()->check(CLI::PositiveNumber);
-  sub->add_option("--hidden", opt->hidden, "Hidden units per MADE layer")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--blocks", opt->blocks,
+                  "Number of MADE blocks (0 = 15 for an SED training set from `simulate`, SEDflow's; 5 for any "
+                  "other training set, sbi's NPE)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  sub->add_option("--hidden", opt->hidden, "Hidden units per MADE layer (0 = 500 for an SED training set, 50 otherwise)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   sub->add_option("--depth", opt->depth, "Hidden blocks per MADE after the input layer")->capture_default_str()->check(CLI::PositiveNumber);
-  sub->add_option("--batch-size", opt->batch_size, "Global batch size (all ranks together)")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--flow", opt->flow,
+                  "Transform of each MADE block: maf (affine, SEDflow's and sbi's MAF), nsf (a monotone "
+                  "rational-quadratic spline with linear tails on [-3, 3] of the z-scored values, then an "
+                  "affine map, both from the MADE: the autoregressive form of sbi's neural spline flow; "
+                  "trained with LibTorch autograd, sampling costs D MADE passes per block; "
+                  "docs/generic-mode.md), or auto: maf for an SED training set (the fast "
+                  "inference kernels and likelihood weighting are built for it); for any other training set "
+                  "both, on the same split, keeping the one with the lower validation loss (twice the "
+                  "training time)")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "maf", "nsf"}));
+  sub->add_option("--spline-bins", opt->spline_bins, "Spline bins per value (--flow nsf)")
+      ->capture_default_str()->check(CLI::Range(2, 1000));
+  sub->add_option("--batch-size", opt->batch_size,
+                  "Global batch size, all ranks together (0 = 50 for an SED training set, 200 otherwise)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   sub->add_option("--lr", opt->lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--validation-fraction", opt->validation_fraction, "Fraction of rows held out for validation")
       ->capture_default_str()->check(CLI::Range(0.01, 0.5));

@@ -126,6 +126,9 @@ std::string Flow::to_bytes() const {
   w.pod<std::int32_t>(m.cfg.n_hidden_blocks);
   w.pod<std::uint8_t>(m.cfg.batch_norm ? 1 : 0);
   w.pod<std::uint64_t>(m.cfg.seed);
+  w.pod<std::uint8_t>(static_cast<std::uint8_t>(m.cfg.transform));  // version 3
+  w.pod<std::int32_t>(m.cfg.spline_bins);
+  w.pod<double>(m.cfg.tail_bound);
   w.vec(m.meta.theta_lower);
   w.vec(m.meta.theta_upper);
   w.strs(m.meta.theta_names);
@@ -147,7 +150,7 @@ std::string Flow::to_bytes() const {
 }
 
 Flow Flow::from_bytes(const std::string& bytes) {
-  Reader r(bytes, FileKind::kModel, kModelFormatVersion, "flow model");
+  Reader r(bytes, FileKind::kModel, kModelFormatVersion, "flow model", kOldestModelFormatVersion);
   MafConfig cfg;
   cfg.n_theta = r.pod<std::int32_t>();
   cfg.n_x = r.pod<std::int32_t>();
@@ -156,6 +159,13 @@ Flow Flow::from_bytes(const std::string& bytes) {
   cfg.n_hidden_blocks = r.pod<std::int32_t>();
   cfg.batch_norm = r.pod<std::uint8_t>() != 0;
   cfg.seed = r.pod<std::uint64_t>();
+  if (r.version() >= 3) {  // version 2 files are affine MAFs
+    const std::uint8_t kind = r.pod<std::uint8_t>();
+    if (kind > static_cast<std::uint8_t>(Transform::kSpline)) r.fail();
+    cfg.transform = static_cast<Transform>(kind);
+    cfg.spline_bins = r.pod<std::int32_t>();
+    cfg.tail_bound = r.pod<double>();
+  }
   if (cfg.n_theta < 1 || cfg.n_x < 1 || cfg.n_blocks < 1 || cfg.hidden < 1 ||
       cfg.n_hidden_blocks < 0 || cfg.n_theta > 100000 || cfg.n_x > 100000 ||
       cfg.n_blocks > 100000 || cfg.hidden > 1000000)

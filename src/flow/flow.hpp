@@ -9,8 +9,9 @@
 /// Transform chain (theta -> z, the density direction):
 ///   1. prior box bijection (if a box is set): u = logit((theta - lo) / (hi - lo));
 ///   2. z-score with training-split mean/std (sbi's standardizing transform);
-///   3. n_blocks x [MADE affine transform y = s(y_<i, e) * y + t(y_<i, e), then a fixed
-///      random permutation];
+///   3. n_blocks x [MADE transform of each y_i given (y_<i, e): affine s * y_i + t, or
+///      s * RQ(y_i) + t with a rational-quadratic spline RQ (MafConfig::transform); then a
+///      fixed random permutation];
 ///   4. standard normal base.
 /// The context e = (x - mean_x) / std_x enters each MADE's first layer as
 /// tanh(W0m y + b0 + tanh(Wc e + bc)) (nflows MADE.forward, use_residual_blocks=False).
@@ -22,6 +23,17 @@
 
 namespace sedpost::flow {
 
+/// What each MADE does to its value y_i given (y_<i, e).
+enum class Transform : std::uint8_t {
+  kAffine = 0,  ///< y_i -> s y_i + t (sbi's "maf"; MODEL.md section 7)
+  /// Monotone rational-quadratic spline on [-tail_bound, tail_bound], identity outside
+  /// (Durkan et al. 2019, whose spline flows give sbi's published sbibm NPE figures), then an
+  /// affine map: y_i -> s RQ(y_i) + t, all parameters from the same MADE. The affine part
+  /// lets a block shift and scale as the MAF's does (a spline alone maps [-B, B] onto
+  /// itself). Trained with LibTorch autograd, sampled with D MADE passes per block.
+  kSpline = 1,
+};
+
 /// Architecture of the flow. SEDflow: 15 blocks x 500 hidden units, 2 hidden blocks per MADE.
 struct MafConfig {
   int n_theta = 0;          ///< D, dimension of theta (>= 1)
@@ -30,6 +42,9 @@ struct MafConfig {
   int hidden = 500;         ///< hidden width H (sbi: hidden_features)
   int n_hidden_blocks = 2;  ///< MADE feedforward blocks after the input layer (sbi: num_blocks)
   bool batch_norm = false;  ///< not implemented: true throws ConfigError
+  Transform transform = Transform::kAffine;
+  int spline_bins = 10;       ///< K, spline transform only (sbi's nsf: 10)
+  double tail_bound = 3.0;    ///< spline transform only (sbi's nsf: 3, on z-scored values)
   std::uint64_t seed = 0;   ///< weight initialisation and permutations (same on every rank)
 };
 
@@ -52,8 +67,10 @@ struct FlowMetadata {
   }
 };
 
-/// Format version written by save(); load() accepts exactly this version.
-inline constexpr std::uint32_t kModelFormatVersion = 2;  // 2: attachments
+/// Format version written by save(); load() reads this and every version down to
+/// kOldestModelFormatVersion.
+inline constexpr std::uint32_t kModelFormatVersion = 3;  // 2: attachments; 3: transform kind
+inline constexpr std::uint32_t kOldestModelFormatVersion = 2;
 
 class Flow {
  public:

@@ -46,6 +46,17 @@ Flow::Impl::Impl(const MafConfig& c, FlowMetadata m) : cfg(c), meta(std::move(m)
   C = cfg.n_x;
   H = cfg.hidden;
   L = cfg.n_hidden_blocks;
+  if (is_spline()) {
+    if (cfg.spline_bins < 2 || cfg.spline_bins > 1000 || !(cfg.tail_bound > 0.0) || !std::isfinite(cfg.tail_bound))
+      throw ConfigError(cat("flow: spline transform needs 2-1000 bins and a positive tail bound (have ",
+                            cfg.spline_bins, " bins, tail bound ", cfg.tail_bound, ")"));
+    spline.bins = cfg.spline_bins;
+    spline.tail_bound = cfg.tail_bound;
+    spline.logit_scale = 1.0 / std::sqrt(static_cast<double>(H));
+    P = 2 + spline.params_per_value();
+  } else if (cfg.transform != Transform::kAffine) {
+    throw ConfigError("flow: unknown transform kind");
+  }
   const bool box = !meta.theta_lower.empty() || !meta.theta_upper.empty();
   if (box) {
     if (static_cast<int>(meta.theta_lower.size()) != D ||
@@ -105,13 +116,14 @@ void Flow::Impl::build_layout() {
     params.push_back(std::move(p));
   };
   for (int k = 0; k < cfg.n_blocks; ++k) {
-    std::vector<std::int32_t> live0(H), liveh(H), liveo(2 * D);
+    std::vector<std::int32_t> live0(H), liveh(H), liveo(static_cast<std::size_t>(P) * D);
     // Input layer: hidden degree d sees inputs of degree <= d, i.e. columns [0, d).
     for (int r = 0; r < H; ++r) live0[r] = std::min(hidden_degree[r], D);
     // Hidden layers: deg_out >= deg_in.
     for (int r = 0; r < H; ++r) liveh[r] = static_cast<std::int32_t>(prefix_le[hidden_degree[r]]);
     // Output: output degree i+1 sees hidden degree < i+1 (strict mask).
-    for (int i = 0; i < D; ++i) liveo[2 * i] = liveo[2 * i + 1] = static_cast<std::int32_t>(prefix_le[i]);
+    for (int i = 0; i < D; ++i)
+      for (int j = 0; j < P; ++j) liveo[i * P + j] = static_cast<std::int32_t>(prefix_le[i]);
     add(H, D, false, live0);   // W0
     add(H, 1, true, {});       // b0
     add(H, C, false, {});      // Wc
@@ -120,8 +132,8 @@ void Flow::Impl::build_layout() {
       add(H, H, false, liveh);  // Wh
       add(H, 1, true, {});      // bh
     }
-    add(2 * D, H, false, liveo);  // Wout
-    add(2 * D, 1, true, {});      // bout
+    add(P * D, H, false, liveo);  // Wout
+    add(P * D, 1, true, {});      // bout
   }
   n_params = off;
 
@@ -295,17 +307,55 @@ torch::Tensor Flow::Impl::made_dense(int k, const torch::Tensor& y, const torch:
   return torch::addmm(b.bout, h, b.Wout.t());
 }
 
-torch::Tensor Flow::Impl::log_prob_train(const torch::Tensor& y0, const torch::Tensor& e) const {
+using torch::indexing::Slice;
+
+torch::Tensor Flow::Impl::forward_torch(const torch::Tensor& y0, const torch::Tensor& e,
+                                        torch::Tensor& logdet) const {
   torch::Tensor y = y0;
-  torch::Tensor logdet;
+  logdet = torch::zeros({y0.size(0)}, torch::kFloat32);
   for (int k = 0; k < cfg.n_blocks; ++k) {
-    torch::Tensor out = made_dense(k, y, e).view({-1, D, 2});
-    torch::Tensor s = affine_scale(out.select(2, 0));
-    y = (s * y + out.select(2, 1)).index_select(1, perm_t[k]);
-    torch::Tensor ld = torch::log(s).sum(1);
-    logdet = logdet.defined() ? logdet + ld : ld;
+    torch::Tensor out = made_dense(k, y, e).view({-1, D, P});
+    torch::Tensor ld;  // [B, D], log |dy_out / dy_in| per value
+    if (is_spline()) y = rq_spline(y, out.index({"...", Slice(2, P)}), spline, /*inverse=*/false, &ld);
+    const torch::Tensor s = affine_scale(out.select(2, 0));
+    y = s * y + out.select(2, 1);
+    ld = ld.defined() ? ld + torch::log(s) : torch::log(s);
+    logdet = logdet + ld.sum(1);
+    y = y.index_select(1, perm_t[k]);
   }
-  return logdet - 0.5 * y.pow(2).sum(1) - 0.5 * D * kLog2Pi;
+  return y;
+}
+
+torch::Tensor Flow::Impl::inverse_torch(const torch::Tensor& z, const torch::Tensor& e,
+                                        torch::Tensor& logdet) const {
+  const std::int64_t B = z.size(0);
+  logdet = torch::zeros({B}, torch::kFloat32);
+  torch::Tensor y = z;
+  for (int k = cfg.n_blocks - 1; k >= 0; --k) {
+    const torch::Tensor target = y.index_select(1, inv_perm_t[k]);
+    // Pass p fixes value p (its parameters depend on values < p only); the last pass's
+    // parameters are therefore all final, and so is its log-determinant.
+    torch::Tensor yin = torch::zeros({B, D}, torch::kFloat32), ld;
+    for (int i = 0; i < D; ++i) {
+      torch::Tensor out = made_dense(k, yin, e).view({B, D, P});
+      const bool last = i + 1 == D;
+      const torch::Tensor sc = affine_scale(out.select(2, 0));
+      yin = (target - out.select(2, 1)) / sc;
+      torch::Tensor ld_spline;
+      if (is_spline())
+        yin = rq_spline(yin, out.index({"...", Slice(2, P)}), spline, /*inverse=*/true, last ? &ld_spline : nullptr);
+      if (last) ld = ld_spline.defined() ? ld_spline + torch::log(sc) : torch::log(sc);
+    }
+    logdet.add_(ld.sum(1));
+    y = yin;
+  }
+  return y;
+}
+
+torch::Tensor Flow::Impl::log_prob_train(const torch::Tensor& y, const torch::Tensor& e) const {
+  torch::Tensor logdet;
+  const torch::Tensor z = forward_torch(y, e, logdet);
+  return logdet - 0.5 * z.pow(2).sum(1) - 0.5 * D * kLog2Pi;
 }
 
 namespace {
@@ -388,6 +438,16 @@ void for_row_chunks(std::int64_t n, Fn&& fn) {
 
 void Flow::Impl::forward_rows(const float* y, const float* e, std::int64_t n, float* z,
                               float* logdet) const {
+  if (is_spline()) {
+    c10::InferenceMode guard;
+    torch::Tensor ld;
+    const torch::Tensor zt =
+        forward_torch(torch::from_blob(const_cast<float*>(y), {n, D}, torch::kFloat32),
+                      torch::from_blob(const_cast<float*>(e), {n, C}, torch::kFloat32), ld);
+    std::copy_n(zt.contiguous().data_ptr<float>(), n * D, z);
+    std::copy_n(ld.contiguous().data_ptr<float>(), n, logdet);
+    return;
+  }
   const kern::MafView v = kernel_view();
   for_row_chunks(n, [&](std::int64_t r0, std::int64_t r1, kern::Workspace& ws) {
     kern::forward_chunk(v, y + r0 * D, e + r0 * C, r1 - r0, z + r0 * D, logdet + r0, ws);
@@ -397,6 +457,16 @@ void Flow::Impl::forward_rows(const float* y, const float* e, std::int64_t n, fl
 void Flow::Impl::inverse_rows(const float* z, const float* e_obs, std::int64_t n_obs,
                               const std::int64_t* row_obs, std::int64_t n, float* y,
                               float* logdet) const {
+  if (is_spline()) {
+    c10::InferenceMode guard;
+    const torch::Tensor rows = torch::from_blob(const_cast<std::int64_t*>(row_obs), {n}, torch::kInt64);
+    const torch::Tensor e = torch::from_blob(const_cast<float*>(e_obs), {n_obs, C}, torch::kFloat32).index_select(0, rows);
+    torch::Tensor ld;
+    const torch::Tensor yt = inverse_torch(torch::from_blob(const_cast<float*>(z), {n, D}, torch::kFloat32), e, ld);
+    std::copy_n(yt.contiguous().data_ptr<float>(), n * D, y);
+    std::copy_n(ld.contiguous().data_ptr<float>(), n, logdet);
+    return;
+  }
   const kern::MafView v = kernel_view();
   for_row_chunks(n, [&](std::int64_t r0, std::int64_t r1, kern::Workspace& ws) {
     kern::inverse_chunk(v, z + r0 * D, e_obs, n_obs, row_obs + r0, r1 - r0, y + r0 * D, logdet + r0, ws);
@@ -424,26 +494,6 @@ void Flow::Impl::inverse_fast(const torch::Tensor& z, const torch::Tensor& e,
   logdet = torch::empty({B}, torch::kFloat32);
   inverse_rows(zc.data_ptr<float>(), ec.data_ptr<float>(), ec.size(0), rc.data_ptr<std::int64_t>(), B,
                y_out.data_ptr<float>(), logdet.data_ptr<float>());
-}
-
-void Flow::Impl::inverse_naive(const torch::Tensor& z, const torch::Tensor& e, torch::Tensor& y_out,
-                               torch::Tensor& logdet) const {
-  const std::int64_t B = z.size(0);
-  logdet = torch::zeros({B}, torch::kFloat32);
-  torch::Tensor y = z;
-  for (int k = cfg.n_blocks - 1; k >= 0; --k) {
-    torch::Tensor target = y.index_select(1, inv_perm_t[k]);
-    torch::Tensor yin = torch::zeros({B, D}, torch::kFloat32);
-    for (int i = 0; i < D; ++i) {
-      torch::Tensor out = made_dense(k, yin, e).view({B, D, 2});
-      torch::Tensor sc = affine_scale(out.select(2, 0));
-      yin = (target - out.select(2, 1)) / sc;
-    }
-    torch::Tensor out = made_dense(k, yin, e).view({B, D, 2});
-    logdet.add_(torch::log(affine_scale(out.select(2, 0))).sum(1));
-    y = yin;
-  }
-  y_out = y;
 }
 
 }  // namespace sedpost::flow

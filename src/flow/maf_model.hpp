@@ -16,6 +16,7 @@
 #include "flow/flow.hpp"
 #include "flow/made_backprop.hpp"
 #include "flow/made_kernels.hpp"
+#include "flow/rq_spline.hpp"
 
 namespace sedpost::flow {
 
@@ -39,13 +40,18 @@ struct Segment {
 struct MadeViews {
   torch::Tensor W0, b0, Wc, bc;        ///< input [H, D], context [H, C]
   std::vector<torch::Tensor> Wh, bh;   ///< hidden blocks [H, H]
-  torch::Tensor Wout, bout;            ///< [2D, H]; row 2i = unconstrained scale, 2i+1 = shift
+  /// [P D, H]; rows i P .. i P + P - 1 are value i's transform parameters: unconstrained
+  /// scale, shift, then for the spline (P = 2 + 3K - 1) the spline's in SplineShape's order.
+  torch::Tensor Wout, bout;
 };
 
 struct Flow::Impl {
   MafConfig cfg;
   FlowMetadata meta;
   int D = 0, C = 0, H = 0, L = 0;  ///< L = n_hidden_blocks
+  int P = 2;                        ///< MADE outputs per value (2 affine, 2 + 3K - 1 spline)
+  SplineShape spline;               ///< spline transform only
+  bool is_spline() const { return cfg.transform == Transform::kSpline; }
 
   // Degrees (nflows): hidden degree groups after sorting.
   std::vector<int> hidden_degree;        ///< [H], non-decreasing
@@ -82,6 +88,12 @@ struct Flow::Impl {
   /// Training forward with autograd (dense masked GEMMs): returns log q(y|e) per row
   /// (base + MADE log-dets, no z-score/box terms), shape [B].
   torch::Tensor log_prob_train(const torch::Tensor& y, const torch::Tensor& e) const;
+  /// Density direction through every block with LibTorch ops (autograd when enabled):
+  /// y [B, D] -> z [B, D]; logdet [B] = sum of the blocks' log |dz/dy|. Both transforms.
+  torch::Tensor forward_torch(const torch::Tensor& y, const torch::Tensor& e, torch::Tensor& logdet) const;
+  /// Sampling direction with LibTorch ops, D MADE passes per block: z [B, D], e [B, C] ->
+  /// y [B, D]; logdet [B] in the forward direction. Both transforms (the spline's only path).
+  torch::Tensor inverse_torch(const torch::Tensor& z, const torch::Tensor& e, torch::Tensor& logdet) const;
   /// Pointers and degree groups for the inference kernels (made_kernels.hpp). Cheap: views
   /// into `flat`, so it always sees the current parameters.
   kern::MafView kernel_view() const;
@@ -89,7 +101,7 @@ struct Flow::Impl {
   /// like `flat` (for kern::loss_and_grad).
   std::vector<kern::MadeGradPtrs> grad_view(float* base) const;
   /// Inference forward (density direction) of n rows, parallel over row chunks on the
-  /// set_threads() threads: y [n, D], e [n, C] (both z-scored) -> z [n, D] and
+  /// set_threads() threads (spline: forward_torch, parallel inside LibTorch's ops): y [n, D], e [n, C] (both z-scored) -> z [n, D] and
   /// logdet [n] = sum log s. Masked entries are never multiplied.
   void forward_rows(const float* y, const float* e, std::int64_t n, float* z, float* logdet) const;
   /// Degree-ordered inverse of n rows, parallel over row chunks: z [n, D] -> y [n, D] and
@@ -104,9 +116,6 @@ struct Flow::Impl {
   void inverse_fast(const torch::Tensor& z, const torch::Tensor& e,
                     const torch::Tensor& row_to_obs, torch::Tensor& y,
                     torch::Tensor& logdet) const;
-  /// Reference inverse: D full MADE passes per block (nflows' algorithm). Tests only.
-  void inverse_naive(const torch::Tensor& z, const torch::Tensor& e, torch::Tensor& y,
-                     torch::Tensor& logdet) const;
   /// Dense MADE output [B, 2D] of block k (reference, no sorting tricks).
   torch::Tensor made_dense(int k, const torch::Tensor& y, const torch::Tensor& e) const;
 };

@@ -60,8 +60,10 @@ class Writer {
 
 class Reader {
  public:
-  /// Validates the container; throws DataError naming `what` (a file name).
-  Reader(const std::string& bytes, FileKind kind, std::uint32_t version, std::string what)
+  /// Validates the container (format version in [oldest, version]; oldest = 0 means
+  /// exactly `version`); throws DataError naming `what` (a file name).
+  Reader(const std::string& bytes, FileKind kind, std::uint32_t version, std::string what,
+         std::uint32_t oldest = 0)
       : what_(std::move(what)) {
     const std::size_t head = sizeof kMagic + 4 + 4 + 8;
     if (bytes.size() < head || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
@@ -71,9 +73,11 @@ class Reader {
     std::memcpy(&ver, bytes.data() + 16, 4);
     std::memcpy(&k, bytes.data() + 20, 4);
     std::memcpy(&size, bytes.data() + 24, 8);
-    if (ver != version)
+    if (ver > version || ver < (oldest == 0 ? version : oldest))
       throw DataError(what_ + ": flow file format version " + std::to_string(ver) +
-                      ", this build reads version " + std::to_string(version));
+                      ", this build reads version " + std::to_string(version) +
+                      (oldest != 0 && oldest < version ? " down to " + std::to_string(oldest) : ""));
+    version_ = ver;
     if (k != static_cast<std::uint32_t>(kind))
       throw DataError(what_ + (kind == FileKind::kModel ? ": is a training checkpoint, not a model file"
                                                         : ": is a model file, not a training checkpoint"));
@@ -122,6 +126,7 @@ class Reader {
   bool at_end() const { return p_ == end_; }
   [[noreturn]] void fail() const { throw DataError(what_ + ": malformed flow file (field out of range)"); }
   const std::string& what() const { return what_; }
+  std::uint32_t version() const { return version_; }  ///< the file's format version
 
  private:
   void need(std::uint64_t n) const {
@@ -130,6 +135,7 @@ class Reader {
   std::string what_;
   const char* p_ = nullptr;
   const char* end_ = nullptr;
+  std::uint32_t version_ = 0;
 };
 
 /// Whole file as bytes; IoError when it cannot be read.

@@ -70,7 +70,8 @@ void read_checkpoint(const std::string& bytes, const std::string& path, Flow& fl
   const MafConfig& a = loaded.config();
   const MafConfig& b = flow.config();
   if (a.n_theta != b.n_theta || a.n_x != b.n_x || a.n_blocks != b.n_blocks || a.hidden != b.hidden ||
-      a.n_hidden_blocks != b.n_hidden_blocks)
+      a.n_hidden_blocks != b.n_hidden_blocks || a.transform != b.transform || a.spline_bins != b.spline_bins ||
+      a.tail_bound != b.tail_bound)
     throw DataError("checkpoint '" + path + "': architecture differs from the configured flow");
   s.step = r.pod<std::uint64_t>();
   s.epoch = r.pod<std::int32_t>();
@@ -244,8 +245,9 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   std::vector<const float*> grad_ptr(M.params.size(), nullptr);
   std::vector<torch::Tensor> grad_keep(M.params.size());
   // Gradients by the hand-written back-propagation (made_backprop.hpp) where the CPU has
-  // AVX-512, into one buffer laid out like the parameters; LibTorch autograd otherwise.
-  const bool backprop = kern::backprop_available();
+  // AVX-512 and the flow is affine, into one buffer laid out like the parameters; LibTorch
+  // autograd otherwise (every spline flow).
+  const bool backprop = kern::backprop_available() && !M.is_spline();
   std::vector<float> dense_grad(backprop ? M.n_params : 0, 0.0f);  // masked entries stay 0
   const kern::MafView view = M.kernel_view();
   const std::vector<kern::MadeGradPtrs> grad_views = M.grad_view(dense_grad.data());
@@ -258,9 +260,10 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   meter.set_done(static_cast<std::uint64_t>(n_train) * state.epoch);
   float* pflat = M.flat.data_ptr<float>();
   const std::int64_t nseg = static_cast<std::int64_t>(M.segments.size());
-  bool early = false;
+  // A checkpoint written after the early stop resumes to the finished result.
+  bool early = resumed && state.since_improve >= st.patience;
 
-  for (int epoch = state.epoch + 1; epoch <= st.max_epochs; ++epoch) {
+  for (int epoch = state.epoch + 1; !early && epoch <= st.max_epochs; ++epoch) {
     const auto t0 = Clock::now();
     // Global shuffle of training rows, keyed by the epoch only: identical on every rank.
     std::copy(train_rows.begin(), train_rows.end(), perm_rows.begin());

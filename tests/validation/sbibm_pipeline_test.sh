@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Usage: sbibm_pipeline_test.sh PYTHON SBIBM_CHECK SEDPOST MPIEXEC
 # End-to-end smoke test of validation/sbibm_check.py on gaussian_linear: simulate 10^3 rows,
-# `sedpost train` for 3 epochs, `sedpost sample` for 2 observations, moments vs the analytic
-# posterior; checks the result JSON. No quality threshold (3 epochs), no C2ST (scikit-learn
+# `sedpost train` for 3 epochs (--flow auto: an affine and a spline flow, the lower validation
+# loss kept), `sedpost sample` for 2 observations, moments vs the analytic posterior; checks
+# the result JSON and the training log. No quality threshold (3 epochs), no C2ST (scikit-learn
 # is optional here). ~20 s on 2 idle cores, mostly the two mpirun start-ups.
 set -u
 python=$1 check=$2 sedpost=$3 mpiexec=$4
@@ -34,4 +35,8 @@ with h5py.File(os.path.join(work, "samples.h5"), "r") as f:
     assert f["samples"].shape == (2, 500, 10), f["samples"].shape
 print("ok")
 PY
+# Both candidate flows trained, one kept, its checkpoints removed.
+grep -q "best validation losses maf .*, nsf .*; keeping \(maf\|nsf\)" "$tmp/work/train.log" \
+  || fail "train.log does not report the --flow auto choice: $(grep -i 'validation loss' "$tmp/work/train.log")"
+ls "$tmp/work"/model.pt.*ckpt >/dev/null 2>&1 && fail "candidate checkpoints left behind"
 echo "PASS"

@@ -1,0 +1,37 @@
+#pragma once
+// Helpers shared by the flow tests.
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "flow/flow.hpp"
+
+namespace sedpost::flow::testing {
+
+/// n float32 normals of standard deviation `scale`, stream `index` of the test seed.
+inline std::vector<float> normals(std::size_t n, std::uint64_t index, double scale = 1.0) {
+  Rng rng(42, RngStream::kTest, index);
+  std::vector<float> v(n);
+  for (auto& f : v) f = static_cast<float>(scale * rng.normal());
+  return v;
+}
+
+/// Midpoint-rule integral of q(theta | x) over [x0, x1] x [y0, y1] on an n x n grid (2-D flows).
+inline double integrate_2d(const Flow& f, const std::vector<float>& x, double x0, double x1, double y0,
+                           double y1, int n) {
+  std::vector<float> th(static_cast<std::size_t>(n) * n * 2), xx;
+  const double hx = (x1 - x0) / n, hy = (y1 - y0) / n;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      th[(i * n + j) * 2] = static_cast<float>(x0 + (i + 0.5) * hx);
+      th[(i * n + j) * 2 + 1] = static_cast<float>(y0 + (j + 0.5) * hy);
+    }
+  for (int k = 0; k < n * n; ++k) xx.insert(xx.end(), x.begin(), x.end());
+  const auto lp = f.log_prob(th, xx);
+  double s = 0;
+  for (float v : lp) s += std::exp(static_cast<double>(v));
+  return s * hx * hy;
+}
+
+}  // namespace sedpost::flow::testing
