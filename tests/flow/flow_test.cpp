@@ -444,6 +444,32 @@ TEST(FlowTrain, EarlyStoppingRestoresBestWeights) {
   EXPECT_LT(r.curve.back().train_loss, r.curve.front().train_loss + 1.0);
 }
 
+TEST(FlowTrain, ResumeFromAFinishedCheckpointReturnsItsResult) {
+  // What `train --flow auto --resume` relies on for a candidate that had finished.
+  const Problem p = linear_gaussian(300, 3);
+  TrainSettings st;
+  st.batch_size = 20;
+  st.learning_rate = 2e-2;
+  st.max_epochs = 40;
+  st.patience = 2;
+  st.progress = false;
+  const std::string ck = tmp_path("finished.ckpt");
+  std::remove(ck.c_str());
+  st.checkpoint_path = ck;
+  SerialComm comm;
+  Flow done(small_config(2, 3, 2, 16, 4));
+  const TrainResult first = train(comm, done, st, p.theta.data(), p.x.data(), p.n);
+  ASSERT_TRUE(first.early_stopped) << "the test needs a run that stops early";
+  Flow again(small_config(2, 3, 2, 16, 4));
+  st.resume_from = ck;
+  const TrainResult second = train(comm, again, st, p.theta.data(), p.x.data(), p.n);
+  EXPECT_TRUE(second.early_stopped);
+  EXPECT_EQ(second.curve.size(), first.curve.size()) << "no epoch after the early stop";
+  EXPECT_EQ(second.best_val_loss, first.best_val_loss);
+  EXPECT_EQ(again.parameters(), done.parameters());
+  std::remove(ck.c_str());
+}
+
 TEST(FlowTrain, RejectsThetaOutsideBox) {
   FlowMetadata meta;
   meta.theta_lower = {-1.0, -1.0};
