@@ -21,17 +21,9 @@ namespace {
 
 using testing::integrate_2d;
 using testing::normals;
+using testing::small_config;
 
 
-MafConfig small_config(int D, int C, int blocks = 3, int hidden = 24, std::uint64_t seed = 7) {
-  MafConfig c;
-  c.n_theta = D;
-  c.n_x = C;
-  c.n_blocks = blocks;
-  c.hidden = hidden;
-  c.seed = seed;
-  return c;
-}
 
 std::string tmp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("sedpost_flow_test_" + name)).string();

@@ -17,6 +17,17 @@ inline std::vector<float> normals(std::size_t n, std::uint64_t index, double sca
   return v;
 }
 
+/// A small affine MAF configuration.
+inline MafConfig small_config(int D, int C, int blocks = 3, int hidden = 24, std::uint64_t seed = 7) {
+  MafConfig c;
+  c.n_theta = D;
+  c.n_x = C;
+  c.n_blocks = blocks;
+  c.hidden = hidden;
+  c.seed = seed;
+  return c;
+}
+
 /// Midpoint-rule integral of q(theta | x) over [x0, x1] x [y0, y1] on an n x n grid (2-D flows).
 inline double integrate_2d(const Flow& f, const std::vector<float>& x, double x0, double x1, double y0,
                            double y1, int n) {

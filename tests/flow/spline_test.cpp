@@ -74,12 +74,7 @@ TEST(RqSpline, LogDetIsTheDerivativeAndTheMapIsMonotone) {
 }
 
 MafConfig spline_config(int D, int C, int blocks, int hidden, std::uint64_t seed = 5) {
-  MafConfig c;
-  c.n_theta = D;
-  c.n_x = C;
-  c.n_blocks = blocks;
-  c.hidden = hidden;
-  c.seed = seed;
+  MafConfig c = testing::small_config(D, C, blocks, hidden, seed);
   c.transform = Transform::kSpline;
   c.spline_bins = 6;
   return c;
