@@ -164,9 +164,9 @@ void register_train(Cli& cli) {
   sub->add_option("--blocks", opt->blocks,
                   "Number of MADE blocks (0 = 15 for an SED training set from `simulate`, SEDflow's; 5 for any "
                   "other training set, sbi's NPE)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(CLI::Range(0, 1000000));
   sub->add_option("--hidden", opt->hidden, "Hidden units per MADE layer (0 = 500 for an SED training set, 50 otherwise)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(CLI::Range(0, 1000000));
   sub->add_option("--depth", opt->depth, "Hidden blocks per MADE after the input layer")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--flow", opt->flow,
                   "Transform of each MADE block: maf (affine, SEDflow's and sbi's MAF), nsf (a monotone "
@@ -182,7 +182,7 @@ void register_train(Cli& cli) {
       ->capture_default_str()->check(CLI::Range(2, 1000));
   sub->add_option("--batch-size", opt->batch_size,
                   "Global batch size, all ranks together (0 = 50 for an SED training set, 200 otherwise)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(CLI::Range(0, 1000000));
   sub->add_option("--lr", opt->lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--validation-fraction", opt->validation_fraction, "Fraction of rows held out for validation")
       ->capture_default_str()->check(CLI::Range(0.01, 0.5));
