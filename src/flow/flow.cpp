@@ -159,10 +159,8 @@ Flow Flow::from_bytes(const std::string& bytes) {
   cfg.n_hidden_blocks = r.pod<std::int32_t>();
   cfg.batch_norm = r.pod<std::uint8_t>() != 0;
   cfg.seed = r.pod<std::uint64_t>();
-  if (r.version() >= 3) {  // version 2 files are affine MAFs
-    const std::uint8_t kind = r.pod<std::uint8_t>();
-    if (kind > static_cast<std::uint8_t>(Transform::kSpline)) r.fail();
-    cfg.transform = static_cast<Transform>(kind);
+  if (r.version() >= 3) {  // version 2 files are affine MAFs; Impl rejects an unknown kind
+    cfg.transform = static_cast<Transform>(r.pod<std::uint8_t>());
     cfg.spline_bins = r.pod<std::int32_t>();
     cfg.tail_bound = r.pod<double>();
   }

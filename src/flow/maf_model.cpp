@@ -436,6 +436,14 @@ void for_row_chunks(std::int64_t n, Fn&& fn) {
 }
 }  // namespace
 
+namespace {
+/// Copies a float32 tensor's elements (row-major) to `out`.
+void copy_rows(const torch::Tensor& t, float* out) {
+  const torch::Tensor c = t.contiguous();
+  std::copy_n(c.data_ptr<float>(), c.numel(), out);
+}
+}  // namespace
+
 void Flow::Impl::forward_rows(const float* y, const float* e, std::int64_t n, float* z,
                               float* logdet) const {
   if (is_spline()) {
@@ -444,8 +452,8 @@ void Flow::Impl::forward_rows(const float* y, const float* e, std::int64_t n, fl
     const torch::Tensor zt =
         forward_torch(torch::from_blob(const_cast<float*>(y), {n, D}, torch::kFloat32),
                       torch::from_blob(const_cast<float*>(e), {n, C}, torch::kFloat32), ld);
-    std::copy_n(zt.contiguous().data_ptr<float>(), n * D, z);
-    std::copy_n(ld.contiguous().data_ptr<float>(), n, logdet);
+    copy_rows(zt, z);
+    copy_rows(ld, logdet);
     return;
   }
   const kern::MafView v = kernel_view();
@@ -463,8 +471,8 @@ void Flow::Impl::inverse_rows(const float* z, const float* e_obs, std::int64_t n
     const torch::Tensor e = torch::from_blob(const_cast<float*>(e_obs), {n_obs, C}, torch::kFloat32).index_select(0, rows);
     torch::Tensor ld;
     const torch::Tensor yt = inverse_torch(torch::from_blob(const_cast<float*>(z), {n, D}, torch::kFloat32), e, ld);
-    std::copy_n(yt.contiguous().data_ptr<float>(), n * D, y);
-    std::copy_n(ld.contiguous().data_ptr<float>(), n, logdet);
+    copy_rows(yt, y);
+    copy_rows(ld, logdet);
     return;
   }
   const kern::MafView v = kernel_view();
