@@ -214,6 +214,10 @@ def main():
     ap.add_argument("--lr", type=float, default=5e-4, help="sbi default 5e-4")
     ap.add_argument("--max-epochs", type=int, default=1000)
     ap.add_argument("--patience", type=int, default=20, help="sbi default 20")
+    ap.add_argument("--lr-decays", type=int, default=-1,
+                    help="restarts from the best weights at a lower lr at a plateau (-1: train's default; "
+                         "0: stop at the first plateau, as sbi)")
+    ap.add_argument("--lr-decay-factor", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--sim-seed", type=int, default=2021, help="seed of the training simulations")
     ap.add_argument("--seed", type=int, default=0, help="seed of `sedpost train`")
@@ -267,6 +271,8 @@ def main():
                        "--blocks", str(args.blocks), "--hidden", str(args.hidden),
                        "--batch-size", str(args.batch_size), "--lr", repr(args.lr),
                        "--max-epochs", str(args.max_epochs), "--patience", str(args.patience),
+                       "--lr-decays", str(args.lr_decays),
+                       "--lr-decay-factor", repr(args.lr_decay_factor),
                        "--seed", str(args.seed), "--threads", str(args.threads)]
     sample_cmd = mpi + ["sample", "--model", model, "--x", obs_h5, "--n", str(args.n_samples),
                         "--out", samples_h5, "--seed", str(args.sample_seed),
@@ -385,6 +391,7 @@ def main():
         "task": args.task, "budget": args.budget, "ranks": args.ranks,
         "flow": {"kind": args.flow, "kept": kept, "candidate_val_loss": candidates, "blocks": args.blocks, "hidden": args.hidden, "batch_size": args.batch_size,
                  "lr": args.lr, "max_epochs": args.max_epochs, "patience": args.patience,
+                 "lr_decays": args.lr_decays, "lr_decay_factor": args.lr_decay_factor,
                  "seed": args.seed},
         "sim_seed": args.sim_seed, "sample_seed": args.sample_seed, "n_samples": args.n_samples,
         "commands": {"train": " ".join(train_cmd), "sample": " ".join(sample_cmd)},

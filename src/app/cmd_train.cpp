@@ -33,6 +33,8 @@ struct TrainOptions {
   double clip = 5.0;
   int max_epochs = 1000;
   int patience = 20;
+  int lr_decays = -1;  ///< -1: chosen by the training set (ArchitectureDefaults)
+  double lr_decay_factor = 0.1;
   std::uint64_t seed = 0;
   int threads = 0;
   bool resume = false;
@@ -44,18 +46,19 @@ struct TrainOptions {
 struct ArchitectureDefaults {
   int blocks, hidden;
   std::int64_t batch_size;
+  int lr_decays;  ///< restarts from the best weights at a lower rate (0: stop at the first plateau)
 };
-constexpr ArchitectureDefaults kSedDefaults{15, 500, 50};
-constexpr ArchitectureDefaults kGenericDefaults{5, 50, 200};
+constexpr ArchitectureDefaults kSedDefaults{15, 500, 50, 0};
+constexpr ArchitectureDefaults kGenericDefaults{5, 50, 200, 2};
 
 void write_curve_csv(const std::string& path, const flow::TrainResult& result) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
-    out << "epoch,train_loss,val_loss,seconds,samples_per_s,improved\n";
+    out << "epoch,train_loss,val_loss,seconds,samples_per_s,improved,learning_rate\n";
     for (const auto& e : result.curve) {
       out << e.epoch << ',' << e.train_loss << ',' << e.val_loss << ',' << e.seconds << ','
-          << e.samples_per_s << ',' << (e.improved ? 1 : 0) << '\n';
+          << e.samples_per_s << ',' << (e.improved ? 1 : 0) << ',' << e.learning_rate << '\n';
     }
     if (!out) throw IoError("cannot write training curve '" + tmp + "'");
   }
@@ -102,6 +105,8 @@ int run_train(Context& ctx, const TrainOptions& opt) {
   settings.validation_fraction = opt.validation_fraction;
   settings.clip_grad_norm = opt.clip;
   settings.patience = opt.patience;
+  settings.lr_decays = opt.lr_decays >= 0 ? opt.lr_decays : auto_.lr_decays;
+  settings.lr_decay_factor = opt.lr_decay_factor;
   settings.max_epochs = opt.max_epochs;
   settings.seed = opt.seed;
 
@@ -190,6 +195,13 @@ void register_train(Cli& cli) {
   sub->add_option("--max-epochs", opt->max_epochs, "Maximum epochs")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--patience", opt->patience, "Stop after this many epochs without validation improvement")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--lr-decays", opt->lr_decays,
+                  "At a plateau (--patience epochs without validation improvement) go on from the best "
+                  "weights at the learning rate x --lr-decay-factor, this many times, before stopping "
+                  "(0 = stop at the first plateau, as sbi; -1 = 0 for an SED training set, 2 otherwise)")
+      ->capture_default_str()->check(CLI::Range(-1, 100));
+  sub->add_option("--lr-decay-factor", opt->lr_decay_factor, "Learning-rate factor of each decay")
+      ->capture_default_str()->check(CLI::Range(0.01, 0.99));
   sub->add_option("--seed", opt->seed, "Seed for weights, split and batches")->capture_default_str();
   sub->add_option("--threads", opt->threads, "Threads per rank (0 = cores / ranks)")->capture_default_str();
   sub->add_flag("--resume", opt->resume, "Continue from <out>.ckpt written after every epoch");

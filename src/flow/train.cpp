@@ -19,7 +19,7 @@ namespace sedpost::flow {
 
 namespace {
 
-constexpr std::uint32_t kCheckpointVersion = 1;
+constexpr std::uint32_t kCheckpointVersion = 2;  // 2: + lr_scale, lr_decays_done, per-epoch lr
 constexpr double kAdamBeta1 = 0.9, kAdamBeta2 = 0.999, kAdamEps = 1e-8;  // torch.optim.Adam
 constexpr double kLog2Pi = 1.8378770664093453;
 
@@ -38,6 +38,8 @@ struct TrainState {
   double best_val = std::numeric_limits<double>::infinity();
   int best_epoch = 0;
   int since_improve = 0;
+  double lr_scale = 1.0;  ///< current lr / settings' lr
+  int lr_decays_done = 0; ///< restarts from the best weights at a lower lr so far
   std::vector<EpochRecord> curve;
 };
 
@@ -49,6 +51,8 @@ std::string checkpoint_bytes(const Flow& flow, const TrainState& s) {
   w.pod<double>(s.best_val);
   w.pod<std::int32_t>(s.best_epoch);
   w.pod<std::int32_t>(s.since_improve);
+  w.pod<double>(s.lr_scale);
+  w.pod<std::int32_t>(s.lr_decays_done);
   w.vec(s.m);
   w.vec(s.v);
   w.vec(s.best);
@@ -60,12 +64,13 @@ std::string checkpoint_bytes(const Flow& flow, const TrainState& s) {
     w.pod<double>(r.seconds);
     w.pod<double>(r.samples_per_s);
     w.pod<std::uint8_t>(r.improved ? 1 : 0);
+    w.pod<double>(r.learning_rate);
   }
   return w.finish(FileKind::kCheckpoint, kCheckpointVersion);
 }
 
 void read_checkpoint(const std::string& bytes, const std::string& path, Flow& flow, TrainState& s) {
-  Reader r(bytes, FileKind::kCheckpoint, kCheckpointVersion, "checkpoint '" + path + "'");
+  Reader r(bytes, FileKind::kCheckpoint, kCheckpointVersion, "checkpoint '" + path + "'", 1);
   Flow loaded = Flow::from_bytes(r.str());
   const MafConfig& a = loaded.config();
   const MafConfig& b = flow.config();
@@ -78,6 +83,11 @@ void read_checkpoint(const std::string& bytes, const std::string& path, Flow& fl
   s.best_val = r.pod<double>();
   s.best_epoch = r.pod<std::int32_t>();
   s.since_improve = r.pod<std::int32_t>();
+  if (r.version() >= 2) {
+    s.lr_scale = r.pod<double>();
+    s.lr_decays_done = r.pod<std::int32_t>();
+    if (!(s.lr_scale > 0 && s.lr_scale <= 1) || s.lr_decays_done < 0) r.fail();
+  }
   s.m = r.vec<float>();
   s.v = r.vec<float>();
   s.best = r.vec<float>();
@@ -93,6 +103,7 @@ void read_checkpoint(const std::string& bytes, const std::string& path, Flow& fl
     e.seconds = r.pod<double>();
     e.samples_per_s = r.pod<double>();
     e.improved = r.pod<std::uint8_t>() != 0;
+    e.learning_rate = r.version() >= 2 ? r.pod<double>() : std::numeric_limits<double>::quiet_NaN();
   }
   if (!r.at_end()) r.fail();
   flow = std::move(loaded);
@@ -108,6 +119,8 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   if (!(st.validation_fraction > 0 && st.validation_fraction < 1))
     throw ConfigError("train: validation_fraction must be in (0, 1)");
   if (st.max_epochs < 1 || st.patience < 1) throw ConfigError("train: max_epochs, patience >= 1");
+  if (st.lr_decays < 0 || !(st.lr_decay_factor > 0 && st.lr_decay_factor < 1))
+    throw ConfigError("train: lr_decays >= 0 and lr_decay_factor in (0, 1)");
   const int P = comm.size(), rank = comm.rank();
   const int D = flow.n_theta(), C = flow.n_x();
 
@@ -355,7 +368,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       adam.b2 = static_cast<float>(kAdamBeta2);
       adam.c1 = static_cast<float>(1.0 - kAdamBeta1);
       adam.c2 = static_cast<float>(1.0 - kAdamBeta2);
-      adam.step_size = static_cast<float>(st.learning_rate / bc1);
+      adam.step_size = static_cast<float>(st.learning_rate * state.lr_scale / bc1);
       adam.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
       adam.eps = static_cast<float>(kAdamEps);
       adam.clip = static_cast<float>(clip);
@@ -403,6 +416,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
     rec.val_loss = sums[1] / static_cast<double>(n_val);
     rec.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     rec.samples_per_s = static_cast<double>(n_train) / rec.seconds;
+    rec.learning_rate = st.learning_rate * state.lr_scale;
     if (!std::isfinite(rec.val_loss) || !std::isfinite(rec.train_loss))
       throw NumericsError(cat("train: non-finite loss at epoch ", epoch, " (train ", rec.train_loss,
                               ", validation ", rec.val_loss, ")"));
@@ -415,6 +429,17 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       rec.improved = true;
     } else {
       ++state.since_improve;
+    }
+    // A plateau with decays left: go on from the best weights at a lower rate.
+    if (state.since_improve >= st.patience && state.lr_decays_done < st.lr_decays) {
+      std::copy(state.best.begin(), state.best.end(), pflat);
+      state.lr_scale *= st.lr_decay_factor;
+      ++state.lr_decays_done;
+      state.since_improve = 0;
+      if (show)
+        logger().info(cat("train: no improvement for ", st.patience, " epochs; back to the best weights (epoch ",
+                          state.best_epoch, ") at learning rate ", st.learning_rate * state.lr_scale,
+                          " (decay ", state.lr_decays_done, " of ", st.lr_decays, ")"));
     }
     state.epoch = epoch;
     state.curve.push_back(rec);

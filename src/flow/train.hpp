@@ -18,6 +18,7 @@ struct EpochRecord {
   double val_loss = 0.0;      ///< mean -log q over the validation split
   double seconds = 0.0;       ///< wall time of this epoch
   double samples_per_s = 0.0; ///< training rows per second, job-wide
+  double learning_rate = 0.0; ///< Adam lr used in this epoch (after any plateau decay)
   bool improved = false;      ///< val_loss is the best so far
 };
 
@@ -28,6 +29,12 @@ struct TrainSettings {
   double validation_fraction = 0.1;  ///< rows with u < fraction are validation (by global row)
   double clip_grad_norm = 5.0;       ///< <= 0: no clipping
   int patience = 20;                 ///< stop after this many epochs without improvement
+  /// Learning-rate decays: when `patience` epochs pass without validation improvement and
+  /// fewer than `lr_decays` decays were made, training does not stop but goes on from the best
+  /// weights so far (Adam moments kept) at lr x lr_decay_factor. 0 = sbi's NPE: stop there.
+  /// The epochs up to the first plateau are those of a run without decays.
+  int lr_decays = 0;
+  double lr_decay_factor = 0.1;      ///< in (0, 1)
   int max_epochs = 1000;
   std::uint64_t seed = 0;            ///< split and shuffling (kSplit stream)
   bool progress = true;              ///< ProgressMeter + per-epoch log lines on rank 0
@@ -56,9 +63,10 @@ struct TrainResult {
 /// statistics from the training split, then runs Adam on the global batch: each rank
 /// back-propagates its rows of the batch, the gradients are summed in ONE fused
 /// allreduce_sum per step, divided by the global batch count, clipped, and every rank takes
-/// the identical step. Stops after `patience` epochs without validation improvement and
-/// restores the best weights. The split and the batches depend on global row indices only,
-/// so the result does not depend on the number of ranks (up to float summation order).
+/// the identical step. Stops after `patience` epochs without validation improvement (once the
+/// `lr_decays` restarts at lower rates are used up) and restores the best weights. The split
+/// and the batches depend on global row indices only, so the result does not depend on the
+/// number of ranks (up to float summation order).
 /// Throws DataError (theta outside the prior box, non-finite data, too few rows),
 /// NumericsError (non-finite loss), IoError (checkpoint).
 TrainResult train(Comm& comm, Flow& flow, const TrainSettings& settings, const float* theta,

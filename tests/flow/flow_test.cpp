@@ -462,6 +462,104 @@ TEST(FlowTrain, ResumeFromAFinishedCheckpointReturnsItsResult) {
   std::remove(ck.c_str());
 }
 
+TEST(FlowTrain, LearningRateDecaysRestartFromTheBestWeights) {
+  // With decays, training runs as without them up to the first plateau; each plateau then
+  // sends it back to the best weights at lr x factor, and it stops at the plateau after the
+  // last decay. Its best validation loss can only be lower.
+  const Problem p = linear_gaussian(300, 3);
+  TrainSettings st;
+  st.batch_size = 20;
+  st.learning_rate = 2e-2;  // noisy, so the validation loss plateaus early
+  st.max_epochs = 60;
+  st.patience = 3;
+  st.progress = false;
+  SerialComm comm;
+  Flow plain(small_config(2, 3, 2, 16, 4));
+  const TrainResult r0 = train(comm, plain, st, p.theta.data(), p.x.data(), p.n);
+  ASSERT_TRUE(r0.early_stopped) << "the test needs a plateau";
+
+  TrainSettings sd = st;
+  sd.lr_decays = 2;
+  sd.lr_decay_factor = 0.1;
+  Flow decayed(small_config(2, 3, 2, 16, 4));
+  std::vector<std::vector<float>> weights;  // after every epoch
+  sd.on_epoch = [&](const EpochRecord&) { weights.push_back(decayed.parameters()); };
+  const TrainResult r2 = train(comm, decayed, sd, p.theta.data(), p.x.data(), p.n);
+  ASSERT_GT(r2.curve.size(), r0.curve.size());
+  for (std::size_t i = 0; i < r0.curve.size(); ++i) {
+    EXPECT_EQ(r2.curve[i].val_loss, r0.curve[i].val_loss) << "epoch " << i + 1;
+    EXPECT_DOUBLE_EQ(r2.curve[i].learning_rate, st.learning_rate);
+  }
+  EXPECT_LE(r2.best_val_loss, r0.best_val_loss);
+  // Replay the rule on the curve: lr per epoch, where the weights were reset, where it stopped.
+  double lr = st.learning_rate;
+  int since = 0, decays = 0, best_epoch = 0;
+  std::vector<float> best;
+  for (std::size_t i = 0; i < r2.curve.size(); ++i) {
+    const EpochRecord& e = r2.curve[i];
+    EXPECT_DOUBLE_EQ(e.learning_rate, lr) << "epoch " << e.epoch;
+    since = e.improved ? 0 : since + 1;
+    if (e.improved) {
+      best = weights[i];
+      best_epoch = e.epoch;
+    }
+    if (since == st.patience && decays < sd.lr_decays) {
+      EXPECT_EQ(weights[i], best) << "epoch " << e.epoch << " should end on the best weights (epoch " << best_epoch << ")";
+      lr *= sd.lr_decay_factor;
+      since = 0;
+      ++decays;
+    } else if (since == st.patience) {
+      EXPECT_EQ(i + 1, r2.curve.size()) << "stops at the plateau after the last decay";
+    }
+  }
+  EXPECT_EQ(decays, 2);
+  EXPECT_TRUE(r2.early_stopped);
+  EXPECT_EQ(decayed.parameters(), best);
+  EXPECT_EQ(r2.best_epoch, best_epoch);
+
+  sd.lr_decay_factor = 1.0;
+  EXPECT_THROW(train(comm, decayed, sd, p.theta.data(), p.x.data(), p.n), ConfigError);
+}
+
+TEST(FlowTrain, ResumeAfterALearningRateDecayContinuesExactly) {
+  set_threads(1);
+  const Problem p = linear_gaussian(300, 3);
+  TrainSettings st;
+  st.batch_size = 20;
+  st.learning_rate = 2e-2;
+  st.max_epochs = 60;
+  st.patience = 3;
+  st.lr_decays = 3;
+  st.progress = false;
+  const MafConfig cfg = small_config(2, 3, 2, 16, 4);
+  SerialComm comm;
+  Flow full(cfg);
+  const TrainResult rf = train(comm, full, st, p.theta.data(), p.x.data(), p.n);
+  // Interrupt one epoch after the first decay.
+  std::size_t cut = 0;
+  while (cut < rf.curve.size() && rf.curve[cut].learning_rate == st.learning_rate) ++cut;
+  ASSERT_LT(cut + 1, rf.curve.size()) << "the test needs a decay before the end";
+  const std::string ck = tmp_path("decay.ckpt");
+  std::remove(ck.c_str());
+  Flow part(cfg);
+  TrainSettings s2 = st;
+  s2.max_epochs = static_cast<int>(cut) + 1;
+  s2.checkpoint_path = ck;
+  train(comm, part, s2, p.theta.data(), p.x.data(), p.n);
+  Flow resumed(cfg);
+  TrainSettings s3 = st;
+  s3.resume_from = ck;
+  const TrainResult rr = train(comm, resumed, s3, p.theta.data(), p.x.data(), p.n);
+  ASSERT_EQ(rr.curve.size(), rf.curve.size());
+  for (std::size_t i = 0; i < rf.curve.size(); ++i) {
+    EXPECT_DOUBLE_EQ(rr.curve[i].learning_rate, rf.curve[i].learning_rate) << "epoch " << i + 1;
+    EXPECT_NEAR(rr.curve[i].val_loss, rf.curve[i].val_loss, 1e-6) << "epoch " << i + 1;
+  }
+  EXPECT_EQ(resumed.parameters(), full.parameters());
+  std::remove(ck.c_str());
+  set_threads(0);
+}
+
 TEST(FlowTrain, RejectsThetaOutsideBox) {
   FlowMetadata meta;
   meta.theta_lower = {-1.0, -1.0};
