@@ -23,6 +23,7 @@ constexpr double kLog2Pi = 1.8378770664093453;
 // its / ots: tile strides of in and out (init shares out's). wu = 1, wr = ld gives W^T, the
 // backward pass of a layer. bias and init may be null; init may equal out.
 
+// AVX-512: one zmm per unit and tile; NT * J accumulators + NT inputs within 32 registers.
 template <int J, int NT, bool kTanh>
 __attribute__((target("avx512f"))) void tiles_avx512(const float* in, std::int64_t its, std::int64_t k0,
                                                      std::int64_t k1, const float* W, std::int64_t wu,
@@ -54,43 +55,51 @@ __attribute__((target("avx512f"))) void tiles_avx512(const float* in, std::int64
       _mm512_storeu_ps(out + t * ots + j * S, kTanh ? tanh16(acc[t][j]) : acc[t][j]);
 }
 
-using TilesFn = void (*)(const float*, std::int64_t, std::int64_t, std::int64_t, const float*, std::int64_t,
-                         std::int64_t, const float*, const float*, float*, std::int64_t);
-constexpr int kMaxNT = 4, kMaxJ = 8;
-/// Widest unit block for NT tiles: NT * J accumulators stay within the 32 zmm registers.
-constexpr std::array<int, kMaxNT> kJFor{8, 8, 8, 6};
-
-template <bool kTanh, int NT, std::size_t... J>
-std::array<TilesFn, kMaxJ> row_of(std::index_sequence<J...>) {
-  return {&tiles_avx512<static_cast<int>(J) + 1, NT, kTanh>...};
-}
-template <bool kTanh>
-std::array<std::array<TilesFn, kMaxJ>, kMaxNT> table() {
-  const auto js = std::make_index_sequence<kMaxJ>();
-  return {row_of<kTanh, 1>(js), row_of<kTanh, 2>(js), row_of<kTanh, 3>(js), row_of<kTanh, 4>(js)};
-}
-
-/// n_units units of T tiles (groups of up to 4 tiles share every weight load).
-template <bool kTanh>
-void layer(const float* in, std::int64_t its, std::int64_t k0, std::int64_t k1, const float* W,
-           std::int64_t wu, std::int64_t wr, std::int64_t n_units, const float* bias, const float* init,
-           float* out, std::int64_t ots, std::int64_t T) {
-  static const auto fns = table<kTanh>();
-  for (std::int64_t t0 = 0; t0 < T; t0 += kMaxNT) {
-    const int nt = static_cast<int>(std::min<std::int64_t>(kMaxNT, T - t0));
-    const int jm = kJFor[nt - 1];
-    for (std::int64_t j0 = 0; j0 < n_units; j0 += jm) {
-      const int J = static_cast<int>(std::min<std::int64_t>(jm, n_units - j0));
-      fns[nt - 1][J - 1](in + t0 * its, its, k0, k1, W + j0 * wu, wu, wr, bias ? bias + j0 : nullptr,
-                         init ? init + t0 * ots + j0 * S : nullptr, out + t0 * ots + j0 * S, ots);
+// AVX2 + FMA: the same product, each 16-lane unit of a tile as two ymm halves, so NT * J * 2
+// accumulators + NT * 2 inputs + 1 weight broadcast within 16 registers.
+template <int J, int NT, bool kTanh>
+__attribute__((target("avx2,fma"))) void tiles_avx2(const float* in, std::int64_t its, std::int64_t k0,
+                                                    std::int64_t k1, const float* W, std::int64_t wu,
+                                                    std::int64_t wr, const float* bias, const float* init,
+                                                    float* out, std::int64_t ots) {
+  __m256 acc[NT][J][2];
+#pragma GCC unroll 8
+  for (int j = 0; j < J; ++j) {
+    const __m256 b = bias ? _mm256_set1_ps(bias[j]) : _mm256_setzero_ps();
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t)
+      for (int h = 0; h < 2; ++h)
+        acc[t][j][h] = init ? _mm256_add_ps(b, _mm256_loadu_ps(init + t * ots + j * S + 8 * h)) : b;
+  }
+  for (std::int64_t k = k0; k < k1; ++k) {
+    __m256 x[NT][2];
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t)
+      for (int h = 0; h < 2; ++h) x[t][h] = _mm256_loadu_ps(in + t * its + k * S + 8 * h);
+    const float* wk = W + k * wr;
+#pragma GCC unroll 8
+    for (int j = 0; j < J; ++j) {
+      const __m256 w = _mm256_broadcast_ss(wk + j * wu);
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t)
+        for (int h = 0; h < 2; ++h) acc[t][j][h] = _mm256_fmadd_ps(w, x[t][h], acc[t][j][h]);
     }
   }
+#pragma GCC unroll 8
+  for (int j = 0; j < J; ++j)
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t)
+      for (int h = 0; h < 2; ++h)
+        _mm256_storeu_ps(out + t * ots + j * S + 8 * h, kTanh ? tanh8(acc[t][j][h]) : acc[t][j][h]);
 }
 
 // ------------------------------------------------------------------ weight gradients
 // dW[r][c] (+)= sum_{b < B} dA(b, r) X[b * ldx + c] for the R rows r0.. and columns c < K,
 // with dA(b, r) = da[(b / S) * dts + r * S + b % S] (tile-major, dts = its tile stride) and
-// X row-major. NQ vectors of 16 columns per pass; columns >= K are neither read nor written.
+// X row-major. One pass covers NQ vectors of columns from c0; columns >= K are neither read
+// nor written.
+
+// AVX-512: NQ vectors of 16 columns, the partial ones under __mmask16 masks.
 template <int R, int NQ>
 __attribute__((target("avx512f"))) void wgrad_avx512(const float* da, std::int64_t dts, std::int64_t r0,
                                                      const float* X, std::int64_t ldx, std::int64_t B,
@@ -129,27 +138,252 @@ __attribute__((target("avx512f"))) void wgrad_avx512(const float* da, std::int64
     }
 }
 
+// AVX2 + FMA: NQ vectors of 8 columns. Only the last vector of a pass may be partial (the
+// caller makes the others full); it alone goes through _mm256_maskload_ps / maskstore_ps with
+// an integer lane mask, so R * NQ accumulators + NQ inputs + mask + broadcast fit 16 registers.
+template <int R, int NQ>
+__attribute__((target("avx2,fma"))) void wgrad_avx2(const float* da, std::int64_t dts, std::int64_t r0,
+                                                    const float* X, std::int64_t ldx, std::int64_t B,
+                                                    std::int64_t c0, std::int64_t K, float* dW,
+                                                    std::int64_t ldw, bool accumulate) {
+  constexpr int Q = NQ - 1;  // the vector that may be partial
+  const int left = static_cast<int>(std::min<std::int64_t>(8, K - c0 - 8 * Q));
+  const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  __m256 acc[R][NQ];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < NQ; ++q) acc[r][q] = _mm256_setzero_ps();
+  for (std::int64_t b = 0; b < B; ++b) {
+    __m256 x[NQ];
+    const float* xb = X + b * ldx + c0;
+#pragma GCC unroll 4
+    for (int q = 0; q < Q; ++q) x[q] = _mm256_loadu_ps(xb + 8 * q);
+    x[Q] = _mm256_maskload_ps(xb + 8 * Q, m);
+    const float* a = da + (b / S) * dts + r0 * S + b % S;
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m256 w = _mm256_broadcast_ss(a + r * S);
+#pragma GCC unroll 4
+      for (int q = 0; q < NQ; ++q) acc[r][q] = _mm256_fmadd_ps(w, x[q], acc[r][q]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    float* dst = dW + (r0 + r) * ldw + c0;
+#pragma GCC unroll 4
+    for (int q = 0; q < Q; ++q) {
+      const __m256 v = accumulate ? _mm256_add_ps(acc[r][q], _mm256_loadu_ps(dst + 8 * q)) : acc[r][q];
+      _mm256_storeu_ps(dst + 8 * q, v);
+    }
+    const __m256 v = accumulate ? _mm256_add_ps(acc[r][Q], _mm256_maskload_ps(dst + 8 * Q, m)) : acc[r][Q];
+    _mm256_maskstore_ps(dst + 8 * Q, m, v);
+  }
+}
+
+// ------------------------------------------------------------------ optimizer helpers
+// sum_squares: sum of g[k]^2 in double. adam: AdamStep's update, written exactly as the
+// scalar version with separate multiplies and adds, so every version gives the same bits; the
+// SIMD versions are compiled with fp-contract=off, else GCC fuses their multiplies and adds
+// into FMAs (the intrinsics are plain vector arithmetic to it).
+
+double sum_squares_scalar(const float* g, std::int64_t n) {
+  double sum = 0.0;
+  for (std::int64_t k = 0; k < n; ++k) sum += static_cast<double>(g[k]) * g[k];
+  return sum;
+}
+
+void adam_scalar(float* p, float* m, float* v, const float* g, std::int64_t n, const AdamStep& a) {
+  for (std::int64_t k = 0; k < n; ++k) {
+    const float gk = g[k] * a.clip;
+    m[k] = a.b1 * m[k] + a.c1 * gk;
+    v[k] = a.b2 * v[k] + a.c2 * gk * gk;
+    p[k] -= a.step_size * m[k] / (std::sqrt(v[k]) * a.inv_sqrt_bc2 + a.eps);
+  }
+}
+
+__attribute__((target("avx512f"))) double sum_squares_avx512(const float* g, std::int64_t n) {
+  __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd();
+  std::int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    const __m512d x0 = _mm512_cvtps_pd(_mm256_loadu_ps(g + k)), x1 = _mm512_cvtps_pd(_mm256_loadu_ps(g + k + 8));
+    acc0 = _mm512_fmadd_pd(x0, x0, acc0);
+    acc1 = _mm512_fmadd_pd(x1, x1, acc1);
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(acc0, acc1)) + sum_squares_scalar(g + k, n - k);
+}
+
+__attribute__((target("avx2,fma"))) double sum_squares_avx2(const float* g, std::int64_t n) {
+  __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
+  std::int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    const __m256d x0 = _mm256_cvtps_pd(_mm_loadu_ps(g + k));
+    const __m256d x1 = _mm256_cvtps_pd(_mm_loadu_ps(g + k + 4));
+    acc0 = _mm256_fmadd_pd(x0, x0, acc0);
+    acc1 = _mm256_fmadd_pd(x1, x1, acc1);
+  }
+  const __m256d s = _mm256_add_pd(acc0, acc1);
+  const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h))) + sum_squares_scalar(g + k, n - k);
+}
+
+__attribute__((target("avx512f"), optimize("fp-contract=off"))) void adam_avx512(
+    float* p, float* m, float* v, const float* g, std::int64_t n, const AdamStep& a) {
+  const __m512 b1 = _mm512_set1_ps(a.b1), b2 = _mm512_set1_ps(a.b2), c1 = _mm512_set1_ps(a.c1),
+               c2 = _mm512_set1_ps(a.c2), step = _mm512_set1_ps(a.step_size),
+               isb = _mm512_set1_ps(a.inv_sqrt_bc2), eps = _mm512_set1_ps(a.eps), clip = _mm512_set1_ps(a.clip);
+  std::int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    const __m512 gk = _mm512_mul_ps(_mm512_loadu_ps(g + k), clip);
+    const __m512 mk = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_loadu_ps(m + k)), _mm512_mul_ps(c1, gk));
+    const __m512 vk = _mm512_add_ps(_mm512_mul_ps(b2, _mm512_loadu_ps(v + k)), _mm512_mul_ps(_mm512_mul_ps(c2, gk), gk));
+    const __m512 den = _mm512_add_ps(_mm512_mul_ps(_mm512_sqrt_ps(vk), isb), eps);
+    _mm512_storeu_ps(m + k, mk);
+    _mm512_storeu_ps(v + k, vk);
+    _mm512_storeu_ps(p + k, _mm512_sub_ps(_mm512_loadu_ps(p + k), _mm512_div_ps(_mm512_mul_ps(step, mk), den)));
+  }
+  adam_scalar(p + k, m + k, v + k, g + k, n - k, a);
+}
+
+__attribute__((target("avx2"), optimize("fp-contract=off"))) void adam_avx2(
+    float* p, float* m, float* v, const float* g, std::int64_t n, const AdamStep& a) {
+  const __m256 b1 = _mm256_set1_ps(a.b1), b2 = _mm256_set1_ps(a.b2), c1 = _mm256_set1_ps(a.c1),
+               c2 = _mm256_set1_ps(a.c2), step = _mm256_set1_ps(a.step_size),
+               isb = _mm256_set1_ps(a.inv_sqrt_bc2), eps = _mm256_set1_ps(a.eps), clip = _mm256_set1_ps(a.clip);
+  std::int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    const __m256 gk = _mm256_mul_ps(_mm256_loadu_ps(g + k), clip);
+    const __m256 mk = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + k)), _mm256_mul_ps(c1, gk));
+    const __m256 vk = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + k)), _mm256_mul_ps(_mm256_mul_ps(c2, gk), gk));
+    const __m256 den = _mm256_add_ps(_mm256_mul_ps(_mm256_sqrt_ps(vk), isb), eps);
+    _mm256_storeu_ps(m + k, mk);
+    _mm256_storeu_ps(v + k, vk);
+    _mm256_storeu_ps(p + k, _mm256_sub_ps(_mm256_loadu_ps(p + k), _mm256_div_ps(_mm256_mul_ps(step, mk), den)));
+  }
+  adam_scalar(p + k, m + k, v + k, g + k, n - k, a);
+}
+
+// ------------------------------------------------------------------ kernel sets
+// The kernels of one instruction set with their register-block limits, chosen once from
+// isa_name(): the activation products of NT <= max_nt tiles take up to j_for[NT - 1] units per
+// call, the weight gradients up to max_r rows x max_nq vectors of `width` columns.
+
+using TilesFn = void (*)(const float*, std::int64_t, std::int64_t, std::int64_t, const float*, std::int64_t,
+                         std::int64_t, const float*, const float*, float*, std::int64_t);
 using WgradFn = void (*)(const float*, std::int64_t, std::int64_t, const float*, std::int64_t, std::int64_t,
                          std::int64_t, std::int64_t, float*, std::int64_t, bool);
-constexpr int kMaxR = 6, kMaxNQ = 4;
+constexpr int kMaxNT = 4, kMaxJ = 8, kMaxR = 6, kMaxNQ = 4;  // table bounds over all sets
 
-template <int R, std::size_t... Q>
-std::array<WgradFn, kMaxNQ> wrow_of(std::index_sequence<Q...>) {
-  return {&wgrad_avx512<R, static_cast<int>(Q) + 1>...};
+struct KernelSet {
+  std::array<std::array<TilesFn, kMaxJ>, kMaxNT> tiles[2];  ///< [tanh][NT - 1][J - 1], null beyond j_for
+  std::array<std::array<WgradFn, kMaxNQ>, kMaxR> wgrad;     ///< [R - 1][NQ - 1]
+  std::array<int, kMaxNT> j_for;
+  int max_nt, max_r, max_nq, width;
+  double (*sum_squares)(const float*, std::int64_t);
+  void (*adam)(float*, float*, float*, const float*, std::int64_t, const AdamStep&);
+};
+
+/// AVX-512, 32 zmm registers: NT * J accumulators (J = 6 for 4 tiles); 6 rows x 4 vectors.
+struct Avx512 {
+  static constexpr std::array<int, kMaxNT> kJFor{8, 8, 8, 6};
+  static constexpr int kNT = 4, kR = 6, kNQ = 4, kWidth = 16;
+  template <int J, int NT, bool kTanh>
+  static constexpr TilesFn tiles = &tiles_avx512<J, NT, kTanh>;
+  template <int R, int NQ>
+  static constexpr WgradFn wgrad = &wgrad_avx512<R, NQ>;
+  static constexpr auto sum_squares = &sum_squares_avx512;
+  static constexpr auto adam = &adam_avx512;
+};
+
+/// AVX2, 16 ymm registers: 1 tile x 6 units (12 accumulators, 2 input halves, 1 broadcast);
+/// 6 rows x 2 vectors of 8 columns (12 accumulators). Two tiles per call (2 x 2 or 2 x 3
+/// units, inputs then read as memory operands) measured 10-30 % slower in training.
+struct Avx2 {
+  static constexpr std::array<int, kMaxNT> kJFor{6, 0, 0, 0};
+  static constexpr int kNT = 1, kR = 6, kNQ = 2, kWidth = 8;
+  template <int J, int NT, bool kTanh>
+  static constexpr TilesFn tiles = &tiles_avx2<J, NT, kTanh>;
+  template <int R, int NQ>
+  static constexpr WgradFn wgrad = &wgrad_avx2<R, NQ>;
+  static constexpr auto sum_squares = &sum_squares_avx2;
+  static constexpr auto adam = &adam_avx2;
+};
+
+template <class Isa, int NT, int J, bool kTanh>
+constexpr TilesFn tiles_fn() {
+  if constexpr (NT <= Isa::kNT && J <= Isa::kJFor[NT - 1]) return Isa::template tiles<J, NT, kTanh>;
+  return nullptr;
 }
-template <std::size_t... R>
-std::array<std::array<WgradFn, kMaxNQ>, kMaxR> wtable(std::index_sequence<R...>) {
-  return {wrow_of<static_cast<int>(R) + 1>(std::make_index_sequence<kMaxNQ>())...};
+template <class Isa, bool kTanh, int NT, std::size_t... J>
+std::array<TilesFn, kMaxJ> tiles_row(std::index_sequence<J...>) {
+  return {tiles_fn<Isa, NT, static_cast<int>(J) + 1, kTanh>()...};
+}
+template <class Isa, bool kTanh>
+std::array<std::array<TilesFn, kMaxJ>, kMaxNT> tiles_table() {
+  const auto js = std::make_index_sequence<kMaxJ>();
+  return {tiles_row<Isa, kTanh, 1>(js), tiles_row<Isa, kTanh, 2>(js), tiles_row<Isa, kTanh, 3>(js),
+          tiles_row<Isa, kTanh, 4>(js)};
 }
 
-/// Gradient of R <= kMaxR weight rows r0.. (live columns [0, K)) and of their biases.
+template <class Isa, int R, int NQ>
+constexpr WgradFn wgrad_fn() {
+  if constexpr (R <= Isa::kR && NQ <= Isa::kNQ) return Isa::template wgrad<R, NQ>;
+  return nullptr;
+}
+template <class Isa, int R, std::size_t... Q>
+std::array<WgradFn, kMaxNQ> wgrad_row(std::index_sequence<Q...>) {
+  return {wgrad_fn<Isa, R, static_cast<int>(Q) + 1>()...};
+}
+template <class Isa, std::size_t... R>
+std::array<std::array<WgradFn, kMaxNQ>, kMaxR> wgrad_table(std::index_sequence<R...>) {
+  return {wgrad_row<Isa, static_cast<int>(R) + 1>(std::make_index_sequence<kMaxNQ>())...};
+}
+
+template <class Isa>
+KernelSet make_set() {
+  return {{tiles_table<Isa, false>(), tiles_table<Isa, true>()},
+          wgrad_table<Isa>(std::make_index_sequence<kMaxR>()),
+          Isa::kJFor, Isa::kNT, Isa::kR, Isa::kNQ, Isa::kWidth, Isa::sum_squares, Isa::adam};
+}
+
+/// The set for isa_name(): AVX-512 or AVX2; null for "scalar" (training uses autograd).
+const KernelSet* kernel_set() {
+  static const KernelSet avx512 = make_set<Avx512>(), avx2 = make_set<Avx2>();
+  static const KernelSet* const set = std::strcmp(isa_name(), "avx512") == 0 ? &avx512
+                                      : std::strcmp(isa_name(), "avx2") == 0 ? &avx2
+                                                                              : nullptr;
+  return set;
+}
+
+// ------------------------------------------------------------------ layer drivers
+
+/// n_units units of T tiles (groups of up to max_nt tiles share every weight load).
+template <bool kTanh>
+void layer(const float* in, std::int64_t its, std::int64_t k0, std::int64_t k1, const float* W,
+           std::int64_t wu, std::int64_t wr, std::int64_t n_units, const float* bias, const float* init,
+           float* out, std::int64_t ots, std::int64_t T) {
+  const KernelSet& ks = *kernel_set();
+  for (std::int64_t t0 = 0; t0 < T; t0 += ks.max_nt) {
+    const int nt = static_cast<int>(std::min<std::int64_t>(ks.max_nt, T - t0));
+    const int jm = ks.j_for[nt - 1];
+    for (std::int64_t j0 = 0; j0 < n_units; j0 += jm) {
+      const int J = static_cast<int>(std::min<std::int64_t>(jm, n_units - j0));
+      ks.tiles[kTanh][nt - 1][J - 1](in + t0 * its, its, k0, k1, W + j0 * wu, wu, wr,
+                                     bias ? bias + j0 : nullptr, init ? init + t0 * ots + j0 * S : nullptr,
+                                     out + t0 * ots + j0 * S, ots);
+    }
+  }
+}
+
+/// Gradient of R <= max_r weight rows r0.. (live columns [0, K)) and of their biases. Every
+/// pass but the last covers max_nq full vectors; in the last only the final vector is partial.
 void weight_rows(const float* da, std::int64_t dts, std::int64_t r0, int R, const float* X, std::int64_t ldx,
                  std::int64_t B, std::int64_t T, std::int64_t K, float* dW, std::int64_t ldw, float* db,
                  bool accumulate) {
-  static const auto fns = wtable(std::make_index_sequence<kMaxR>());
-  for (std::int64_t c0 = 0; c0 < K; c0 += 16 * kMaxNQ) {
-    const int nq = static_cast<int>(std::min<std::int64_t>(kMaxNQ, (K - c0 + 15) / 16));
-    fns[R - 1][nq - 1](da, dts, r0, X, ldx, B, c0, K, dW, ldw, accumulate);
+  const KernelSet& ks = *kernel_set();
+  for (std::int64_t c0 = 0; c0 < K; c0 += ks.width * ks.max_nq) {
+    const int nq = static_cast<int>(std::min<std::int64_t>(ks.max_nq, (K - c0 + ks.width - 1) / ks.width));
+    ks.wgrad[R - 1][nq - 1](da, dts, r0, X, ldx, B, c0, K, dW, ldw, accumulate);
   }
   // Bias: sum over all lanes (padding lanes carry zero gradient).
   for (int r = 0; r < R; ++r) {
@@ -174,9 +408,10 @@ struct GradItem {
 
 std::vector<GradItem> grad_items(const MafView& v) {
   std::vector<GradItem> items;
+  const int max_r = kernel_set()->max_r;
   auto rows = [&](int matrix, std::int64_t begin, std::int64_t end, std::int64_t K) {
-    for (std::int64_t r = begin; r < end; r += kMaxR)
-      items.push_back({matrix, r, static_cast<int>(std::min<std::int64_t>(kMaxR, end - r)), K});
+    for (std::int64_t r = begin; r < end; r += max_r)
+      items.push_back({matrix, r, static_cast<int>(std::min<std::int64_t>(max_r, end - r)), K});
   };
   for (std::size_t g = 0; g < v.group_degree.size(); ++g) {
     rows(0, v.group_begin[g], v.group_end[g], std::min(v.group_degree[g], v.D));
@@ -406,64 +641,17 @@ void weight_grads(const MafView& v, const Buffers& b, const MadeGradPtrs& gr, co
 
 }  // namespace
 
-bool backprop_available() {
-  static const bool available = std::strcmp(isa_name(), "avx512") == 0;
-  return available;
-}
-
-namespace {
-double sum_squares_scalar(const float* g, std::int64_t n) {
-  double sum = 0.0;
-  for (std::int64_t k = 0; k < n; ++k) sum += static_cast<double>(g[k]) * g[k];
-  return sum;
-}
-
-void adam_scalar(float* p, float* m, float* v, const float* g, std::int64_t n, const AdamStep& a) {
-  for (std::int64_t k = 0; k < n; ++k) {
-    const float gk = g[k] * a.clip;
-    m[k] = a.b1 * m[k] + a.c1 * gk;
-    v[k] = a.b2 * v[k] + a.c2 * gk * gk;
-    p[k] -= a.step_size * m[k] / (std::sqrt(v[k]) * a.inv_sqrt_bc2 + a.eps);
-  }
-}
-
-__attribute__((target("avx512f"))) double sum_squares_avx512(const float* g, std::int64_t n) {
-  __m512d acc0 = _mm512_setzero_pd(), acc1 = _mm512_setzero_pd();
-  std::int64_t k = 0;
-  for (; k + 16 <= n; k += 16) {
-    const __m512d x0 = _mm512_cvtps_pd(_mm256_loadu_ps(g + k)), x1 = _mm512_cvtps_pd(_mm256_loadu_ps(g + k + 8));
-    acc0 = _mm512_fmadd_pd(x0, x0, acc0);
-    acc1 = _mm512_fmadd_pd(x1, x1, acc1);
-  }
-  return _mm512_reduce_add_pd(_mm512_add_pd(acc0, acc1)) + sum_squares_scalar(g + k, n - k);
-}
-
-__attribute__((target("avx512f"))) void adam_avx512(float* p, float* m, float* v, const float* g, std::int64_t n,
-                                                    const AdamStep& a) {
-  const __m512 b1 = _mm512_set1_ps(a.b1), b2 = _mm512_set1_ps(a.b2), c1 = _mm512_set1_ps(a.c1),
-               c2 = _mm512_set1_ps(a.c2), step = _mm512_set1_ps(a.step_size),
-               isb = _mm512_set1_ps(a.inv_sqrt_bc2), eps = _mm512_set1_ps(a.eps), clip = _mm512_set1_ps(a.clip);
-  std::int64_t k = 0;
-  for (; k + 16 <= n; k += 16) {
-    const __m512 gk = _mm512_mul_ps(_mm512_loadu_ps(g + k), clip);
-    const __m512 mk = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_loadu_ps(m + k)), _mm512_mul_ps(c1, gk));
-    const __m512 vk = _mm512_add_ps(_mm512_mul_ps(b2, _mm512_loadu_ps(v + k)), _mm512_mul_ps(_mm512_mul_ps(c2, gk), gk));
-    const __m512 den = _mm512_add_ps(_mm512_mul_ps(_mm512_sqrt_ps(vk), isb), eps);
-    _mm512_storeu_ps(m + k, mk);
-    _mm512_storeu_ps(v + k, vk);
-    _mm512_storeu_ps(p + k, _mm512_sub_ps(_mm512_loadu_ps(p + k), _mm512_div_ps(_mm512_mul_ps(step, mk), den)));
-  }
-  adam_scalar(p + k, m + k, v + k, g + k, n - k, a);
-}
-}  // namespace
+bool backprop_available() { return kernel_set() != nullptr; }
 
 double sum_squares(const float* g, std::int64_t n) {
-  return backprop_available() ? sum_squares_avx512(g, n) : sum_squares_scalar(g, n);
+  const KernelSet* ks = kernel_set();
+  return ks ? ks->sum_squares(g, n) : sum_squares_scalar(g, n);
 }
 
 void adam_update(float* p, float* m, float* v, const float* g, std::int64_t n, const AdamStep& a) {
-  if (backprop_available())
-    adam_avx512(p, m, v, g, n, a);
+  const KernelSet* ks = kernel_set();
+  if (ks)
+    ks->adam(p, m, v, g, n, a);
   else
     adam_scalar(p, m, v, g, n, a);
 }

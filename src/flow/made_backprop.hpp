@@ -8,7 +8,8 @@
 ///
 /// Work split: each thread runs the forward pass and the backward pass of the activations
 /// for its own tiles of rows; the weight gradients of each MADE are then split by weight rows
-/// (one barrier per MADE). Needs AVX-512F; callers fall back to autograd otherwise.
+/// (one barrier per MADE). Kernel sets for AVX-512F and for AVX2 + FMA, chosen once by
+/// isa_name(); callers fall back to autograd where it is "scalar".
 #include <cstdint>
 #include <vector>
 
@@ -25,7 +26,8 @@ struct MadeGradPtrs {
   float *Wout = nullptr, *bout = nullptr;  ///< [2D, H], [2D]
 };
 
-/// True when this CPU runs these kernels (AVX-512F, not capped by SEDPOST_FLOW_ISA).
+/// True when this CPU runs these kernels: isa_name() is "avx512" or "avx2" (so false only
+/// without AVX2 + FMA, or with SEDPOST_FLOW_ISA=scalar). loss_and_grad needs it.
 bool backprop_available();
 
 /// Scratch memory (activations of one micro-batch); grows on first use.
@@ -51,8 +53,8 @@ double sum_squares(const float* g, std::int64_t n);
 /// torch.optim.Adam's update (no weight decay) of n parameters, float arithmetic:
 ///   g' = clip g;  m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2;
 ///   p -= step_size m / (sqrt(v) inv_sqrt_bc2 + eps)
-/// with step_size = lr / (1 - b1^t) and inv_sqrt_bc2 = 1 / sqrt(1 - b2^t). The AVX-512 and
-/// the scalar version give identical results (no fused multiply-adds).
+/// with step_size = lr / (1 - b1^t) and inv_sqrt_bc2 = 1 / sqrt(1 - b2^t). The AVX-512, AVX2
+/// and scalar versions give identical results (no fused multiply-adds).
 struct AdamStep {
   float b1, b2, c1, c2;      ///< betas and 1 - betas
   float step_size, inv_sqrt_bc2, eps;

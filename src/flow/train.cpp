@@ -258,8 +258,8 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   std::vector<const float*> grad_ptr(M.params.size(), nullptr);
   std::vector<torch::Tensor> grad_keep(M.params.size());
   // Gradients by the hand-written back-propagation (made_backprop.hpp) where the CPU has
-  // AVX-512 and the flow is affine, into one buffer laid out like the parameters; LibTorch
-  // autograd otherwise (every spline flow).
+  // AVX-512 or AVX2 + FMA and the flow is affine, into one buffer laid out like the
+  // parameters; LibTorch autograd otherwise (every spline flow, or SEDPOST_FLOW_ISA=scalar).
   const bool backprop = kern::backprop_available() && !M.is_spline();
   std::vector<float> dense_grad(backprop ? M.n_params : 0, 0.0f);  // masked entries stay 0
   const kern::MafView view = M.kernel_view();

@@ -4,14 +4,17 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <string>
 #include <thread>
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "flow/flow.hpp"
 #include "flow/maf_model.hpp"
+#include "flow/made_backprop.hpp"
 #include "flow/train.hpp"
 #include "flow_test_util.hpp"
 #include "thread_comm.hpp"
@@ -152,11 +155,51 @@ void expect_backprop_equals_autograd(int D, int C, int blocks, int hidden, std::
 }
 
 TEST(FlowBackprop, GradientEqualsAutograd) {
-  if (!kern::backprop_available()) GTEST_SKIP() << "no AVX-512: training uses autograd";
+  if (!kern::backprop_available()) GTEST_SKIP() << "scalar ISA: training uses autograd";
+  SCOPED_TRACE(::testing::Message() << "kernels: " << kern::isa_name());
   expect_backprop_equals_autograd(6, 4, 5, 60, 37, 1);    // one partial tile
   expect_backprop_equals_autograd(6, 4, 5, 60, 300, 2);   // two micro-batches, two threads
   expect_backprop_equals_autograd(1, 2, 3, 8, 20, 2);     // D = 1: degree-0 hidden units
   expect_backprop_equals_autograd(11, 11, 2, 500, 50, 2); // SEDflow layer sizes, batch 50
+}
+
+/// The back-propagation kernels exist for AVX-512 and AVX2; only the scalar ISA trains with
+/// autograd. Under SEDPOST_FLOW_ISA=avx2 (the ctest run flow_test_avx2) on a CPU with AVX2 and
+/// FMA the AVX2 set must be the one in use, so that the tests of that run exercise it.
+TEST(FlowBackprop, AvailableForAvx512AndAvx2) {
+  const std::string isa = kern::isa_name();
+  EXPECT_EQ(kern::backprop_available(), isa == "avx512" || isa == "avx2") << isa;
+  const char* cap = std::getenv("SEDPOST_FLOW_ISA");
+  __builtin_cpu_init();
+  if (cap && std::string(cap) == "avx2" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    EXPECT_EQ(isa, "avx2");
+    EXPECT_TRUE(kern::backprop_available());
+  }
+}
+
+/// adam_update gives the bits of the scalar formula (made_backprop.hpp) and sum_squares the
+/// double sum of squares, for the kernel set in use; n leaves a partial vector at the end.
+TEST(FlowBackprop, AdamAndSumSquaresMatchScalar) {
+  SCOPED_TRACE(::testing::Message() << "kernels: " << kern::isa_name());
+  const std::int64_t n = 1003;
+  const auto g = normals(n, 31, 0.1);
+  auto p = normals(n, 32), m = normals(n, 33, 0.01), v = normals(n, 34, 0.01);
+  for (float& x : v) x *= x;
+  const kern::AdamStep a{0.9f, 0.999f, 0.1f, 0.001f, 2e-3f, 1.3f, 1e-8f, 0.7f};
+  std::vector<float> p_ref = p, m_ref = m, v_ref = v;
+  double ss_ref = 0.0;
+  for (std::int64_t k = 0; k < n; ++k) {
+    const float gk = g[k] * a.clip;
+    m_ref[k] = a.b1 * m_ref[k] + a.c1 * gk;
+    v_ref[k] = a.b2 * v_ref[k] + a.c2 * gk * gk;
+    p_ref[k] -= a.step_size * m_ref[k] / (std::sqrt(v_ref[k]) * a.inv_sqrt_bc2 + a.eps);
+    ss_ref += static_cast<double>(g[k]) * g[k];
+  }
+  kern::adam_update(p.data(), m.data(), v.data(), g.data(), n, a);
+  EXPECT_EQ(p, p_ref);
+  EXPECT_EQ(m, m_ref);
+  EXPECT_EQ(v, v_ref);
+  EXPECT_NEAR(kern::sum_squares(g.data(), n), ss_ref, 1e-12 * ss_ref);
 }
 
 TEST(FlowModel, InverseWorksForOneDimension) {
