@@ -456,14 +456,21 @@ TEST(FlowTrain, ResumeFromCheckpointContinuesExactly) {
   set_threads(0);
 }
 
-TEST(FlowTrain, EarlyStoppingRestoresBestWeights) {
-  const Problem p = linear_gaussian(300, 3);
+/// Settings whose validation loss plateaus within a few epochs: a large learning rate on
+/// small batches (linear_gaussian(300, 3) problems), no progress output.
+TrainSettings noisy_settings(int max_epochs, int patience) {
   TrainSettings st;
   st.batch_size = 20;
-  st.learning_rate = 2e-2;  // noisy on purpose so validation loss goes up at some point
-  st.max_epochs = 40;
-  st.patience = 2;
+  st.learning_rate = 2e-2;
+  st.max_epochs = max_epochs;
+  st.patience = patience;
   st.progress = false;
+  return st;
+}
+
+TEST(FlowTrain, EarlyStoppingRestoresBestWeights) {
+  const Problem p = linear_gaussian(300, 3);
+  TrainSettings st = noisy_settings(40, 2);
   Flow f(small_config(2, 3, 2, 16, 4));
   std::vector<float> best;
   st.on_epoch = [&](const EpochRecord& r) {
@@ -482,12 +489,7 @@ TEST(FlowTrain, EarlyStoppingRestoresBestWeights) {
 TEST(FlowTrain, ResumeFromAFinishedCheckpointReturnsItsResult) {
   // What `train --flow auto --resume` relies on for a candidate that had finished.
   const Problem p = linear_gaussian(300, 3);
-  TrainSettings st;
-  st.batch_size = 20;
-  st.learning_rate = 2e-2;
-  st.max_epochs = 40;
-  st.patience = 2;
-  st.progress = false;
+  TrainSettings st = noisy_settings(40, 2);
   const std::string ck = tmp_path("finished.ckpt");
   std::remove(ck.c_str());
   st.checkpoint_path = ck;
@@ -510,12 +512,7 @@ TEST(FlowTrain, LearningRateDecaysRestartFromTheBestWeights) {
   // sends it back to the best weights at lr x factor, and it stops at the plateau after the
   // last decay. Its best validation loss can only be lower.
   const Problem p = linear_gaussian(300, 3);
-  TrainSettings st;
-  st.batch_size = 20;
-  st.learning_rate = 2e-2;  // noisy, so the validation loss plateaus early
-  st.max_epochs = 60;
-  st.patience = 3;
-  st.progress = false;
+  const TrainSettings st = noisy_settings(60, 3);
   SerialComm comm;
   Flow plain(small_config(2, 3, 2, 16, 4));
   const TrainResult r0 = train(comm, plain, st, p.theta.data(), p.x.data(), p.n);
@@ -567,13 +564,8 @@ TEST(FlowTrain, LearningRateDecaysRestartFromTheBestWeights) {
 TEST(FlowTrain, ResumeAfterALearningRateDecayContinuesExactly) {
   set_threads(1);
   const Problem p = linear_gaussian(300, 3);
-  TrainSettings st;
-  st.batch_size = 20;
-  st.learning_rate = 2e-2;
-  st.max_epochs = 60;
-  st.patience = 3;
+  TrainSettings st = noisy_settings(60, 3);
   st.lr_decays = 3;
-  st.progress = false;
   const MafConfig cfg = small_config(2, 3, 2, 16, 4);
   SerialComm comm;
   Flow full(cfg);
