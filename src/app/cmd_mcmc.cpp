@@ -57,6 +57,7 @@ struct McmcOptions {
   int map_evals = 20000;
   double init_scale = 0.01;
   double time_limit = 0.0;          ///< seconds per galaxy (0 = none)
+  int axis_slices = 1;              ///< whole-range coordinate slices per walker and step (0 = off)
 };
 
 constexpr int kNumFlags = mcmc::kNumGalaxyFlags;
@@ -174,6 +175,7 @@ void create_output(io::H5File& f, const Context& ctx, const McmcOptions& opt, co
   f.set_attr("", "burn", static_cast<std::int64_t>(opt.burn));
   f.set_attr("", "thin", static_cast<std::int64_t>(opt.thin));
   f.set_attr("", "move", opt.move);
+  f.set_attr("", "axis_slices", static_cast<std::int64_t>(opt.axis_slices));
   f.set_attr("", "sampled_coordinates", opt.coordinates);
   f.set_attr("", "chain_coordinates", prior::Prior::flow_names());
 }
@@ -250,6 +252,7 @@ int run_mcmc(Context& ctx, const McmcOptions& opt) {
   run_settings.map_evals = opt.map_evals;
   run_settings.init_scale = opt.init_scale;
   run_settings.time_limit = opt.time_limit;
+  run_settings.axis_slices = opt.axis_slices;
   const mcmc::GalaxyRunSetup setup{model, prior, run_settings};
   auto* mpi_comm = dynamic_cast<mpi::MpiComm*>(&comm);
   std::unique_ptr<mpi::WorkCounter> counter;
@@ -375,6 +378,12 @@ void register_mcmc(Cli& cli) {
   sub->add_option("--init-scale", opt->init_scale,
                   "Radius of the initial walker ball, as a fraction of each flow coordinate's prior range")
       ->capture_default_str();
+  sub->add_option("--axis-slices", opt->axis_slices,
+                  "Whole-range coordinate slices per walker and step, mixed into the ensemble move: a random shape "
+                  "parameter is slice-sampled over its whole prior range given the others, so a walker can jump "
+                  "between modes of one parameter (a bimodal burst age); 0 = ensemble moves only")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
 }
 
 }  // namespace sedpost::app

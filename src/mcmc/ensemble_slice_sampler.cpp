@@ -47,6 +47,13 @@ void SamplerSettings::validate(int n_dim) const {
   if (early_stop.enabled && early_stop.check_every < 1) fail("early_stop.check_every must be >= 1");
   if (global.gmm.max_components < 1) fail("global.gmm.max_components must be >= 1");
   if (!(global.rescale_cov > 0.0)) fail("global.rescale_cov must be > 0");
+  if (!axis_slices.axes.empty() && axis_slices.per_step < 1) fail("axis_slices.per_step must be >= 1");
+  for (const BoundedAxis& a : axis_slices.axes) {
+    if (a.index < 0 || a.index >= n_dim)
+      fail("axis_slices: coordinate index " + std::to_string(a.index) + " outside [0, " + std::to_string(n_dim) + ")");
+    if (a.map == BoundedAxis::Map::kLinear && !(a.lo < a.hi && std::isfinite(a.lo) && std::isfinite(a.hi)))
+      fail("axis_slices: coordinate " + std::to_string(a.index) + " needs finite lo < hi");
+  }
 }
 
 Eigen::MatrixXd SamplerResult::parameter(int dim) const {
@@ -71,6 +78,26 @@ EnsembleSliceSampler::EnsembleSliceSampler(BatchLogDensity log_density, int n_di
 
 namespace {
 
+/// Coordinate value x -> t in (0, 1) of a BoundedAxis (the logistic function for kLogit).
+double to_unit(const BoundedAxis& a, double x) {
+  if (a.map == BoundedAxis::Map::kLinear) return (x - a.lo) / (a.hi - a.lo);
+  return 1.0 / (1.0 + std::exp(-x));
+}
+
+/// t in (0, 1) -> coordinate value x of a BoundedAxis.
+double from_unit(const BoundedAxis& a, double t) {
+  if (a.map == BoundedAxis::Map::kLinear) return a.lo + (a.hi - a.lo) * t;
+  return std::log(t) - std::log1p(-t);
+}
+
+/// log |dx/dt| at coordinate value x: log(hi - lo) for kLinear, -log t(1 - t) for kLogit
+/// (written with softplus so that it stays finite where t rounds to 0 or 1).
+double log_jacobian(const BoundedAxis& a, double x) {
+  if (a.map == BoundedAxis::Map::kLinear) return std::log(a.hi - a.lo);
+  const auto softplus = [](double v) { return v > 0.0 ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v)); };
+  return softplus(x) + softplus(-x);
+}
+
 /// All mutable state of one run: positions, buffers for batched evaluations, the RNG.
 class Run {
  public:
@@ -93,6 +120,12 @@ class Run {
     batch_lp_.resize(2 * h_);
     batch_idx_.resize(2 * h_);
     perm_.resize(w_);
+    axis_.resize(w_);
+    T0_.resize(w_);
+    Tp_.resize(w_);
+    TL_.resize(w_);
+    TR_.resize(w_);
+    Zt_.resize(w_);
     std::iota(perm_.begin(), perm_.end(), 0);
   }
 
@@ -131,6 +164,67 @@ class Run {
       directions(move, mu);
       update_half(active, c);
     }
+    return c;
+  }
+
+  /// The whole-range coordinate slices of every walker (AxisSliceSettings), batched over the
+  /// walkers: one call per shrinking round.
+  StepCounts axis_slices() {
+    StepCounts c;
+    const std::vector<BoundedAxis>& axes = s_.axis_slices.axes;
+    if (axes.empty()) return c;
+    const long evals_before = total_evals_;
+    for (int rep = 0; rep < s_.axis_slices.per_step; ++rep) {
+      for (int w = 0; w < w_; ++w) {
+        const BoundedAxis& a = axes[rng_.below(static_cast<std::uint32_t>(axes.size()))];
+        axis_[w] = &a;
+        const double t0 = to_unit(a, X_(w, a.index));
+        T0_[w] = t0;
+        // Slice height in t: log p(x) + log |dx_k/dt| at the walker, minus an Exp(1) draw.
+        Zt_[w] = Z_[w] + log_jacobian(a, X_(w, a.index)) + std::log(rng_.uniform());
+        TL_[w] = 0.0;
+        TR_[w] = 1.0;
+      }
+      std::vector<char>& pending = grow_l_;
+      pending.assign(w_, 1);
+      for (long rounds = 0;; ++rounds) {
+        if (rounds > s_.max_iterations)
+          throw NumericsError("ensemble slice sampler: coordinate-slice contractions exceeded max_iterations (" +
+                              std::to_string(s_.max_iterations) + ")");
+        int m = 0;
+        for (int w = 0; w < w_; ++w) {
+          if (!pending[w]) continue;
+          const double t = TL_[w] + rng_.uniform() * (TR_[w] - TL_[w]);
+          const double x = from_unit(*axis_[w], t);
+          if (!std::isfinite(x) || t <= 0.0 || t >= 1.0) {  // rounded onto the support's edge
+            (t < T0_[w] ? TL_[w] : TR_[w]) = t;
+            continue;
+          }
+          Tp_[w] = t;
+          batch_.row(m) = X_.row(w);
+          batch_(m, axis_[w]->index) = x;
+          batch_idx_[m++] = w;
+        }
+        if (m == 0) {
+          if (std::find(pending.begin(), pending.end(), 1) == pending.end()) break;
+          continue;
+        }
+        evaluate(m);
+        for (int i = 0; i < m; ++i) {
+          const int w = batch_idx_[i];
+          const BoundedAxis& a = *axis_[w];
+          if (Zt_[w] < batch_lp_[i] + log_jacobian(a, batch_(i, a.index))) {
+            pending[w] = 0;
+            X_.row(w) = batch_.row(i);
+            Z_[w] = batch_lp_[i];
+          } else {
+            (Tp_[w] < T0_[w] ? TL_[w] : TR_[w]) = Tp_[w];
+            ++c.ncon;
+          }
+        }
+      }
+    }
+    c.evals += total_evals_ - evals_before;
     return c;
   }
 
@@ -333,6 +427,10 @@ class Run {
   Eigen::MatrixXd batch_;    // [2h, D] points of one batched call
   Eigen::VectorXd batch_lp_; // [2h]
   std::vector<int> batch_idx_, perm_;
+  // Coordinate slices, per walker [W]: the axis, t of the start and of the proposal, the
+  // interval in t, the slice height in t.
+  std::vector<const BoundedAxis*> axis_;
+  std::vector<double> T0_, Tp_, TL_, TR_, Zt_;
   long total_evals_ = 0;
 };
 
@@ -368,11 +466,12 @@ SamplerResult EnsembleSliceSampler::run(const Eigen::Ref<const Eigen::MatrixXd>&
     const MoveType move = burning ? s.burn_move.value_or(s.move) : s.move;
     if (!burning) tuning = false;  // tuning happens during burn-in only
     const Run::StepCounts c = run.step(move, mu);
-    r.n_evals[it] = static_cast<int>(c.evals);
+    const Run::StepCounts ca = run.axis_slices();
+    r.n_evals[it] = static_cast<int>(c.evals + ca.evals);
     r.n_expansions[it] = static_cast<int>(c.nexp);
     r.n_contractions[it] = static_cast<int>(c.ncon);
     r.mu[it] = mu;
-    if (!burning) r.sampling_evals += c.evals;
+    if (!burning) r.sampling_evals += c.evals + ca.evals;
     steps_done = it + 1;
     if (tuning && c.n_tune > 0) {
       // zeus: mu <- 2 mu N_e / (N_e + N_c) drives N_e / (N_e + N_c) to 1/2 (KB20 section 4.3).

@@ -48,6 +48,28 @@ struct GlobalMoveSettings {
   double rescale_cov = 1e-3;      ///< covariance scale of the inter-component jump draws
 };
 
+/// A sampled coordinate with a bounded support after a fixed map from t in (0, 1): kLogit,
+/// coordinate = log(t / (1 - t)) (support R); kLinear, coordinate = lo + (hi - lo) t.
+struct BoundedAxis {
+  enum class Map { kLogit, kLinear };
+  int index = 0;                  ///< column of the coordinate, 0 <= index < D
+  Map map = Map::kLogit;
+  double lo = 0.0, hi = 1.0;      ///< kLinear only: the support [lo, hi]
+};
+
+/// Whole-range coordinate slices mixed into every step (after the ensemble move): each walker,
+/// `per_step` times, picks one of `axes` at random and slice-samples that coordinate given its
+/// others, with t in (0, 1) the coordinate's whole support as the initial interval (Neal 2003
+/// section 4: shrinking only, no stepping out). Each update leaves the target invariant; it
+/// reaches every part of the coordinate's conditional slice in one update, so a walker can
+/// cross to another mode of that coordinate (a bimodal burst age) where the ensemble's
+/// directions, drawn from the walkers' spread, rarely do. Cost: 1 + the shrinks, about
+/// log2(support / slice width) evaluations per update.
+struct AxisSliceSettings {
+  std::vector<BoundedAxis> axes;  ///< empty = off
+  int per_step = 1;               ///< coordinate updates per walker and step (>= 1 when axes given)
+};
+
 /// Stan-like settings struct of the sampler. validate() throws ConfigError.
 struct SamplerSettings {
   int n_walkers = 32;             ///< even, >= 2 D (zeus's requirement)
@@ -63,6 +85,7 @@ struct SamplerSettings {
   MoveType move = MoveType::kDifferential;  ///< move after burn-in
   std::optional<MoveType> burn_move;        ///< move during burn-in (default: `move`)
   GlobalMoveSettings global;
+  AxisSliceSettings axis_slices;  ///< off unless axes are given (then also during burn-in)
   std::uint64_t seed = 0;         ///< run seed
   std::uint64_t stream_index = 0; ///< global object index (galaxy row): Rng(seed, kMcmc, index)
   EarlyStopSettings early_stop;

@@ -113,6 +113,21 @@ Eigen::VectorXd GalaxyPosterior::scale() const {
   return w;
 }
 
+std::vector<BoundedAxis> GalaxyPosterior::bounded_axes() const {
+  std::vector<BoundedAxis> axes;
+  for (int k = coords_ == SampledCoords::kBox ? 0 : 1; k < kNumFlow; ++k) {
+    BoundedAxis a;
+    a.index = k;
+    if (coords_ == SampledCoords::kBox) {
+      a.map = BoundedAxis::Map::kLinear;
+      a.lo = prior_.flow_lower()[k];
+      a.hi = prior_.flow_upper()[k];
+    }
+    axes.push_back(a);
+  }
+  return axes;
+}
+
 void GalaxyPosterior::evaluate(const Eigen::Ref<const Eigen::MatrixXd>& y, double* logp, Eigen::MatrixXd* x_out,
                                Eigen::VectorXd* logp_flow) {
   const Eigen::Index n = y.rows();

@@ -4,6 +4,7 @@
 /// three sampled coordinate systems (SampledCoords). Batched for BatchLogDensity (one model
 /// call per batch of points). Fluxes and errors are in nanomaggies; coordinates are the 11 flow
 /// coordinates of prior::Prior (log M* first) or maps of them.
+#include "mcmc/ensemble_slice_sampler.hpp"
 #include "prior/prior.hpp"
 #include "sps/fixed_z_model.hpp"
 
@@ -73,6 +74,12 @@ class GalaxyPosterior {
   /// Typical scale of each sampled coordinate [11] (the box widths; 4 in the logit and
   /// amplitude coordinates, where the prior's bulk spans a few units).
   Eigen::VectorXd scale() const;
+
+  /// The sampled coordinates with a fixed bounded support (for the sampler's whole-range
+  /// coordinate slices, AxisSliceSettings): the 10 shape coordinates (1..10) as kLogit in
+  /// kUnbounded and kAmplitude, all 11 box coordinates as kLinear in kBox. The amplitude u of
+  /// kAmplitude has no fixed bounds (its range depends on the shape) and is not listed.
+  std::vector<BoundedAxis> bounded_axes() const;
 
   /// Model evaluations (points) so far: operator(), to_flow and from_flow.
   long n_evals() const { return n_evals_; }

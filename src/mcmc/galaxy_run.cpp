@@ -177,6 +177,11 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
       SamplerSettings settings = ss;
       settings.stream_index = row;
       settings.early_stop.enabled = false;  // checked by the probe below, not by the sampler
+      settings.axis_slices = AxisSliceSettings{};
+      if (opt.axis_slices > 0) {
+        settings.axis_slices.axes = state->bounded_axes();
+        settings.axis_slices.per_step = opt.axis_slices;
+      }
       const EnsembleSliceSampler sampler(log_density, kNumFlow, settings);
       // Convergence checks on a thinned copy of the chain (ConvergenceProbe): each check costs
       // the same at any chain length, where diagnosing the whole chain every check_every steps

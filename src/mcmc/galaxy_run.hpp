@@ -75,6 +75,10 @@ struct GalaxyRunSettings {
   int map_starts = 8;             ///< prior draws that start a Nelder-Mead MAP search (>= 1)
   int map_evals = 20000;          ///< most log-probability evaluations per MAP search
   double init_scale = 0.01;       ///< walker ball radius, fraction of each flow coordinate's prior range
+  /// Whole-range coordinate slices per walker and step (AxisSliceSettings::per_step) over the
+  /// posterior's bounded coordinates (GalaxyPosterior::bounded_axes); 0 = ensemble moves only.
+  /// sampler.axis_slices is ignored: run_galaxy fills it.
+  int axis_slices = 0;
   /// Wall-clock seconds per galaxy (0 = none); a galaxy that hits it keeps the steps done so far
   /// and gets kFlagTimeLimit (its chain then depends on the machine's speed).
   double time_limit = 0.0;
