@@ -58,6 +58,7 @@ struct McmcOptions {
   double init_scale = 0.01;
   double time_limit = 0.0;          ///< seconds per galaxy (0 = none)
   int axis_slices = 1;              ///< whole-range coordinate slices per walker and step (0 = off)
+  bool mode_jumps = true;           ///< jumps between the MAP search's local optima
 };
 
 constexpr int kNumFlags = mcmc::kNumGalaxyFlags;
@@ -176,6 +177,7 @@ void create_output(io::H5File& f, const Context& ctx, const McmcOptions& opt, co
   f.set_attr("", "thin", static_cast<std::int64_t>(opt.thin));
   f.set_attr("", "move", opt.move);
   f.set_attr("", "axis_slices", static_cast<std::int64_t>(opt.axis_slices));
+  f.set_attr("", "mode_jumps", static_cast<std::int64_t>(opt.mode_jumps ? 1 : 0));
   f.set_attr("", "sampled_coordinates", opt.coordinates);
   f.set_attr("", "chain_coordinates", prior::Prior::flow_names());
 }
@@ -253,6 +255,7 @@ int run_mcmc(Context& ctx, const McmcOptions& opt) {
   run_settings.init_scale = opt.init_scale;
   run_settings.time_limit = opt.time_limit;
   run_settings.axis_slices = opt.axis_slices;
+  run_settings.mode_jumps = opt.mode_jumps;
   const mcmc::GalaxyRunSetup setup{model, prior, run_settings};
   auto* mpi_comm = dynamic_cast<mpi::MpiComm*>(&comm);
   std::unique_ptr<mpi::WorkCounter> counter;
@@ -384,6 +387,10 @@ void register_mcmc(Cli& cli) {
                   "between modes of one parameter (a bimodal burst age); 0 = ensemble moves only")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  sub->add_flag("--mode-jumps,!--no-mode-jumps", opt->mode_jumps,
+                "Mix in jumps between the MAP search's distinct local optima (translation by the difference of two "
+                "optima, Metropolis-accepted): walkers cross between separated modes, such as a young-burst island. "
+                "On by default; --no-mode-jumps (config: mode_jumps = false) turns them off");
 }
 
 }  // namespace sedpost::app

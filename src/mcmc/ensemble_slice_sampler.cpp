@@ -48,6 +48,8 @@ void SamplerSettings::validate(int n_dim) const {
   if (global.gmm.max_components < 1) fail("global.gmm.max_components must be >= 1");
   if (!(global.rescale_cov > 0.0)) fail("global.rescale_cov must be > 0");
   if (!axis_slices.axes.empty() && axis_slices.per_step < 1) fail("axis_slices.per_step must be >= 1");
+  for (const Eigen::VectorXd& c : mode_jumps.centers)
+    if (c.size() != n_dim || !c.allFinite()) fail("mode_jumps: every centre must be finite with n_dim entries");
   for (const BoundedAxis& a : axis_slices.axes) {
     if (a.index < 0 || a.index >= n_dim)
       fail("axis_slices: coordinate index " + std::to_string(a.index) + " outside [0, " + std::to_string(n_dim) + ")");
@@ -121,6 +123,7 @@ class Run {
     batch_idx_.resize(2 * h_);
     perm_.resize(w_);
     axis_.resize(w_);
+    jump_to_.resize(w_);
     T0_.resize(w_);
     Tp_.resize(w_);
     TL_.resize(w_);
@@ -228,6 +231,37 @@ class Run {
     return c;
   }
 
+  /// The mode jumps of every walker (ModeJumpSettings), one batched evaluation.
+  StepCounts mode_jumps(long& proposed, long& accepted) {
+    StepCounts c;
+    const std::vector<Eigen::VectorXd>& centers = s_.mode_jumps.centers;
+    const int k = static_cast<int>(centers.size());
+    if (k < 2) return c;
+    const long evals_before = total_evals_;
+    int m = 0;
+    for (int w = 0; w < w_; ++w) {
+      const int i = nearest_center(X_.row(w).transpose());
+      int j = static_cast<int>(rng_.below(static_cast<std::uint32_t>(k - 1)));
+      if (j >= i) ++j;
+      batch_.row(m) = X_.row(w) + (centers[j] - centers[i]).transpose();
+      jump_to_[m] = j;
+      batch_idx_[m++] = w;
+    }
+    evaluate(m);
+    for (int r = 0; r < m; ++r) {
+      const int w = batch_idx_[r];
+      ++proposed;
+      if (nearest_center(batch_.row(r).transpose()) != jump_to_[r]) continue;
+      if (std::log(rng_.uniform()) < batch_lp_[r] - Z_[w]) {
+        X_.row(w) = batch_.row(r);
+        Z_[w] = batch_lp_[r];
+        ++accepted;
+      }
+    }
+    c.evals += total_evals_ - evals_before;
+    return c;
+  }
+
   long total_evals() const { return total_evals_; }
   const Eigen::MatrixXd& positions() const { return X_; }
   const Eigen::VectorXd& log_prob() const { return Z_; }
@@ -249,6 +283,21 @@ class Run {
         throw NumericsError(os.str());
       }
     }
+  }
+
+  /// Index of the ModeJumpSettings centre nearest to x [D] (Euclidean; ties: the lower index).
+  int nearest_center(const Eigen::VectorXd& x) const {
+    const std::vector<Eigen::VectorXd>& centers = s_.mode_jumps.centers;
+    int best = 0;
+    double best_d2 = (x - centers[0]).squaredNorm();
+    for (int i = 1; i < static_cast<int>(centers.size()); ++i) {
+      const double d2 = (x - centers[i]).squaredNorm();
+      if (d2 < best_d2) {
+        best = i;
+        best_d2 = d2;
+      }
+    }
+    return best;
   }
 
   /// Fill dirs_ [h, D] (and tune_ok_) from the complementary half Xc_.
@@ -430,6 +479,7 @@ class Run {
   // Coordinate slices, per walker [W]: the axis, t of the start and of the proposal, the
   // interval in t, the slice height in t.
   std::vector<const BoundedAxis*> axis_;
+  std::vector<int> jump_to_;  // [W] target centre of each mode-jump proposal
   std::vector<double> T0_, Tp_, TL_, TR_, Zt_;
   long total_evals_ = 0;
 };
@@ -467,11 +517,12 @@ SamplerResult EnsembleSliceSampler::run(const Eigen::Ref<const Eigen::MatrixXd>&
     if (!burning) tuning = false;  // tuning happens during burn-in only
     const Run::StepCounts c = run.step(move, mu);
     const Run::StepCounts ca = run.axis_slices();
-    r.n_evals[it] = static_cast<int>(c.evals + ca.evals);
+    const Run::StepCounts cj = run.mode_jumps(r.mode_jumps_proposed, r.mode_jumps_accepted);
+    r.n_evals[it] = static_cast<int>(c.evals + ca.evals + cj.evals);
     r.n_expansions[it] = static_cast<int>(c.nexp);
     r.n_contractions[it] = static_cast<int>(c.ncon);
     r.mu[it] = mu;
-    if (!burning) r.sampling_evals += c.evals + ca.evals;
+    if (!burning) r.sampling_evals += c.evals + ca.evals + cj.evals;
     steps_done = it + 1;
     if (tuning && c.n_tune > 0) {
       // zeus: mu <- 2 mu N_e / (N_e + N_c) drives N_e / (N_e + N_c) to 1/2 (KB20 section 4.3).

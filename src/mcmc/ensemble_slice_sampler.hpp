@@ -70,6 +70,17 @@ struct AxisSliceSettings {
   int per_step = 1;               ///< coordinate updates per walker and step (>= 1 when axes given)
 };
 
+/// Jumps between known modes mixed into every step (after the ensemble move and the coordinate
+/// slices): each walker x, with c_i the centre nearest to it (Euclidean distance), proposes
+/// x' = x + c_j - c_i for a centre j != i drawn uniformly, and accepts with probability
+/// min(1, p(x') / p(x)) only if c_j is the centre nearest to x'. The translation is its own
+/// reverse between the two nearest-centre cells and has unit Jacobian, so the update is a
+/// Metropolis step that leaves the target invariant whatever the centres are; it moves a walker
+/// between separated modes (local optima of a MAP search) in one evaluation.
+struct ModeJumpSettings {
+  std::vector<Eigen::VectorXd> centers;  ///< [D] each; fewer than 2 = off
+};
+
 /// Stan-like settings struct of the sampler. validate() throws ConfigError.
 struct SamplerSettings {
   int n_walkers = 32;             ///< even, >= 2 D (zeus's requirement)
@@ -86,6 +97,7 @@ struct SamplerSettings {
   std::optional<MoveType> burn_move;        ///< move during burn-in (default: `move`)
   GlobalMoveSettings global;
   AxisSliceSettings axis_slices;  ///< off unless axes are given (then also during burn-in)
+  ModeJumpSettings mode_jumps;    ///< off unless 2+ centres are given (then also during burn-in)
   std::uint64_t seed = 0;         ///< run seed
   std::uint64_t stream_index = 0; ///< global object index (galaxy row): Rng(seed, kMcmc, index)
   EarlyStopSettings early_stop;
@@ -123,6 +135,8 @@ struct SamplerResult {
   double final_mu = 0.0;
   long total_evals = 0;           ///< initial evaluation of the walkers included
   long sampling_evals = 0;        ///< evaluations during the post-burn-in steps only
+  long mode_jumps_proposed = 0;   ///< ModeJumpSettings proposals (burn-in included)
+  long mode_jumps_accepted = 0;
   bool converged = false;         ///< early-stopping criterion met
   bool stopped_by_callback = false;
   Eigen::MatrixXd final_positions;  ///< [n_walkers, n_dim]

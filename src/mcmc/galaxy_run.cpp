@@ -19,6 +19,22 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int kNumFlow = static_cast<int>(prior::kNumFlow);
 constexpr int kNumPhys = static_cast<int>(prior::kNumPhysical);
 
+/// The MAP search's local optima (sampled coordinates) with log posterior >= best - drop, best
+/// first, each at least 0.1 (Euclidean) from those kept before it.
+std::vector<Eigen::VectorXd> distinct_optima(const MapResult& map, double drop) {
+  std::vector<const MinimizeResult*> runs;
+  for (const MinimizeResult& r : map.runs)
+    if (std::isfinite(r.value) && -r.value >= map.log_prob - drop) runs.push_back(&r);
+  std::sort(runs.begin(), runs.end(), [](const MinimizeResult* a, const MinimizeResult* b) { return a->value < b->value; });
+  std::vector<Eigen::VectorXd> kept;
+  for (const MinimizeResult* r : runs) {
+    bool is_new = true;
+    for (const Eigen::VectorXd& c : kept) is_new = is_new && (r->x - c).norm() >= 0.1;
+    if (is_new) kept.push_back(r->x);
+  }
+  return kept;
+}
+
 }  // namespace
 
 const std::vector<std::string>& galaxy_flag_names() {
@@ -182,6 +198,8 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
         settings.axis_slices.axes = state->bounded_axes();
         settings.axis_slices.per_step = opt.axis_slices;
       }
+      settings.mode_jumps = ModeJumpSettings{};
+      if (opt.mode_jumps) settings.mode_jumps.centers = distinct_optima(map, opt.mode_jump_drop);
       const EnsembleSliceSampler sampler(log_density, kNumFlow, settings);
       // Convergence checks on a thinned copy of the chain (ConvergenceProbe): each check costs
       // the same at any chain length, where diagnosing the whole chain every check_every steps
@@ -233,6 +251,9 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
         return true;
       };
       const SamplerResult r = sampler.run(init, callback);
+      if (settings.mode_jumps.centers.size() >= 2)
+        logger().debug(cat("row ", row, ": ", settings.mode_jumps.centers.size(), " modes, ", r.mode_jumps_accepted, " of ",
+                           r.mode_jumps_proposed, " mode jumps accepted"));
       if (timed_out) {
         res.flag(kFlagTimeLimit, cat("time limit ", opt.time_limit, " s reached after ", r.n_steps, " kept steps"));
       }

@@ -1,10 +1,11 @@
 #pragma once
 /// The sampling run of one catalog galaxy (`sedpost mcmc`): input checks, a Nelder-Mead MAP
 /// search from prior draws, walkers in a ball around the MAP, burn-in and sampling with the
-/// ensemble slice sampler in the coordinates of GalaxyPosterior, convergence checks on a thinned
-/// copy of the chain (ConvergenceProbe), and the per-galaxy flags. No I/O, no MPI: the caller
-/// reads the catalog, claims galaxies and writes GalaxyResult (schema: docs/file-formats.md,
-/// Chains). A galaxy's chain depends only on the run seed and its global catalog row.
+/// ensemble slice sampler in the coordinates of GalaxyPosterior (optionally with whole-range
+/// coordinate slices and jumps between the search's distinct local optima), convergence checks
+/// on a thinned copy of the chain (ConvergenceProbe), and the per-galaxy flags. No I/O, no MPI:
+/// the caller reads the catalog, claims galaxies and writes GalaxyResult (schema:
+/// docs/file-formats.md, Chains). A galaxy's chain depends only on the run seed and its global catalog row.
 #include "mcmc/diagnostics.hpp"
 #include "mcmc/ensemble_slice_sampler.hpp"
 #include "mcmc/galaxy_posterior.hpp"
@@ -79,6 +80,11 @@ struct GalaxyRunSettings {
   /// posterior's bounded coordinates (GalaxyPosterior::bounded_axes); 0 = ensemble moves only.
   /// sampler.axis_slices is ignored: run_galaxy fills it.
   int axis_slices = 0;
+  /// Mode jumps (ModeJumpSettings) between the distinct local optima of the MAP search whose log
+  /// posterior is within mode_jump_drop of the best (optima closer than 0.1 in the sampled
+  /// coordinates count once); off when false or when fewer than 2 remain.
+  bool mode_jumps = false;
+  double mode_jump_drop = 10.0;
   /// Wall-clock seconds per galaxy (0 = none); a galaxy that hits it keeps the steps done so far
   /// and gets kFlagTimeLimit (its chain then depends on the machine's speed).
   double time_limit = 0.0;
