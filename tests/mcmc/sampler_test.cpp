@@ -233,6 +233,14 @@ BatchLogDensity bimodal_density() {
   };
 }
 
+/// 32 walkers for bimodal_density: 4 around the heavy mode (+4), 28 around the light one (-4).
+Eigen::MatrixXd bimodal_start(Rng& rng) {
+  Eigen::MatrixXd init(32, 3);
+  for (int i = 0; i < 32; ++i)
+    for (int k = 0; k < 3; ++k) init(i, k) = (i < 4 ? 4.0 : -4.0) + rng.normal();
+  return init;
+}
+
 TEST(McmcSampler, BimodalGlobalMoveRecoversWeights) {
   const BatchLogDensity f = bimodal_density();
   SamplerSettings s;
@@ -244,9 +252,7 @@ TEST(McmcSampler, BimodalGlobalMoveRecoversWeights) {
   s.seed = 41;
   // 28 walkers start in the light mode, 4 in the heavy one: only mode jumps reach 70/30.
   Rng rng(41, RngStream::kTest, 4);
-  Eigen::MatrixXd init(32, 3);
-  for (int i = 0; i < 32; ++i)
-    for (int k = 0; k < 3; ++k) init(i, k) = (i < 4 ? 4.0 : -4.0) + rng.normal();
+  const Eigen::MatrixXd init = bimodal_start(rng);
   const SamplerResult r = EnsembleSliceSampler(f, 3, s).run(init);
   const Eigen::MatrixXd in_heavy = map_chain(r, [](const Eigen::VectorXd& x) { return x.sum() > 0 ? 1.0 : 0.0; });
   EXPECT_GT(r.n_steps, 50.0 * integrated_autocorr_time(in_heavy));
@@ -268,9 +274,7 @@ TEST(McmcSampler, GlobalMoveJumpsModesFasterThanDifferential) {
     s.n_steps = 4000;
     s.seed = 43;
     Rng rng(43, RngStream::kTest, 4);
-    Eigen::MatrixXd init(32, 3);
-    for (int i = 0; i < 32; ++i)
-      for (int k = 0; k < 3; ++k) init(i, k) = (i < 4 ? 4.0 : -4.0) + rng.normal();
+    const Eigen::MatrixXd init = bimodal_start(rng);
     const SamplerResult r = EnsembleSliceSampler(f, 3, s).run(init);
     tau[g] = integrated_autocorr_time(map_chain(r, [](const Eigen::VectorXd& x) { return x.sum() > 0 ? 1.0 : 0.0; }));
   }
@@ -290,9 +294,7 @@ void check_mode_jumps(const std::vector<Eigen::VectorXd>& centers, std::uint64_t
   s.seed = seed;
   s.mode_jumps.centers = centers;
   Rng rng(seed, RngStream::kTest, 8);
-  Eigen::MatrixXd init(32, 3);
-  for (int i = 0; i < 32; ++i)
-    for (int k = 0; k < 3; ++k) init(i, k) = (i < 4 ? 4.0 : -4.0) + rng.normal();
+  const Eigen::MatrixXd init = bimodal_start(rng);
   const SamplerResult r = EnsembleSliceSampler(f, 3, s).run(init);
   const Eigen::MatrixXd in_heavy = map_chain(r, [](const Eigen::VectorXd& x) { return x.sum() > 0 ? 1.0 : 0.0; });
   EXPECT_GT(r.n_steps, 50.0 * integrated_autocorr_time(in_heavy));
