@@ -240,7 +240,7 @@ class Run {
     const long evals_before = total_evals_;
     int m = 0;
     for (int w = 0; w < w_; ++w) {
-      const int i = nearest_center(X_.row(w).transpose());
+      const int i = nearest_center(X_.row(w));
       int j = static_cast<int>(rng_.below(static_cast<std::uint32_t>(k - 1)));
       if (j >= i) ++j;
       batch_.row(m) = X_.row(w) + (centers[j] - centers[i]).transpose();
@@ -251,7 +251,7 @@ class Run {
     for (int r = 0; r < m; ++r) {
       const int w = batch_idx_[r];
       ++proposed;
-      if (nearest_center(batch_.row(r).transpose()) != jump_to_[r]) continue;
+      if (nearest_center(batch_.row(r)) != jump_to_[r]) continue;
       if (std::log(rng_.uniform()) < batch_lp_[r] - Z_[w]) {
         X_.row(w) = batch_.row(r);
         Z_[w] = batch_lp_[r];
@@ -285,13 +285,15 @@ class Run {
     }
   }
 
-  /// Index of the ModeJumpSettings centre nearest to x [D] (Euclidean; ties: the lower index).
-  int nearest_center(const Eigen::VectorXd& x) const {
+  /// Index of the ModeJumpSettings centre nearest to the row x [1, D] (Euclidean; ties: the
+  /// lower index). Takes the row expression itself: no copy per walker.
+  template <class Row>
+  int nearest_center(const Eigen::MatrixBase<Row>& x) const {
     const std::vector<Eigen::VectorXd>& centers = s_.mode_jumps.centers;
     int best = 0;
-    double best_d2 = (x - centers[0]).squaredNorm();
+    double best_d2 = (x - centers[0].transpose()).squaredNorm();
     for (int i = 1; i < static_cast<int>(centers.size()); ++i) {
-      const double d2 = (x - centers[i]).squaredNorm();
+      const double d2 = (x - centers[i].transpose()).squaredNorm();
       if (d2 < best_d2) {
         best = i;
         best_d2 = d2;

@@ -422,6 +422,20 @@ TEST(FlowTrain, TwoThreadRanksMatchOneRankWithSplines) {
   expect_two_ranks_match_one(cfg);
 }
 
+/// Trains a fresh flow `stop_after` epochs with checkpoints to `ck` (an interrupted run), then
+/// resumes `resumed` (freshly built from cfg) from that checkpoint with the full settings `st`.
+TrainResult train_interrupted(SerialComm& comm, const MafConfig& cfg, const TrainSettings& st, const Problem& p,
+                              const std::string& ck, int stop_after, Flow& resumed) {
+  Flow part(cfg);
+  TrainSettings first = st;
+  first.max_epochs = stop_after;
+  first.checkpoint_path = ck;
+  train(comm, part, first, p.theta.data(), p.x.data(), p.n);
+  TrainSettings rest = st;
+  rest.resume_from = ck;
+  return train(comm, resumed, rest, p.theta.data(), p.x.data(), p.n);
+}
+
 TEST(FlowTrain, ResumeFromCheckpointContinuesExactly) {
   set_threads(1);
   const Problem p = linear_gaussian(400, 2);
@@ -437,15 +451,8 @@ TEST(FlowTrain, ResumeFromCheckpointContinuesExactly) {
 
   const std::string ck = tmp_path("resume.ckpt");
   std::remove(ck.c_str());
-  Flow part(cfg);
-  TrainSettings s2 = st;
-  s2.max_epochs = 2;
-  s2.checkpoint_path = ck;
-  train(comm, part, s2, p.theta.data(), p.x.data(), p.n);
   Flow resumed(cfg);
-  TrainSettings s3 = st;
-  s3.resume_from = ck;
-  const TrainResult rr = train(comm, resumed, s3, p.theta.data(), p.x.data(), p.n);
+  const TrainResult rr = train_interrupted(comm, cfg, st, p, ck, 2, resumed);
   ASSERT_EQ(rr.curve.size(), 4u);
   EXPECT_NEAR(rr.curve[3].val_loss, rf.curve[3].val_loss, 1e-6);
   const auto a = full.parameters(), b = resumed.parameters();
@@ -576,15 +583,8 @@ TEST(FlowTrain, ResumeAfterALearningRateDecayContinuesExactly) {
   ASSERT_LT(cut + 1, rf.curve.size()) << "the test needs a decay before the end";
   const std::string ck = tmp_path("decay.ckpt");
   std::remove(ck.c_str());
-  Flow part(cfg);
-  TrainSettings s2 = st;
-  s2.max_epochs = static_cast<int>(cut) + 1;
-  s2.checkpoint_path = ck;
-  train(comm, part, s2, p.theta.data(), p.x.data(), p.n);
   Flow resumed(cfg);
-  TrainSettings s3 = st;
-  s3.resume_from = ck;
-  const TrainResult rr = train(comm, resumed, s3, p.theta.data(), p.x.data(), p.n);
+  const TrainResult rr = train_interrupted(comm, cfg, st, p, ck, static_cast<int>(cut) + 1, resumed);
   ASSERT_EQ(rr.curve.size(), rf.curve.size());
   for (std::size_t i = 0; i < rf.curve.size(); ++i) {
     EXPECT_DOUBLE_EQ(rr.curve[i].learning_rate, rf.curve[i].learning_rate) << "epoch " << i + 1;
