@@ -1,5 +1,6 @@
 // Flow benchmarks at SEDflow size (15 MADE blocks x 500 hidden units, D = 11 theta, C = 11 x).
-//   train/<batch>: one training epoch (Adam steps + validation pass), samples/s job-wide;
+//   train/<batch>: one training epoch (Adam steps + validation pass), samples/s job-wide
+//                  (50 steps; 12 at batch 4,096);
 //   sample_10k:    10,000 posterior samples for one galaxy (log q included);
 //   sample_1k/G:   1,000 samples for each of G galaxies in ONE call (catalog inference);
 //                  per_galaxy_ms is the time per galaxy;
@@ -9,6 +10,8 @@
 // (BUILD-NOTES: 80 / 168 GFLOP/s on 1 / 2 threads with OPENBLAS_CORETYPE=Haswell).
 // Peers (sbi/nflows, same machine kind): train 798 / 1698 / 2017 samples/s at batch
 // 50 / 256 / 1024; 10k samples 17 s; 10k log_prob 1.45 s.
+// Device: SEDPOST_BENCH_DEVICE = cpu (default: the CPU kernels) or cuda (the LibTorch path on
+// GPU 0 of a CUDA build, docs/gpu.md); the context names the GPU.
 // Threads: SEDPOST_BENCH_THREADS (default 2). OPENBLAS_CORETYPE and SEDPOST_FLOW_ISA (caps the
 // flow's own kernels: avx2 | scalar; default the best the CPU has) are reported in the context.
 // Run: build-flow/benchmarks/flow_bench --benchmark_repetitions=5
@@ -50,6 +53,8 @@ Flow& shared_flow() {
     meta.theta_lower.assign(kD, 0.0);
     meta.theta_upper.assign(kD, 1.0);
     f = std::make_unique<Flow>(sedflow_config(), meta);
+    const char* device = std::getenv("SEDPOST_BENCH_DEVICE");
+    f->set_device(sedpost::flow::select_device(device ? device : "cpu", 0));
   }
   return *f;
 }
@@ -86,8 +91,9 @@ void make_data(std::int64_t n, std::vector<float>& theta, std::vector<float>& x)
 
 void BM_TrainEpoch(benchmark::State& state) {
   const std::int64_t batch = state.range(0);
-  // About 50 optimizer steps per epoch (>= 2,500 rows).
-  const std::int64_t n = std::max<std::int64_t>(2500, batch * 50 * 10 / 9);
+  // About 50 optimizer steps per epoch (>= 2,500 rows); 12 at batch >= 4,096 (55,000 rows).
+  const std::int64_t steps = batch >= 4096 ? 12 : 50;
+  const std::int64_t n = std::max<std::int64_t>(2500, batch * steps * 10 / 9);
   std::vector<float> theta, x;
   make_data(n, theta, x);
   Flow& flow = shared_flow();
@@ -156,7 +162,7 @@ void BM_LogProb10k(benchmark::State& state) {
                                                 benchmark::Counter::kIsRate);
 }
 
-BENCHMARK(BM_TrainEpoch)->Arg(50)->Arg(256)->Arg(1024)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK(BM_TrainEpoch)->Arg(50)->Arg(256)->Arg(1024)->Arg(4096)->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
 BENCHMARK(BM_Sample10k)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Sample1kPerGalaxy)->Arg(1)->Arg(16)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LogProb10k)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
@@ -173,6 +179,10 @@ int main(int argc, char** argv) {
   const char* isa = std::getenv("SEDPOST_FLOW_ISA");
   benchmark::AddCustomContext("SEDPOST_FLOW_ISA", isa ? isa : "(unset: best of the CPU)");
   benchmark::AddCustomContext("torch_threads", std::to_string(sedpost::flow::get_threads()));
+  const sedpost::flow::Device device = shared_flow().device();
+  benchmark::AddCustomContext("device", device.is_cuda() ? device.name() + " (" +
+                                                               sedpost::flow::cuda_device_name(device.index) + ")"
+                                                         : std::string("cpu (the CPU kernels)"));
   benchmark::AddCustomContext("flow", "15 blocks x 500 hidden, D=11, C=11, " +
                                           std::to_string(shared_flow().parameter_count()) + " parameters");
   benchmark::Initialize(&argc, argv);

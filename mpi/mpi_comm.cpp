@@ -35,6 +35,10 @@ MpiSession::~MpiSession() {
 MpiComm::MpiComm(MPI_Comm comm) : comm_(comm) {
   mpi_check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
   mpi_check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+  MPI_Comm node = MPI_COMM_NULL;
+  mpi_check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+  mpi_check(MPI_Comm_rank(node, &node_rank_), "MPI_Comm_rank");
+  mpi_check(MPI_Comm_free(&node), "MPI_Comm_free");
 }
 
 void MpiComm::barrier() { mpi_check(MPI_Barrier(comm_), "MPI_Barrier"); }

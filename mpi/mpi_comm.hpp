@@ -25,6 +25,8 @@ class MpiComm final : public Comm {
   explicit MpiComm(MPI_Comm comm = MPI_COMM_WORLD);
   int rank() const override { return rank_; }
   int size() const override { return size_; }
+  /// Rank in MPI_Comm_split_type(MPI_COMM_TYPE_SHARED): the ranks on this node.
+  int node_rank() const override { return node_rank_; }
   MPI_Comm native() const { return comm_; }
 
   void barrier() override;
@@ -42,6 +44,7 @@ class MpiComm final : public Comm {
   MPI_Comm comm_;
   int rank_ = 0;
   int size_ = 1;
+  int node_rank_ = 0;
 };
 
 /// Dynamic work distribution: a job-wide counter (MPI one-sided fetch-and-add on rank 0).

@@ -14,6 +14,8 @@
 #   --config FILE      sedpost config (default configs/demo.toml: the demo flow, 5 x 128)
 #   --epochs E         training epochs per run (default 3)
 #   --launcher L       mpirun (default) or srun (inside an allocation: srun -n P)
+#   --modes LIST       strong, weak or both (default "strong weak")
+#   --model FILE       trained model for sample/infer (default: train one on the P=1 strong set)
 #
 # Sizes at --scale 1 (strong: fixed total; weak: per rank x P):
 #   simulate  strong 16384 rows            weak 8192 rows/rank
@@ -26,6 +28,7 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 out=scaling-results ranks="1 2 4" scale=1 stages="simulate,train,sample,infer,io" epochs=3 launcher=mpirun
+modes="strong weak" given_model=
 config=$repo/configs/demo.toml
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -36,7 +39,9 @@ while [ $# -gt 0 ]; do
     --config) config=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
     --launcher) launcher=$2; shift 2 ;;
-    -h | --help) sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --modes) modes=$2; shift 2 ;;
+    --model) given_model=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
+    -h | --help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run_scaling.sh: unknown option $1" >&2; exit 64 ;;
   esac
 done
@@ -72,6 +77,7 @@ measure() {
   local stage=$1 mode=$2 p=$3 n=$4 output=$5
   shift 5
   local log=$out/logs/$stage-$mode-p$p.log t0 t1 bytes=0 load cpu
+  [[ " $modes " == *" $mode "* ]] || return 0
   rm -rf "$output" "$output.partial"
   load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo nan)
   echo "[$(date -u +%H:%M:%S)] $stage $mode P=$p n=$n (load average $load)"
@@ -97,15 +103,17 @@ n_sim=$(S 16384) n_sim_rank=$(S 8192) n_obs=$(S 512) n_obs_rank=$(S 256) n_draw=
 p_max=1
 for p in $ranks; do [ "$p" -gt "$p_max" ] && p_max=$p; done
 
+# A given model: no training runs unless asked for.
+needs_model_training() { has train || { [ -z "$given_model" ] && { has sample || has infer; }; }; }
 # ---- simulate: also makes the training sets of the train runs ----
 for p in $ranks; do
-  if has simulate || has train; then
+  if has simulate || needs_model_training; then
     measure simulate strong "$p" "$n_sim" "$d/sim-strong-p$p.h5" simulate --n "$n_sim" --out "$d/sim-strong-p$p.h5"
     measure simulate weak "$p" "$((n_sim_rank * p))" "$d/sim-weak-p$p.h5" simulate --n "$((n_sim_rank * p))" --out "$d/sim-weak-p$p.h5"
   fi
 done
 # ---- train: strong = fixed rows and global batch; weak = rows and batch per rank fixed ----
-if has train || has sample || has infer; then
+if needs_model_training; then
   for p in $ranks; do
     has train || [ "$p" = 1 ] || continue
     measure train strong "$p" "$((n_sim * epochs))" "$d/model-strong-p$p.pt" train --data "$d/sim-strong-p$p.h5" \
@@ -115,13 +123,14 @@ if has train || has sample || has infer; then
       --out "$d/model-weak-p$p.pt" --max-epochs "$epochs" --batch-size "$((128 * p))" --threads 1
   done
 fi
-model=$d/model-strong-p1.pt
+model=${given_model:-$d/model-strong-p1.pt}
 # ---- sample / infer: galaxies from held-out simulated sets ----
 if has sample || has infer; then
-  [ -f "$model" ] || { echo "run_scaling.sh: no model for sample/infer" >&2; exit 1; }
+  [ -f "$model" ] || { echo "run_scaling.sh: no model for sample/infer (give --model, or keep the strong mode)" >&2; exit 1; }
   launch "$p_max" "$bin" --config "$config" ${SEDPOST_DATA_DIR:+--data-dir "$SEDPOST_DATA_DIR"} simulate --n "$n_obs" \
     --seed 7 --out "$d/obs-strong.h5" >"$out/logs/obs-strong.log" 2>&1 || { echo "simulate obs failed"; exit 1; }
   for p in $ranks; do
+    [[ " $modes " == *" weak "* ]] || break
     [ -f "$d/obs-weak-p$p.h5" ] || launch "$p_max" "$bin" --config "$config" ${SEDPOST_DATA_DIR:+--data-dir "$SEDPOST_DATA_DIR"} \
       simulate --n "$((n_obs_rank * p))" --seed 7 --out "$d/obs-weak-p$p.h5" >"$out/logs/obs-weak-p$p.log" 2>&1
   done

@@ -2,6 +2,7 @@
 // claimed dynamically by the ranks, one parallel-HDF5 posterior catalog. The chunk loop and the
 // file are in app/inference.cpp, the posteriors in src/posterior; this file is the command line.
 #include "app/commands.hpp"
+#include "app/device_option.hpp"
 #include "app/inference.hpp"
 #include "app/posterior_options.hpp"
 #include "core/logger.hpp"
@@ -18,6 +19,7 @@ struct InferOptions {
   posterior::PosteriorSettings posterior;
   std::uint64_t chunk = 64;
   int threads = 0;
+  std::string device = "cpu";
   bool resume = false;
 };
 
@@ -31,6 +33,7 @@ int run_infer(Context& ctx, const InferOptions& opt) {
   job.settings = opt.posterior;
   job.chunk = opt.chunk;
   job.threads = opt.threads;
+  job.device = opt.device;
   job.resume = opt.resume;
   run_inference(ctx, job);
   return 0;
@@ -75,6 +78,7 @@ void register_infer(Cli& cli) {
       ->check(CLI::PositiveNumber);
   sub->add_option("--threads", opt->threads, "Threads per rank for the flow (0 = cores / ranks)")
       ->capture_default_str();
+  add_device_option(sub, opt->device);
   sub->add_flag("--resume", opt->resume, "Continue <out>.partial from an interrupted run (finished chunks are kept)");
 }
 

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "app/commands.hpp"
+#include "app/device_option.hpp"
 #include "app/model_file.hpp"
 #include "app/posterior_options.hpp"
 #include "app/threads.hpp"
@@ -28,6 +29,7 @@ struct SampleOptions {
   std::int64_t n = 10000;
   std::uint64_t seed = 0;
   int threads = 0;
+  std::string device = "cpu";
   std::int64_t chunk = 64;  ///< observations per write
   posterior::PosteriorSettings posterior;  ///< weighting settings (SED models only)
 };
@@ -66,7 +68,9 @@ class WeightedSampler {
 int run_sample(Context& ctx, const SampleOptions& opt) {
   Comm& comm = ctx.comm;
   flow::set_threads(threads_per_rank(opt.threads, comm.size()));
+  const flow::Device device = rank_device(comm, opt.device);
   flow::Flow model = load_model_everywhere(comm, opt.model);
+  model.set_device(device);
   io::H5File xfile = io::H5File::open_read(opt.x);
   const auto xs = xfile.shape("x");
   if (xs.size() != 2 || static_cast<int>(xs[1]) != model.n_x()) {
@@ -174,6 +178,7 @@ void register_sample(Cli& cli) {
   sub->add_option("--seed", opt->seed, "Seed (samples of observation i depend on seed and i only)")->capture_default_str();
   sub->add_option("--threads", opt->threads, "Threads per rank (0 = cores / ranks)")->capture_default_str();
   sub->add_option("--chunk", opt->chunk, "Observations per batch and write")->capture_default_str();
+  add_device_option(sub, opt->device);
   add_posterior_options(sub, opt->posterior,
                         "default 0.02, as infer; SED models only: generic models always give the flow's own draws");
 }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "app/commands.hpp"
+#include "app/device_option.hpp"
 #include "app/threads.hpp"
 #include "app/training_set.hpp"
 #include "core/error.hpp"
@@ -37,6 +38,7 @@ struct TrainOptions {
   double lr_decay_factor = 0.1;
   std::uint64_t seed = 0;
   int threads = 0;
+  std::string device = "cpu";
   bool resume = false;
 };
 
@@ -76,6 +78,7 @@ struct Candidate {
 int run_train(Context& ctx, const TrainOptions& opt) {
   Comm& comm = ctx.comm;
   flow::set_threads(threads_per_rank(opt.threads, comm.size()));
+  const flow::Device device = rank_device(comm, opt.device);
   TrainingShard shard = read_training_shard(comm, opt.data);
   logger().info(cat("training set ", opt.data, ": ", shard.n_total, " rows, theta ", shard.n_theta,
                     "-D, x ", shard.n_x, "-D, prior box ", shard.theta_lower.empty() ? "none" : "yes",
@@ -122,9 +125,10 @@ int run_train(Context& ctx, const TrainOptions& opt) {
     cfg.spline_bins = opt.spline_bins;
     cfg.seed = opt.seed;
     flow::Flow model(cfg, meta);
+    model.set_device(device);
     logger().info(cat("flow: ", kind, ", ", blocks, " MADE blocks x ", hidden, " hidden units, batch ", batch_size,
                       generic ? " (generic training set)" : " (SED training set)", ", ", model.parameter_count(),
-                      " parameters (", model.free_parameter_count(), " unmasked)"));
+                      " parameters (", model.free_parameter_count(), " unmasked), on ", device.is_cuda() ? "cuda" : "cpu"));
     // Each candidate keeps its own checkpoint until the end, so --resume finds both.
     settings.checkpoint_path = kinds.size() > 1 ? cat(opt.out, ".", kind, ".ckpt") : opt.out + ".ckpt";
     settings.resume_from = opt.resume ? settings.checkpoint_path : "";
@@ -204,6 +208,7 @@ void register_train(Cli& cli) {
       ->capture_default_str()->check(CLI::Range(0.01, 0.99));
   sub->add_option("--seed", opt->seed, "Seed for weights, split and batches")->capture_default_str();
   sub->add_option("--threads", opt->threads, "Threads per rank (0 = cores / ranks)")->capture_default_str();
+  add_device_option(sub, opt->device);
   sub->add_flag("--resume", opt->resume, "Continue from <out>.ckpt written after every epoch");
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "app/model_file.hpp"
+#include "app/device_option.hpp"
 #include "app/threads.hpp"
 #include "app/work_queue.hpp"
 #include "catalog/catalog_reader.hpp"
@@ -209,7 +210,11 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
   flow::set_threads(threads_per_rank(job.threads, comm.size()));
 
   std::optional<flow::Flow> owned;
-  if (!loaded) owned.emplace(load_model_everywhere(comm, job.model));
+  if (!loaded) {
+    const flow::Device device = rank_device(comm, job.device);
+    owned.emplace(load_model_everywhere(comm, job.model));
+    owned->set_device(device);
+  }
   const flow::Flow& flow = loaded ? *loaded : *owned;
   const Setup s{flow, load_sed_setup(flow, job.model, ctx.data_dir()), model_fingerprint(flow)};
   const posterior::PosteriorEngine engine(s.flow, s.sed.model, s.sed.prior, s.sed.support, job.settings);

@@ -21,6 +21,7 @@ struct InferJob {
   posterior::PosteriorSettings settings;
   std::uint64_t chunk = 64;          ///< galaxies per work item (and HDF5 chunk rows)
   int threads = 0;                   ///< flow threads per rank (0 = cores / ranks)
+  std::string device = "cpu";        ///< flow device of a flow loaded here (--device; not of `loaded`)
   bool resume = false;               ///< continue <out>.partial
 };
 

@@ -18,6 +18,9 @@ class Comm {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   bool is_root() const { return rank() == 0; }
+  /// This rank's index among the ranks on its node (0 .. ranks on the node - 1): which of the
+  /// node's GPUs it takes. Default: rank(), right when every rank shares one node.
+  virtual int node_rank() const { return rank(); }
 
   /// Collective: blocks until every rank has entered.
   virtual void barrier() = 0;

@@ -112,6 +112,29 @@ void Flow::set_parameters(const std::vector<float>& p) {
   if (static_cast<std::int64_t>(p.size()) != impl_->n_params)
     throw ConfigError("flow: set_parameters with the wrong number of parameters");
   std::copy(p.begin(), p.end(), impl_->flat.data_ptr<float>());
+  impl_->upload_parameters();
+}
+
+void Flow::set_device(const Device& device) {
+  if (!device.is_cuda()) {
+    impl_->set_torch_device(std::nullopt);
+    return;
+  }
+  if (!cuda_built() || device.index < 0 || device.index >= cuda_device_count())
+    throw ConfigError("flow: device " + device.name() + " is not available (" +
+                      (cuda_built() ? std::to_string(cuda_device_count()) + " CUDA device(s) visible"
+                                    : std::string("this build has no CUDA")) + ")");
+  impl_->set_torch_device(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device.index)));
+}
+
+Device Flow::device() const {
+  const auto& d = impl_->torch_device;
+  Device out;
+  if (d && d->is_cuda()) {
+    out.kind = Device::Kind::kCuda;
+    out.index = d->index();
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- serialization

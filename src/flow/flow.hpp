@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "flow/device.hpp"
+
 namespace sedpost::flow {
 
 /// What each MADE does to its value y_i given (y_<i, e).
@@ -136,6 +138,15 @@ class Flow {
   /// the pairwise log_prob with each x repeated.
   void log_prob(const float* theta, const float* x, std::int64_t n_obs, std::int64_t n_per_obs, float* out) const;
   std::vector<float> log_prob(const std::vector<float>& theta, const std::vector<float>& x) const;
+
+  /// Where sample(), log_prob() and train() compute (device.hpp). Default cpu: the CPU
+  /// kernels. A CUDA device (from select_device) keeps a copy of the weights on that GPU and
+  /// runs the LibTorch path there; the parameters stay on the host as well, so save() and
+  /// to_bytes() write the same file whatever the device. Throws ConfigError for a CUDA device
+  /// in a build without CUDA. clone() keeps the device; a model file does not record
+  /// it (a loaded flow is on cpu).
+  void set_device(const Device& device);
+  Device device() const;
 
   /// Flat parameter vector (the layout of the fused gradient buffer), for tests and tools.
   std::vector<float> parameters() const;

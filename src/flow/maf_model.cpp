@@ -162,38 +162,54 @@ void Flow::Impl::build_layout() {
   n_live = compact;
 }
 
-void Flow::Impl::make_views() {
-  leaves.clear();
-  float* base = flat.data_ptr<float>();
+TorchWeights Flow::Impl::make_weights(const torch::Tensor& flat_buffer) const {
+  TorchWeights w;
+  w.flat = flat_buffer;
   for (const ParamInfo& p : params) {
-    torch::Tensor t = p.is_bias ? torch::from_blob(base + p.offset, {p.rows}, torch::kFloat32)
-                                : torch::from_blob(base + p.offset, {p.rows, p.cols}, torch::kFloat32);
+    torch::Tensor t = flat_buffer.narrow(0, p.offset, p.rows * p.cols);
+    if (!p.is_bias) t = t.view({p.rows, p.cols});
+    // A view of a buffer that requires no grad is a leaf of its own.
     t.requires_grad_(true);
-    leaves.push_back(t);
+    w.leaves.push_back(t);
   }
-  blocks.assign(cfg.n_blocks, {});
+  w.blocks.assign(cfg.n_blocks, {});
   std::size_t idx = 0;
   for (int k = 0; k < cfg.n_blocks; ++k) {
-    MadeViews& b = blocks[k];
-    b.W0 = leaves[idx++];
-    b.b0 = leaves[idx++];
-    b.Wc = leaves[idx++];
-    b.bc = leaves[idx++];
-    b.Wh.clear();
-    b.bh.clear();
+    MadeViews& b = w.blocks[k];
+    b.W0 = w.leaves[idx++];
+    b.b0 = w.leaves[idx++];
+    b.Wc = w.leaves[idx++];
+    b.bc = w.leaves[idx++];
     for (int l = 0; l < L; ++l) {
-      b.Wh.push_back(leaves[idx++]);
-      b.bh.push_back(leaves[idx++]);
+      b.Wh.push_back(w.leaves[idx++]);
+      b.bh.push_back(w.leaves[idx++]);
     }
-    b.Wout = leaves[idx++];
-    b.bout = leaves[idx++];
+    b.Wout = w.leaves[idx++];
+    b.bout = w.leaves[idx++];
   }
-  perm_t.clear();
-  inv_perm_t.clear();
   for (std::size_t k = 0; k < perm.size(); ++k) {
-    perm_t.push_back(torch::tensor(perm[k], torch::kInt64));
-    inv_perm_t.push_back(torch::tensor(inv_perm[k], torch::kInt64));
+    w.perm_t.push_back(torch::tensor(perm[k], torch::kInt64).to(flat_buffer.device()));
+    w.inv_perm_t.push_back(torch::tensor(inv_perm[k], torch::kInt64).to(flat_buffer.device()));
   }
+  return w;
+}
+
+void Flow::Impl::make_views() {
+  host = make_weights(flat);
+  if (torch_device) set_torch_device(torch_device);  // the permutations may have changed
+}
+
+void Flow::Impl::set_torch_device(std::optional<torch::Device> device) {
+  torch_device = device;
+  device_weights.reset();
+  if (!device) return;
+  device_weights = std::make_shared<TorchWeights>(make_weights(flat.to(*device, /*non_blocking=*/false, /*copy=*/true)));
+}
+
+void Flow::Impl::upload_parameters() const {
+  if (!device_weights) return;
+  torch::NoGradGuard no_grad;
+  device_weights->flat.copy_(flat);
 }
 
 void Flow::Impl::init_weights(std::uint64_t seed) {
@@ -242,7 +258,7 @@ void Flow::Impl::init_weights(std::uint64_t seed) {
 std::unique_ptr<Flow::Impl> Flow::Impl::clone() const {
   auto c = std::make_unique<Impl>(*this);
   c->flat = flat.detach().clone();
-  c->make_views();
+  c->make_views();  // and a device copy of its own
   return c;
 }
 
@@ -300,7 +316,7 @@ void Flow::Impl::standardize_x(const float* x, float* e) const {
 }
 
 torch::Tensor Flow::Impl::made_dense(int k, const torch::Tensor& y, const torch::Tensor& e) const {
-  const MadeViews& b = blocks[k];
+  const MadeViews& b = torch_weights().blocks[k];
   torch::Tensor h = torch::addmm(b.b0, y, b.W0.t()) + torch::tanh(torch::addmm(b.bc, e, b.Wc.t()));
   h = torch::tanh(h);
   for (int l = 0; l < L; ++l) h = torch::tanh(torch::addmm(b.bh[l], h, b.Wh[l].t()));
@@ -311,8 +327,9 @@ using torch::indexing::Slice;
 
 torch::Tensor Flow::Impl::forward_torch(const torch::Tensor& y0, const torch::Tensor& e,
                                         torch::Tensor& logdet) const {
+  const TorchWeights& w = torch_weights();
   torch::Tensor y = y0;
-  logdet = torch::zeros({y0.size(0)}, torch::kFloat32);
+  logdet = torch::zeros({y0.size(0)}, y0.options());
   for (int k = 0; k < cfg.n_blocks; ++k) {
     torch::Tensor out = made_dense(k, y, e).view({-1, D, P});
     torch::Tensor ld;  // [B, D], log |dy_out / dy_in| per value
@@ -321,21 +338,22 @@ torch::Tensor Flow::Impl::forward_torch(const torch::Tensor& y0, const torch::Te
     y = s * y + out.select(2, 1);
     ld = ld.defined() ? ld + torch::log(s) : torch::log(s);
     logdet = logdet + ld.sum(1);
-    y = y.index_select(1, perm_t[k]);
+    y = y.index_select(1, w.perm_t[k]);
   }
   return y;
 }
 
 torch::Tensor Flow::Impl::inverse_torch(const torch::Tensor& z, const torch::Tensor& e,
                                         torch::Tensor& logdet) const {
+  const TorchWeights& w = torch_weights();
   const std::int64_t B = z.size(0);
-  logdet = torch::zeros({B}, torch::kFloat32);
+  logdet = torch::zeros({B}, z.options());
   torch::Tensor y = z;
   for (int k = cfg.n_blocks - 1; k >= 0; --k) {
-    const torch::Tensor target = y.index_select(1, inv_perm_t[k]);
+    const torch::Tensor target = y.index_select(1, w.inv_perm_t[k]);
     // Pass p fixes value p (its parameters depend on values < p only); the last pass's
     // parameters are therefore all final, and so is its log-determinant.
-    torch::Tensor yin = torch::zeros({B, D}, torch::kFloat32), ld;
+    torch::Tensor yin = torch::zeros({B, D}, z.options()), ld;
     for (int i = 0; i < D; ++i) {
       torch::Tensor out = made_dense(k, yin, e).view({B, D, P});
       const bool last = i + 1 == D;
@@ -444,16 +462,24 @@ void copy_rows(const torch::Tensor& t, float* out) {
 }
 }  // namespace
 
+namespace {
+/// A host array as a tensor on `device` (a copy there; a view of the array on the host).
+torch::Tensor on_device(const float* data, std::int64_t rows, std::int64_t cols, const torch::Device& device) {
+  const torch::Tensor t = torch::from_blob(const_cast<float*>(data), {rows, cols}, torch::kFloat32);
+  return device.is_cpu() ? t : t.to(device);
+}
+torch::Device torch_path_device(const std::optional<torch::Device>& d) { return d ? *d : torch::Device(torch::kCPU); }
+}  // namespace
+
 void Flow::Impl::forward_rows(const float* y, const float* e, std::int64_t n, float* z,
                               float* logdet) const {
-  if (is_spline()) {
+  if (uses_torch_path()) {
     c10::InferenceMode guard;
+    const torch::Device dev = torch_path_device(torch_device);
     torch::Tensor ld;
-    const torch::Tensor zt =
-        forward_torch(torch::from_blob(const_cast<float*>(y), {n, D}, torch::kFloat32),
-                      torch::from_blob(const_cast<float*>(e), {n, C}, torch::kFloat32), ld);
-    copy_rows(zt, z);
-    copy_rows(ld, logdet);
+    const torch::Tensor zt = forward_torch(on_device(y, n, D, dev), on_device(e, n, C, dev), ld);
+    copy_rows(zt.cpu(), z);
+    copy_rows(ld.cpu(), logdet);
     return;
   }
   const kern::MafView v = kernel_view();
@@ -465,14 +491,16 @@ void Flow::Impl::forward_rows(const float* y, const float* e, std::int64_t n, fl
 void Flow::Impl::inverse_rows(const float* z, const float* e_obs, std::int64_t n_obs,
                               const std::int64_t* row_obs, std::int64_t n, float* y,
                               float* logdet) const {
-  if (is_spline()) {
+  if (uses_torch_path()) {
     c10::InferenceMode guard;
-    const torch::Tensor rows = torch::from_blob(const_cast<std::int64_t*>(row_obs), {n}, torch::kInt64);
-    const torch::Tensor e = torch::from_blob(const_cast<float*>(e_obs), {n_obs, C}, torch::kFloat32).index_select(0, rows);
+    const torch::Device dev = torch_path_device(torch_device);
+    torch::Tensor rows = torch::from_blob(const_cast<std::int64_t*>(row_obs), {n}, torch::kInt64);
+    if (!dev.is_cpu()) rows = rows.to(dev);
+    const torch::Tensor e = on_device(e_obs, n_obs, C, dev).index_select(0, rows);
     torch::Tensor ld;
-    const torch::Tensor yt = inverse_torch(torch::from_blob(const_cast<float*>(z), {n, D}, torch::kFloat32), e, ld);
-    copy_rows(yt, y);
-    copy_rows(ld, logdet);
+    const torch::Tensor yt = inverse_torch(on_device(z, n, D, dev), e, ld);
+    copy_rows(yt.cpu(), y);
+    copy_rows(ld.cpu(), logdet);
     return;
   }
   const kern::MafView v = kernel_view();

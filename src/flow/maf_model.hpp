@@ -11,6 +11,8 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "flow/flow.hpp"
@@ -45,6 +47,15 @@ struct MadeViews {
   torch::Tensor Wout, bout;
 };
 
+/// The parameters as LibTorch tensors on one device: the flat buffer and views into it in the
+/// layout of Flow::Impl::params. The views are leaves that require grad (autograd training).
+struct TorchWeights {
+  torch::Tensor flat;                       ///< [n_params] float32
+  std::vector<torch::Tensor> leaves;        ///< one view per ParamInfo ([rows, cols] or [rows])
+  std::vector<MadeViews> blocks;            ///< the same views, by MADE
+  std::vector<torch::Tensor> perm_t, inv_perm_t;  ///< per block, int64 on the same device
+};
+
 struct Flow::Impl {
   MafConfig cfg;
   FlowMetadata meta;
@@ -62,16 +73,36 @@ struct Flow::Impl {
   std::vector<ParamInfo> params;  ///< all tensors, block-major
   std::vector<Segment> segments;  ///< live runs
   std::int64_t n_params = 0, n_live = 0;
-  torch::Tensor flat;                       ///< [n_params] float32, the parameters
-  std::vector<torch::Tensor> leaves;        ///< views into `flat`, one per ParamInfo
-  std::vector<MadeViews> blocks;            ///< views into `flat` (same storage as leaves)
+  /// [n_params] float32 on the host: THE parameters (training's Adam step, save(), the CPU
+  /// kernels). `host` holds views into it.
+  torch::Tensor flat;
+  TorchWeights host;
   std::vector<std::vector<std::int64_t>> perm, inv_perm;  ///< per block
-  std::vector<torch::Tensor> perm_t, inv_perm_t;
+
+  /// Where the LibTorch path runs in place of the CPU kernels (Flow::set_device; tests also
+  /// set torch::kCPU to run the device code on the host). Empty: the CPU kernels for the
+  /// affine flow, LibTorch on `host` for the spline.
+  std::optional<torch::Device> torch_device;
+  /// A copy of `flat` on torch_device with its views; refreshed by upload_parameters() after
+  /// every change of `flat`. Null when torch_device is empty.
+  std::shared_ptr<TorchWeights> device_weights;
+  /// Sets or clears torch_device and uploads the parameters there.
+  void set_torch_device(std::optional<torch::Device> device);
+  /// Copies `flat` into device_weights (no-op without a torch device).
+  void upload_parameters() const;
+  /// The weights of the LibTorch passes below: device_weights when a torch device is set,
+  /// else `host`. Input tensors of those passes must be on the same device.
+  const TorchWeights& torch_weights() const { return device_weights ? *device_weights : host; }
+  /// The LibTorch path serves forward_rows / inverse_rows (spline flows, or a torch device).
+  bool uses_torch_path() const { return is_spline() || torch_device.has_value(); }
 
   std::vector<double> theta_mean, theta_std, x_mean, x_std;
 
   explicit Impl(const MafConfig& c, FlowMetadata m);
   void build_layout();
+  /// Views of `flat_buffer` (on any device) in this flow's layout.
+  TorchWeights make_weights(const torch::Tensor& flat_buffer) const;
+  /// host = make_weights(flat).
   void make_views();
   void init_weights(std::uint64_t seed);
   std::unique_ptr<Impl> clone() const;
@@ -84,7 +115,7 @@ struct Flow::Impl {
   void from_flow_coords(const float* y, float* theta, double* logdet) const;
   void standardize_x(const float* x, float* e) const;
 
-  // ---- torch forward passes (y already z-scored, e already z-scored) ----
+  // ---- torch forward passes (y already z-scored, e already z-scored; torch_weights()) ----
   /// Training forward with autograd (dense masked GEMMs): returns log q(y|e) per row
   /// (base + MADE log-dets, no z-score/box terms), shape [B].
   torch::Tensor log_prob_train(const torch::Tensor& y, const torch::Tensor& e) const;
@@ -101,10 +132,12 @@ struct Flow::Impl {
   /// like `flat` (for kern::loss_and_grad).
   std::vector<kern::MadeGradPtrs> grad_view(float* base) const;
   /// Inference forward (density direction) of n rows, parallel over row chunks on the
-  /// set_threads() threads (spline: forward_torch, parallel inside LibTorch's ops): y [n, D], e [n, C] (both z-scored) -> z [n, D] and
-  /// logdet [n] = sum log s. Masked entries are never multiplied.
+  /// set_threads() threads (uses_torch_path(): forward_torch on torch_weights()' device, host
+  /// arrays copied there and back): y [n, D], e [n, C] (both z-scored) -> z [n, D] and
+  /// logdet [n] = sum log s. Masked entries are never multiplied by the CPU kernels.
   void forward_rows(const float* y, const float* e, std::int64_t n, float* z, float* logdet) const;
-  /// Degree-ordered inverse of n rows, parallel over row chunks: z [n, D] -> y [n, D] and
+  /// Degree-ordered inverse of n rows, parallel over row chunks (uses_torch_path():
+  /// inverse_torch as above): z [n, D] -> y [n, D] and
   /// logdet [n] (forward-direction sum log s). Row r has the context e_obs[row_obs[r]]
   /// (e_obs [n_obs, C], z-scored); the context layer runs once per observation and block.
   void inverse_rows(const float* z, const float* e_obs, std::int64_t n_obs,

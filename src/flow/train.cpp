@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <limits>
 #include <numeric>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/logger.hpp"
@@ -173,6 +174,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   // ---- resume? (rank 0 reads, broadcast) ----
   TrainState state;
   bool resumed = false;
+  const std::optional<torch::Device> torch_device = flow.impl().torch_device;  // kept across a resume
   if (!st.resume_from.empty()) {
     std::string bytes;
     std::int64_t have = 0;
@@ -184,6 +186,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
     if (have) {
       comm.broadcast(bytes, 0);
       read_checkpoint(bytes, st.resume_from, flow, state);
+      flow.impl().set_torch_device(torch_device);
       resumed = true;
       logger().info(cat("train: resumed from '", st.resume_from, "' after epoch ", state.epoch));
     }
@@ -256,11 +259,15 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   std::vector<float> fused(fused_needed ? M.n_live : 0);
   std::vector<float> by, be;
   std::vector<const float*> grad_ptr(M.params.size(), nullptr);
-  std::vector<torch::Tensor> grad_keep(M.params.size());
+  torch::Tensor autograd_grad;  // [n_params] on the host: the autograd path's dense gradient
   // Gradients by the hand-written back-propagation (made_backprop.hpp) where the CPU has
   // AVX-512 or AVX2 + FMA and the flow is affine, into one buffer laid out like the
-  // parameters; LibTorch autograd otherwise (every spline flow, or SEDPOST_FLOW_ISA=scalar).
-  const bool backprop = kern::backprop_available() && !M.is_spline();
+  // parameters; LibTorch autograd otherwise (every spline flow, SEDPOST_FLOW_ISA=scalar, or a
+  // torch device such as a GPU: there the forward and backward passes run on the device, the
+  // gradient comes back to the host in one copy, and the allreduce, clipping and Adam step
+  // below run on the host as for every other path; the new weights go back in one copy).
+  const bool backprop = kern::backprop_available() && !M.is_spline() && !M.torch_device;
+  const torch::Device batch_device = M.torch_device ? *M.torch_device : torch::Device(torch::kCPU);
   std::vector<float> dense_grad(backprop ? M.n_params : 0, 0.0f);  // masked entries stay 0
   const kern::MafView view = M.kernel_view();
   const std::vector<kern::MadeGradPtrs> grad_views = M.grad_view(dense_grad.data());
@@ -311,16 +318,21 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         train_sum += -(lq_sum + const_sum);
         have_grad = true;
       } else if (nb > 0) {
-        torch::Tensor ty = torch::from_blob(by.data(), {nb, D}, torch::kFloat32);
-        torch::Tensor te = torch::from_blob(be.data(), {nb, C}, torch::kFloat32);
-        torch::Tensor lq = M.log_prob_train(ty, te);
-        torch::Tensor loss = lq.sum() * (-1.0 / static_cast<double>(bc));
-        loss.backward();
-        train_sum += -(lq.sum().item<double>() + const_sum);
-        for (std::size_t p = 0; p < M.leaves.size(); ++p) {
-          grad_keep[p] = M.leaves[p].grad().contiguous();
-          grad_ptr[p] = grad_keep[p].data_ptr<float>();
-        }
+        const torch::Tensor ty = torch::from_blob(by.data(), {nb, D}, torch::kFloat32).to(batch_device);
+        const torch::Tensor te = torch::from_blob(be.data(), {nb, C}, torch::kFloat32).to(batch_device);
+        const torch::Tensor lq_sum = M.log_prob_train(ty, te).sum();
+        (lq_sum * (-1.0 / static_cast<double>(bc))).backward();
+        train_sum += -(lq_sum.item<double>() + const_sum);
+        // The leaves tile the flat layout in order: their gradients, concatenated, are the
+        // dense gradient (masked entries 0, as the mask makes them).
+        const std::vector<torch::Tensor>& leaves = M.torch_weights().leaves;
+        std::vector<torch::Tensor> parts;
+        parts.reserve(leaves.size());
+        for (const torch::Tensor& leaf : leaves) parts.push_back(leaf.grad().reshape({-1}));
+        autograd_grad = torch::cat(parts).cpu().contiguous();
+        for (const torch::Tensor& leaf : leaves) leaf.mutable_grad() = torch::Tensor();
+        for (std::size_t p = 0; p < M.params.size(); ++p)
+          grad_ptr[p] = autograd_grad.data_ptr<float>() + M.params[p].offset;
         have_grad = true;
       }
       // ONE fused buffer of all unmasked gradients per step, summed over ranks.
@@ -379,11 +391,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
                             state.v.data() + sg.flat_offset, grad_of(sg), sg.length, adam);
         }
       });
-      if (have_grad && !backprop)
-        for (std::size_t p = 0; p < M.leaves.size(); ++p) {
-          M.leaves[p].mutable_grad() = torch::Tensor();
-          grad_keep[p] = torch::Tensor();
-        }
+      M.upload_parameters();
       meter.advance(static_cast<std::uint64_t>(bc));
     }
 
@@ -433,6 +441,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
     // A plateau with decays left: go on from the best weights at a lower rate.
     if (state.since_improve >= st.patience && state.lr_decays_done < st.lr_decays) {
       std::copy(state.best.begin(), state.best.end(), pflat);
+      M.upload_parameters();
       state.lr_scale *= st.lr_decay_factor;
       ++state.lr_decays_done;
       state.since_improve = 0;
@@ -466,6 +475,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   meter.finish();
 
   if (!state.best.empty()) std::copy(state.best.begin(), state.best.end(), pflat);
+  M.upload_parameters();
   TrainResult res;
   res.curve = state.curve;
   res.best_epoch = state.best_epoch;

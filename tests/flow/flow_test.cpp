@@ -27,10 +27,9 @@ using testing::normals;
 using testing::small_config;
 
 
-
-std::string tmp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("sedpost_flow_test_" + name)).string();
-}
+using testing::linear_gaussian;
+using testing::Problem;
+using testing::tmp_path;
 
 TEST(FlowModel, ParameterCountMatchesSedflow) {
   // sbi build_maf(hidden_features=500, num_transforms=15) on 11 theta / 11 x.
@@ -125,7 +124,7 @@ void expect_backprop_equals_autograd(int D, int C, int blocks, int hidden, std::
   EXPECT_NEAR(lq_sum, lq.sum().item<double>(), 1e-5 * std::abs(lq_sum) + 1e-3);
   for (std::size_t p = 0; p < m.params.size(); ++p) {
     const ParamInfo& info = m.params[p];
-    const torch::Tensor ref = m.leaves[p].grad().contiguous();
+    const torch::Tensor ref = m.host.leaves[p].grad().contiguous();
     const float* r = ref.data_ptr<float>();
     const float* g = grad.data() + info.offset;
     double max_ref = 0, max_diff = 0;
@@ -151,7 +150,7 @@ void expect_backprop_equals_autograd(int D, int C, int blocks, int hidden, std::
       const std::int64_t k = m.params[p].offset + i;
       EXPECT_NEAR(twice[k], 2.0f * grad[k], 1e-6f + 1e-5f * std::abs(grad[k]));
     }
-  for (torch::Tensor& leaf : m.leaves) leaf.mutable_grad() = torch::Tensor();
+  for (torch::Tensor& leaf : m.host.leaves) leaf.mutable_grad() = torch::Tensor();
 }
 
 TEST(FlowBackprop, GradientEqualsAutograd) {
@@ -343,28 +342,10 @@ TEST(FlowFile, CorruptedOrForeignFilesGiveDataError) {
 
 // ---------------------------------------------------------------- training
 
-struct Problem {
-  std::vector<float> theta, x;
-  std::int64_t n;
-};
-
-/// theta ~ N(0, I_2), x = A theta + 0.5 noise (2-D), plus a third x column.
-Problem linear_gaussian(std::int64_t n, std::uint64_t index) {
-  Problem p{{}, {}, n};
-  Rng rng(3, RngStream::kTest, index);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const double t0 = rng.normal(), t1 = rng.normal();
-    p.theta.push_back(static_cast<float>(t0));
-    p.theta.push_back(static_cast<float>(t1));
-    p.x.push_back(static_cast<float>(t0 + 0.5 * t1 + 0.5 * rng.normal()));
-    p.x.push_back(static_cast<float>(-0.3 * t0 + t1 + 0.5 * rng.normal()));
-    p.x.push_back(static_cast<float>(rng.uniform()));
-  }
-  return p;
-}
-
 /// Data-parallel training over two thread "ranks" with uneven shards equals one rank.
-void expect_two_ranks_match_one(const MafConfig& cfg) {
+/// torch_path_ranks: the two ranks run the LibTorch (device) path on the host, the one rank
+/// the CPU kernels: the device path's gradients, allreduce and Adam give the same training.
+void expect_two_ranks_match_one(const MafConfig& cfg, bool torch_path_ranks = false) {
   set_threads(1);
   const Problem p = linear_gaussian(600, 1);
   TrainSettings st;
@@ -380,6 +361,10 @@ void expect_two_ranks_match_one(const MafConfig& cfg) {
 
   testing::ThreadGroup group(2);
   Flow fa(cfg), fb(cfg);
+  if (torch_path_ranks) {
+    fa.impl().set_torch_device(torch::Device(torch::kCPU));
+    fb.impl().set_torch_device(torch::Device(torch::kCPU));
+  }
   TrainResult ra, rb;
   const std::int64_t split = 250;  // uneven shards on purpose
   std::exception_ptr err;
@@ -414,6 +399,10 @@ void expect_two_ranks_match_one(const MafConfig& cfg) {
 }
 
 TEST(FlowTrain, TwoThreadRanksMatchOneRank) { expect_two_ranks_match_one(small_config(2, 3, 2, 16, 9)); }
+
+TEST(FlowTrain, TwoThreadRanksOnTheDevicePathMatchOneKernelRank) {
+  expect_two_ranks_match_one(small_config(2, 3, 2, 16, 9), /*torch_path_ranks=*/true);
+}
 
 TEST(FlowTrain, TwoThreadRanksMatchOneRankWithSplines) {
   MafConfig cfg = small_config(2, 3, 2, 16, 9);

@@ -2,6 +2,8 @@
 // Helpers shared by the flow tests.
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 #include "core/rng.hpp"
@@ -15,6 +17,32 @@ inline std::vector<float> normals(std::size_t n, std::uint64_t index, double sca
   std::vector<float> v(n);
   for (auto& f : v) f = static_cast<float>(scale * rng.normal());
   return v;
+}
+
+/// A path in the temporary directory for test files.
+inline std::string tmp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("sedpost_flow_test_" + name)).string();
+}
+
+/// Training rows: theta [n, 2], x [n, 3].
+struct Problem {
+  std::vector<float> theta, x;
+  std::int64_t n;
+};
+
+/// theta ~ N(0, I_2), x = A theta + 0.5 noise (2-D), plus a third x column.
+inline Problem linear_gaussian(std::int64_t n, std::uint64_t index) {
+  Problem p{{}, {}, n};
+  Rng rng(3, RngStream::kTest, index);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double t0 = rng.normal(), t1 = rng.normal();
+    p.theta.push_back(static_cast<float>(t0));
+    p.theta.push_back(static_cast<float>(t1));
+    p.x.push_back(static_cast<float>(t0 + 0.5 * t1 + 0.5 * rng.normal()));
+    p.x.push_back(static_cast<float>(-0.3 * t0 + t1 + 0.5 * rng.normal()));
+    p.x.push_back(static_cast<float>(rng.uniform()));
+  }
+  return p;
 }
 
 /// A small affine MAF configuration.

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "mpi/mpi_comm.hpp"
 
 namespace sedpost::mpi {
@@ -26,6 +29,26 @@ TEST(MpiComm, CollectivesAgreeWithTheirSerialMeaning) {
     for (int r = 0; r < p; ++r) EXPECT_EQ(all[r], "rank" + std::to_string(r));
   } else {
     EXPECT_TRUE(all.empty());
+  }
+}
+
+TEST(MpiComm, NodeRanksNumberTheRanksOfEachNode) {
+  MpiComm comm;
+  // Each node's ranks are numbered 0..n-1 in rank order (their GPUs, docs/gpu.md): gathered
+  // with the host names, every host's node ranks must be exactly 0, 1, ...
+  char host[256] = {};
+  int len = 0;
+  MPI_Get_processor_name(host, &len);
+  const auto all = comm.gather(std::string(host, static_cast<std::size_t>(len)) + "\n" +
+                                   std::to_string(comm.node_rank()), 0);
+  EXPECT_GE(comm.node_rank(), 0);
+  EXPECT_LE(comm.node_rank(), comm.rank());
+  if (comm.is_root()) {
+    std::map<std::string, int> next;  // host -> the node rank its next rank must have
+    for (const std::string& entry : all) {
+      const auto cut = entry.find('\n');
+      EXPECT_EQ(std::stoi(entry.substr(cut + 1)), next[entry.substr(0, cut)]++) << entry;
+    }
   }
 }
 
