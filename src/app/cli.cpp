@@ -132,9 +132,11 @@ int Cli::main(int argc, char** argv, Comm& comm) {
   try {
     app_.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // Every rank parsed the same argv, so every rank exits the same way: no hang.
-    if (comm.is_root()) return app_.exit(e);
-    return e.get_exit_code();
+    // Every rank parsed the same argv, so every rank exits the same way: no hang. --help is
+    // success; a usage error (unknown option, bad or missing value) is a config error, exit 2,
+    // not CLI11's own codes (105, 106, ...).
+    const int code = comm.is_root() ? app_.exit(e) : e.get_exit_code();
+    return code == 0 ? 0 : static_cast<int>(ExitCode::kConfig);
   }
   if (global_.verbose) logger().set_level(LogLevel::kDebug);
   if (global_.quiet) logger().set_level(LogLevel::kWarn);

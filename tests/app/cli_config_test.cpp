@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "app/cli.hpp"
+#include "core/comm.hpp"
 #include "core/error.hpp"
 
 namespace sedpost::app {
@@ -49,6 +50,21 @@ TEST(AppCli, TopLevelKeysApplyToEverySubcommand) {
   EXPECT_EQ(o.batch_size, 64);
   EXPECT_EQ(cfg.get_int("train.batch_size", 0), 64);
   EXPECT_DOUBLE_EQ(cfg.get_double("train.lr", 0), 5e-4);  // defaults recorded too
+}
+
+TEST(AppCli, UsageErrorsExitAsConfigErrorsAndHelpSucceeds) {
+  Cli cli;
+  int batch = 50, runs = 0;
+  std::string device = "cpu";
+  CLI::App* sub = cli.add("train", "test subcommand", [&](Context&) { return ++runs, 0; });
+  sub->add_option("--batch-size", batch, "")->check(CLI::PositiveNumber);
+  sub->add_option("--device", device, "")->check(CLI::IsMember({"cpu", "cuda"}));
+  SerialComm comm;
+  EXPECT_EQ(cli.main({"sedpost", "train", "--help"}, comm), 0);
+  EXPECT_EQ(cli.main({"sedpost", "train", "--no-such-option"}, comm), 2);  // CLI11: 109
+  EXPECT_EQ(cli.main({"sedpost", "train", "--batch-size", "-3"}, comm), 2);  // CLI11: 105
+  EXPECT_EQ(cli.main({"sedpost", "train", "--device", "gpu"}, comm), 2);
+  EXPECT_EQ(runs, 0);
 }
 
 TEST(AppCli, BadConfigValueNamesKeyAndOption) {
