@@ -18,6 +18,9 @@ sps::SedModelSettings sed_settings_from_config(const Config& config, const std::
   s.bands = config.get_strings("model.bands", s.bands);
   s.t_esc_yr = config.get_double("model.t_esc_gyr", s.t_esc_yr / 1e9) * 1e9;
   s.bc_dust_index = config.get_double("model.bc_dust_index", s.bc_dust_index);
+  s.igm = config.get_string("model.igm", s.igm);
+  if (s.igm != "none" && s.igm != "inoue2014")
+    throw ConfigError(config.source() + ": model.igm = '" + s.igm + "': expected \"none\" or \"inoue2014\"");
   const double z_max = config.get_double("model.z_max", 0.2);
   // The model's wavelength window must reach the largest redshift simulated or fitted.
   s.z_max = std::max(z_max, config.get_double("model.model_z_max", z_max));

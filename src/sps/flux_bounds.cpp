@@ -145,6 +145,7 @@ FluxBounds::FluxBounds(const SedModel& model, double z_min, double z_max, const 
     for (auto& r : ranges) r.w.clear();
     for (int b = 0; b < t.nbands; ++b) {
       d.zbands[static_cast<size_t>(b)].weights(z, bw);
+      apply_igm(d, z, bw);
       const double sc = 1.0 / bw.denominator / kAbZeroPoint * 1e9;
       const auto& cut = t.ch_cut[static_cast<size_t>(b)];
       for (size_t k = 0; k < bw.weights.size(); ++k) {

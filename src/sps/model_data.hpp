@@ -10,6 +10,7 @@
 #include "sps/cosmology.hpp"
 #include "sps/dust.hpp"
 #include "sps/filters.hpp"
+#include "sps/igm.hpp"
 #include "sps/nmf_history.hpp"
 #include "sps/sed_model.hpp"
 #include "sps/ssp_library.hpp"
@@ -60,7 +61,13 @@ struct ModelData {
   std::vector<RealRowMatrix> ssp;              // [nz] of [n_age, nwin] L_lambda (burst, last bin)
   std::vector<std::vector<double>> ages, surviving;  // [nz][n_age]
   std::vector<LastBinTable> last_tables;       // [nfull]: bins that can be the last for 0 < z <= z_max
+  std::unique_ptr<IgmInoue2014> igm;           // settings.igm = "inoue2014"; null = no IGM
 };
+
+/// The band weights of a source at z seen through the IGM: each rest node's weight times the
+/// transmission at its observed wavelength (the transmitted spectrum is sampled at the same
+/// nodes). No-op without an IGM model.
+void apply_igm(const ModelData& d, double z, BandWeights& bw);
 
 /// One time bin at one redshift.
 struct BinInfo {

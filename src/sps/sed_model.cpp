@@ -234,6 +234,8 @@ std::shared_ptr<ModelData> build(const SedModelSettings& st) {
   d->lib_lsun = lib.lsun_erg_s;
   d->band_names = st.bands;
   d->filters = load_filters(st.data_dir, st.bands);
+  if (st.igm == "inoue2014") d->igm = std::make_unique<IgmInoue2014>(st.data_dir + "/igm");
+  else if (st.igm != "none") throw ConfigError("SED model: igm = '" + st.igm + "': expected none or inoue2014");
   d->nmf = std::make_unique<NmfHistory>(st.data_dir + "/provabgs");
 
   // Wavelength window: every rest wavelength any band sees for 0 < z <= z_max, plus one node.
@@ -298,6 +300,12 @@ std::shared_ptr<ModelData> build(const SedModelSettings& st) {
 
 }  // namespace
 
+void apply_igm(const ModelData& d, double z, BandWeights& bw) {
+  if (!d.igm) return;
+  for (size_t k = 0; k < bw.weights.size(); ++k)
+    bw.weights[k] *= d.igm->transmission(d.rest_wave[static_cast<size_t>(bw.first) + k] * (1 + z), z);
+}
+
 std::unique_ptr<ZSetup> make_zsetup(const ModelData& d, double z, bool with_bands) {
   auto s = std::make_unique<ZSetup>();
   update_zsetup(d, z, with_bands, *s);
@@ -350,6 +358,7 @@ void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s) {
     int j0 = d.nwin, j1 = 0;
     for (size_t b = 0; b < d.filters.size(); ++b) {
       d.zbands[b].weights(z, bws[b]);
+      apply_igm(d, z, bws[b]);
       j0 = std::min(j0, bws[b].first);
       j1 = std::max(j1, bws[b].first + static_cast<int>(bws[b].weights.size()));
     }
@@ -619,6 +628,7 @@ Spectrum SedModel::spectrum(const double* theta, double z) const {
   for (size_t j = 0; j < spec.size(); ++j) {
     sp.wavelength[j] *= (1 + z);
     sp.flambda[j] = static_cast<double>(spec[j]) * s->flambda_scale;
+    if (data_->igm) sp.flambda[j] *= data_->igm->transmission(sp.wavelength[j], z);
   }
   return sp;
 }

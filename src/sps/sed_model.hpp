@@ -23,6 +23,9 @@ struct SedModelSettings {
   double bc_dust_index = -1.0;         ///< birth-cloud power-law index (FSPS default -1)
   double lsun_erg_s = 3.846e33;        ///< L_sun [erg/s] used to convert L_lambda [L_sun/A]
   double z_max = 1.0;                  ///< largest redshift the model accepts (sets the wavelength window)
+  /// Mean intergalactic attenuation of the observed spectrum: "none" (MODEL.md: none at
+  /// z <= 0.2) or "inoue2014" (Inoue et al. 2014, coefficients in <data_dir>/igm; docs/igm.md).
+  std::string igm = "none";
 };
 
 /// Derived quantities of one theta at one z (MODEL.md section 11).
