@@ -324,7 +324,8 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         (lq_sum * (-1.0 / static_cast<double>(bc))).backward();
         train_sum += -(lq_sum.item<double>() + const_sum);
         // The leaves tile the flat layout in order: their gradients, concatenated, are the
-        // dense gradient (masked entries 0, as the mask makes them).
+        // gradient in that layout (masked entries hold autograd's values, which the loops over
+        // live segments below never read).
         const std::vector<torch::Tensor>& leaves = M.torch_weights().leaves;
         std::vector<torch::Tensor> parts;
         parts.reserve(leaves.size());
