@@ -19,6 +19,11 @@ Usage:
   photoz_metrics.py --catalog CAT.csv --samples Z.npy [--out DIR]
       Any photo-z method's posterior draws: Z.npy [n_rows, n_draws] in catalog row order (NaN
       rows are skipped).
+  photoz_metrics.py --catalog CAT.csv --posteriors POST.h5 [--test-half] [--out DIR]
+      A sedpost posterior catalog of a model that infers z (`infer` with [infer] n_store > 0):
+      the z column of /samples, rows matched to the catalog by /row; rows without a posterior
+      (NaN) are skipped. --test-half scores only the kNN baseline's test half (same seed), so
+      the two are compared on the same galaxies.
 Catalog: CSV with magnitude columns mag_u..mag_z and z_spec (the BOSS DR10 file's layout);
 --mag-cols and --z-col name others. Output: DIR/photoz_metrics.json and DIR/pit.png.
 """
@@ -85,6 +90,27 @@ def knn_draws(mags, z_spec, k, seed):
     return test, z_spec[train][idx]
 
 
+def read_posterior_z(path, n_rows):
+    """z draws [n_rows, n_store] in catalog row order from a posterior catalog (NaN: no row)."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        if "samples" not in f:
+            sys.exit(f"photoz_metrics.py: {path}: no /samples (run infer with [infer] n_store > 0)")
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["summary"].attrs["names"]]
+        if "z" not in names:
+            sys.exit(f"photoz_metrics.py: {path}: no quantity z (the model does not infer the redshift)")
+        k = names.index("z")
+        rows = f["row"][:]
+        if rows.max(initial=-1) >= n_rows:
+            sys.exit(f"photoz_metrics.py: {path}: /row reaches {rows.max()}, the catalog has {n_rows} rows")
+        s = f["samples"]
+        draws = np.full((n_rows, s.shape[1]), np.nan)
+        for i in range(0, s.shape[0], 4096):
+            draws[rows[i:i + 4096]] = s[i:i + 4096, :, k]
+    return draws
+
+
 def plot_pit(pit, path, title):
     import matplotlib
 
@@ -110,6 +136,8 @@ def main(argv=None):
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--knn", action="store_true", help="colour-space nearest-neighbour baseline")
     src.add_argument("--samples", help="posterior draws of z [n_rows, n_draws] (.npy)")
+    src.add_argument("--posteriors", help="sedpost posterior catalog (HDF5) with /samples including z")
+    ap.add_argument("--test-half", action="store_true", help="score only the kNN baseline's test half")
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=".")
@@ -120,6 +148,14 @@ def main(argv=None):
     if a.knn:
         rows, draws = knn_draws(mags, z_spec, a.k, a.seed)
         method = f"{a.k} nearest neighbours in colour space (u-g, g-r, r-i, i-z, r), half the catalog as training set"
+    elif a.posteriors:
+        draws_all = read_posterior_z(a.posteriors, len(z_spec))
+        rows = np.flatnonzero(np.all(np.isfinite(draws_all), axis=1) & np.isfinite(z_spec))
+        if a.test_half:
+            rows = np.intersect1d(rows, knn_draws(mags, z_spec, 1, a.seed)[0])
+        draws = draws_all[rows]
+        method = (f"sedpost posterior draws from {os.path.basename(a.posteriors)}" +
+                  (" (the kNN baseline's test half)" if a.test_half else ""))
     else:
         draws_all = np.load(a.samples)
         if draws_all.ndim != 2 or draws_all.shape[0] != len(z_spec):

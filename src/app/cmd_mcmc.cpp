@@ -33,7 +33,6 @@ namespace sedpost::app {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr int kNumFlow = static_cast<int>(prior::kNumFlow);
 constexpr int kNumPhys = static_cast<int>(prior::kNumPhysical);
 
 struct McmcOptions {
@@ -120,8 +119,9 @@ struct Dataset {
 };
 
 void create_output(io::H5File& f, const Context& ctx, const McmcOptions& opt, const Catalog& c,
-                   const sps::SedModel& model, std::uint64_t max_kept) {
-  const std::uint64_t g = c.n, w = static_cast<std::uint64_t>(opt.walkers), p = kNumPhys;
+                   const sps::SedModel& model, std::uint64_t max_kept, const prior::ThetaLayout& layout) {
+  const bool z_free = layout.z_inferred;
+  const std::uint64_t g = c.n, w = static_cast<std::uint64_t>(opt.walkers), p = kNumPhys + (z_free ? 1 : 0);
   const std::vector<Dataset> sets = {
       {"chains", io::DType::kFloat32, {max_kept, w, p}, "see theta_names / theta_units",
        "physical theta after burn-in [galaxy, step, walker, parameter]; NaN past n_steps"},
@@ -129,7 +129,9 @@ void create_output(io::H5File& f, const Context& ctx, const McmcOptions& opt, co
        "unnormalised log posterior: -0.5 chi^2 + log prior (flow-coordinate box); NaN past n_steps"},
       {"id", io::DType::kInt64, {}, "", "catalog ID (see attribute source)"},
       {"row", io::DType::kInt64, {}, "", "0-based row of the galaxy in the input catalog"},
-      {"z", io::DType::kFloat64, {}, "", "redshift (fixed, not inferred)"},
+      {"z", io::DType::kFloat64, {}, "",
+       z_free ? "redshift column of the catalog (NaN: none); not used, z is sampled (the chains' last column)"
+              : "redshift (fixed, not inferred)"},
       {"n_steps", io::DType::kInt64, {}, "steps", "kept steps (after burn-in and thinning) in /chains"},
       {"n_evals", io::DType::kInt64, {}, "", "log-probability evaluations (MAP search + sampler)"},
       {"tau", io::DType::kFloat64, {p}, "kept steps",
@@ -159,12 +161,19 @@ void create_output(io::H5File& f, const Context& ctx, const McmcOptions& opt, co
   f.set_attr("flags", "flag_names", mcmc::galaxy_flag_names());
   f.set_attr("id", "source", c.id_source);
   // Diagnostics are in flow coordinates; u_k take beta_k's slot, beta_4's slot is NaN.
-  std::vector<std::string> coords(kNumPhys, "(none)");
-  for (int k = 0; k < kNumFlow; ++k) coords[mcmc::physical_slot(k)] = prior::Prior::flow_names()[k];
+  std::vector<std::string> coords(p, "(none)");
+  const std::vector<std::string> flow_names = layout.names();
+  for (std::size_t k = 0; k < flow_names.size(); ++k) coords[mcmc::physical_slot(static_cast<int>(k))] = flow_names[k];
   for (const char* d : {"tau", "rhat", "ess"}) f.set_attr(d, "coordinates", coords);
 
-  f.set_attr("", "theta_names", prior::Prior::physical_names());
-  f.set_attr("", "theta_units", prior::Prior::physical_units());
+  std::vector<std::string> names = prior::Prior::physical_names(), units = prior::Prior::physical_units();
+  if (z_free) {
+    names.emplace_back("z");
+    units.emplace_back("");
+  }
+  f.set_attr("", "theta_names", names);
+  f.set_attr("", "theta_units", units);
+  f.set_attr("", "redshift", std::string(z_free ? "inferred" : "given"));
   f.set_attr("", "bands", simulate::short_band_names(model.band_names()));
   f.set_attr("", "filters", model.filter_paths());
   f.set_attr("", "config", ctx.config.to_toml());
@@ -179,7 +188,7 @@ void create_output(io::H5File& f, const Context& ctx, const McmcOptions& opt, co
   f.set_attr("", "axis_slices", static_cast<std::int64_t>(opt.axis_slices));
   f.set_attr("", "mode_jumps", static_cast<std::int64_t>(opt.mode_jumps ? 1 : 0));
   f.set_attr("", "sampled_coordinates", opt.coordinates);
-  f.set_attr("", "chain_coordinates", prior::Prior::flow_names());
+  f.set_attr("", "chain_coordinates", flow_names);
 }
 
 void write_galaxy(io::H5File& f, const Catalog& c, std::uint64_t local, const mcmc::GalaxyResult& r) {
@@ -225,7 +234,8 @@ int run_mcmc(Context& ctx, const McmcOptions& opt) {
   settings.early_stop.check_every = opt.check_every;
   settings.early_stop.min_tau_multiple = opt.min_tau_multiple;
   settings.early_stop.max_rhat = opt.max_rhat;
-  settings.validate(kNumFlow);
+  const prior::ThetaLayout layout = simulate::redshift_range_from_config(ctx.config).layout();
+  settings.validate(static_cast<int>(layout.dim()));
 
   const std::string data_dir = ctx.data_dir();
   const sps::SedModelSettings model_settings = simulate::sed_settings_from_config(ctx.config, data_dir);
@@ -239,13 +249,14 @@ int run_mcmc(Context& ctx, const McmcOptions& opt) {
   const std::uint64_t max_kept = static_cast<std::uint64_t>(opt.steps / opt.thin);
   logger().info(cat("mcmc: ", g_total, " galaxies (rows ", catalog.first, ":", catalog.first + g_total, " of ",
                     opt.catalog, "), ", opt.walkers, " walkers, ", opt.burn, " burn-in + ",
-                    opt.early_stop ? "up to " : "", opt.steps, " steps, move ", opt.move, ", seed ", opt.seed, ", ",
+                    opt.early_stop ? "up to " : "", opt.steps, " steps, move ", opt.move, ", seed ", opt.seed,
+                    layout.z_inferred ? cat(", z sampled on [", layout.z_min, ", ", layout.z_max, "]") : "", ", ",
                     comm.size(), " rank(s)"));
 
   io::FileAccess access = mpi::file_access_independent(comm);
   io::OutputFile out(opt.out, comm, access);
   io::H5File& f = out.file();
-  create_output(f, ctx, opt, catalog, model, max_kept);
+  create_output(f, ctx, opt, catalog, model, max_kept, layout);
 
   mcmc::GalaxyRunSettings run_settings;
   run_settings.sampler = settings;
@@ -256,7 +267,7 @@ int run_mcmc(Context& ctx, const McmcOptions& opt) {
   run_settings.time_limit = opt.time_limit;
   run_settings.axis_slices = opt.axis_slices;
   run_settings.mode_jumps = opt.mode_jumps;
-  const mcmc::GalaxyRunSetup setup{model, prior, run_settings};
+  const mcmc::GalaxyRunSetup setup{model, prior, run_settings, layout};
   auto* mpi_comm = dynamic_cast<mpi::MpiComm*>(&comm);
   std::unique_ptr<mpi::WorkCounter> counter;
   if (mpi_comm) counter = std::make_unique<mpi::WorkCounter>(*mpi_comm);

@@ -38,7 +38,8 @@ struct SampleOptions {
 class WeightedSampler {
  public:
   WeightedSampler(const flow::Flow& flow, SedSetup sed, const posterior::PosteriorSettings& settings)
-      : sed_(std::move(sed)), conditioning_(sed_.support.bands, {}, sed_.support.band_masks),
+      : sed_(std::move(sed)),
+        conditioning_(sed_.support.bands, {}, sed_.support.band_masks, !sed_.support.z_inferred),
         engine_(flow, sed_.model, sed_.prior, sed_.support, settings) {}
 
   /// x [count, C] of observations begin.. -> the engine's results (draws in /theta coordinates).

@@ -61,10 +61,14 @@ struct Column {
   const char* units;
 };
 
-std::vector<Column> training_columns(std::uint64_t bands, std::uint64_t nx) {
+std::vector<Column> training_columns(std::uint64_t bands, std::uint64_t n_theta, std::uint64_t nx, bool z_inferred) {
   return {
-      {"theta", io::DType::kFloat32, 11, "flow coordinates (see theta_names, theta_units)"},
-      {"x", io::DType::kFloat32, nx, "asinh magnitudes [mag], their errors [mag], present flags (band masks), redshift"},
+      {"theta", io::DType::kFloat32, n_theta,
+       z_inferred ? "flow coordinates, then the redshift (see theta_names, theta_units)"
+                  : "flow coordinates (see theta_names, theta_units)"},
+      {"x", io::DType::kFloat32, nx,
+       z_inferred ? "asinh magnitudes [mag], their errors [mag], present flags (band masks); no redshift (inferred)"
+                  : "asinh magnitudes [mag], their errors [mag], present flags (band masks), redshift"},
       {"theta_physical", io::DType::kFloat64, 12, "physical parameters (see theta_physical_names/_units)"},
       {"z", io::DType::kFloat64, 0, "redshift"},
       {"flux_true", io::DType::kFloat64, bands, "nanomaggies"},
@@ -86,19 +90,19 @@ void create_training_file(io::H5File& f, const SimulateOptions& opt, const Conte
                           const sps::SedModel& model, const prior::Prior& prior,
                           const simulate::TrainingSimulator& sim, const noise::NoiseModel& noise_model) {
   const std::uint64_t nb = sim.num_bands(), nx = sim.conditioning().dim();
+  const prior::ThetaLayout layout = sim.layout();
   const std::uint64_t chunk = std::min<std::uint64_t>(opt.chunk, std::max<std::uint64_t>(opt.n, 1));
-  for (const Column& c : training_columns(nb, nx)) {
+  for (const Column& c : training_columns(nb, layout.dim(), nx, layout.z_inferred)) {
     std::vector<std::uint64_t> dims{opt.n};
     if (c.cols > 0) dims.push_back(c.cols);
     f.create_dataset(c.name, c.type, dims, chunk);
     f.set_attr(c.name, "units", std::string(c.units));
   }
-  f.set_attr("", "theta_names", prior::Prior::flow_names());
-  f.set_attr("", "theta_units", prior::Prior::flow_units());
-  const auto& lo = prior.flow_lower();
-  const auto& hi = prior.flow_upper();
-  f.set_attr("", "theta_lower", std::vector<double>(lo.begin(), lo.end()));
-  f.set_attr("", "theta_upper", std::vector<double>(hi.begin(), hi.end()));
+  f.set_attr("", "theta_names", layout.names());
+  f.set_attr("", "theta_units", layout.units());
+  f.set_attr("", "theta_lower", layout.lower(prior));
+  f.set_attr("", "theta_upper", layout.upper(prior));
+  f.set_attr("", "redshift", std::string(layout.z_inferred ? "inferred" : "given"));
   f.set_attr("", "theta_physical_names", prior::Prior::physical_names());
   f.set_attr("", "theta_physical_units", prior::Prior::physical_units());
   f.set_attr("", "x_names", sim.conditioning().names());
@@ -142,11 +146,13 @@ int run_simulate(Context& ctx, const SimulateOptions& opt) {
   // from the same files (reads are cheap and deterministic).
   const noise::NoiseModel noise_model = simulate::load_or_fit_noise(ctx.config, data_dir, opt.noise);
   const simulate::BandMasks masks(simulate::BandMaskSettings::from_config(ctx.config), noise_model, opt.drop_bands);
-  simulate::TrainingSimulator sim(model, prior, noise_model, simulate::redshift_range_from_config(ctx.config),
-                                  opt.seed, 1000, masks);
+  const simulate::RedshiftRange z_range = simulate::redshift_range_from_config(ctx.config);
+  simulate::check_redshift_range(model, prior, z_range, ctx.config.source());
+  simulate::TrainingSimulator sim(model, prior, noise_model, z_range, opt.seed, 1000, masks);
   sim.set_noise_scale(noise_scale(opt.inflate_errors, noise_model.bands()));
   logger().info(cat("simulate: ", opt.n, " galaxies, bands ", join(model.band_names()), ", seed ", opt.seed,
-                    ", ", comm.size(), " rank(s); noise model from ", noise_model.source(), "; ",
+                    ", ", comm.size(), " rank(s); z ", z_range.inferred ? "inferred" : "given", " in [", z_range.z_min,
+                    ", ", z_range.z_max, "]; noise model from ", noise_model.source(), "; ",
                     masks.describe(noise_model.bands())));
 
   io::FileAccess access = mpi::file_access(comm);
@@ -173,8 +179,7 @@ int run_simulate(Context& ctx, const SimulateOptions& opt) {
   ProgressMeter progress("simulate", opt.n, "galaxies", comm.is_root());
   progress.set_done(static_cast<std::uint64_t>(already));
   simulate::SimulatedRows rows;
-  const std::vector<double> box_lo(prior.flow_lower().begin(), prior.flow_lower().end());
-  const std::vector<double> box_hi(prior.flow_upper().begin(), prior.flow_upper().end());
+  const std::vector<double> box_lo = sim.layout().lower(prior), box_hi = sim.layout().upper(prior);
   simulate::SimulationCounters counters;
   counters.noise.n_out_of_range.assign(nb, 0);
   for (std::uint64_t c = 0; c < n_chunks; ++c) {

@@ -71,7 +71,7 @@ validation::CalibrationReport calibrate_test_set(const std::string& path, std::u
   f.read_rows("truth", 0, n, truth.data());
   validation::CalibrationSettings settings;
   settings.seed = seed;
-  validation::CalibrationAccumulator acc(truth.data(), n, S, K, catalog::quantity_names(), settings);
+  validation::CalibrationAccumulator acc(truth.data(), n, S, K, f.attr_strings("summary", "names"), settings);
   std::vector<float> block;
   for (std::uint64_t i = 0; i < n; i += kCalibrationBlock) {
     const std::uint64_t m = std::min(kCalibrationBlock, n - i);
@@ -82,29 +82,40 @@ validation::CalibrationReport calibrate_test_set(const std::string& path, std::u
   return acc.finish();
 }
 
-/// Flow vs MCMC on the galaxies of `chains_path` (rank 0), comparing the 12 physical parameters.
+/// Flow vs MCMC on the galaxies of `chains_path` (rank 0), comparing the chains' parameters (the
+/// 12 physical ones, and z when the MCMC sampled it) with the same quantities of the flow.
 validation::FlowMcmcComparison compare_with_mcmc(const std::string& posteriors_path, const std::string& chains_path,
                                                  std::uint64_t seed) {
   io::H5File c = io::H5File::open_read(chains_path);
-  const auto cs = c.shape("chains");  // [G, steps, walkers, 12]
+  const auto cs = c.shape("chains");  // [G, steps, walkers, P]
   const std::uint64_t G = cs[0], steps = cs[1], walkers = cs[2], P = cs[3];
   std::vector<float> chains(G * steps * walkers * P);
   c.read_rows("chains", 0, G, chains.data());
   std::vector<std::int64_t> rows(G);
   c.read_rows("row", 0, G, rows.data());
+  const std::vector<std::string> names = c.attr_strings("", "theta_names");
   io::H5File f = io::H5File::open_read(posteriors_path);
   const auto s = f.shape("samples");  // [N, S, K]
   const std::uint64_t S = s[1], K = s[2];
-  std::vector<float> flow(G * S * K), one(S * K);
+  // The flow's column of each chain parameter, by name.
+  const std::vector<std::string> quantities = f.attr_strings("summary", "names");
+  std::vector<std::size_t> column(P);
+  for (std::uint64_t j = 0; j < P; ++j) {
+    const auto it = std::find(quantities.begin(), quantities.end(), names.at(j));
+    if (it == quantities.end())
+      throw DataError(cat(chains_path, ": chain parameter '", names[j], "' is not a quantity of ", posteriors_path));
+    column[j] = static_cast<std::size_t>(it - quantities.begin());
+  }
+  std::vector<float> flow(G * S * P), one(S * K);
   for (std::uint64_t g = 0; g < G; ++g) {
     // The chains' rows are test-set rows; the posterior catalog covers the whole test set.
     f.read_rows("samples", static_cast<std::uint64_t>(rows[g]), 1, one.data());
-    std::copy(one.begin(), one.end(), flow.begin() + static_cast<std::ptrdiff_t>(g * S * K));
+    for (std::uint64_t t = 0; t < S; ++t)
+      for (std::uint64_t j = 0; j < P; ++j) flow[(g * S + t) * P + j] = one[t * K + column[j]];
   }
-  std::vector<std::string> names(catalog::quantity_names().begin(), catalog::quantity_names().begin() + P);
   validation::FlowMcmcSettings settings;
   settings.c2st.seed = seed;
-  return validation::compare_flow_mcmc(validation::SamplesView{flow.data(), G, S, P, K},
+  return validation::compare_flow_mcmc(validation::SamplesView{flow.data(), G, S, P, P},
                                        validation::SamplesView{chains.data(), G, steps * walkers, P, P}, names, rows,
                                        settings);
 }

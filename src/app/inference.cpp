@@ -29,7 +29,6 @@ namespace sedpost::app {
 namespace {
 
 constexpr std::uint64_t kReasonWidth = 240;
-constexpr std::uint64_t K = catalog::kNumQuantities;
 using catalog::kNumSummaryColumns;
 
 /// FNV-1a 64 of the model's bytes: ties a resumed output to the model that started it.
@@ -57,6 +56,8 @@ struct Layout {
   bool id_string = false;
   std::uint64_t id_width = 0;
   bool truth = false;
+  std::uint64_t quantities = 0;  ///< K: catalog::kNumQuantities, plus z when the model infers it
+  bool z_inferred = false;
 };
 
 void create_output(io::H5File& f, const Context& ctx, const InferJob& job, const Setup& s, const Layout& l,
@@ -68,10 +69,12 @@ void create_output(io::H5File& f, const Context& ctx, const InferJob& job, const
     std::string units;
     const char* description;
   };
-  const std::uint64_t B = l.bands;
+  const std::uint64_t B = l.bands, K = l.quantities;
   std::vector<Dataset> sets = {
       {"row", io::DType::kInt64, {}, "", "0-based row of the galaxy in the input catalog"},
-      {"z", io::DType::kFloat64, {}, "", "redshift (from the catalog; fixed, not inferred)"},
+      {"z", io::DType::kFloat64, {}, "",
+       l.z_inferred ? "redshift column of the catalog as read (NaN: none); not used, z is inferred (see /summary z)"
+                    : "redshift (from the catalog; fixed, not inferred)"},
       {"flux_obs", io::DType::kFloat64, {B}, "nanomaggies", "observed fluxes as read and converted"},
       {"sigma", io::DType::kFloat64, {B}, "nanomaggies", "flux errors as read and converted (+inf: not measured)"},
       {"summary", io::DType::kFloat32, {K, kNumSummaryColumns}, "see attribute units",
@@ -120,9 +123,10 @@ void create_output(io::H5File& f, const Context& ctx, const InferJob& job, const
   f.set_attr("flag_reason", "units", std::string(""));
   f.create_dataset("chunk_done", io::DType::kUInt8, {l.n_chunks}, std::min<std::uint64_t>(l.n_chunks, 4096));
   f.set_attr("chunk_done", "description", cat("1 when rows [k*", l.chunk, ", (k+1)*", l.chunk, ") are written"));
-  f.set_attr("summary", "names", catalog::quantity_names());
+  f.set_attr("summary", "names", catalog::quantity_names(l.z_inferred));
   f.set_attr("summary", "columns", catalog::summary_columns());
-  f.set_attr("summary", "units", catalog::quantity_units());
+  f.set_attr("summary", "units", catalog::quantity_units(l.z_inferred));
+  f.set_attr("", "redshift", std::string(l.z_inferred ? "inferred" : "given"));
   f.set_attr("flags", "flag_names", posterior::infer_flag_names());
   f.set_attr("", "bands", s.sed.support.bands);
   f.set_attr("", "band_masks", static_cast<std::int64_t>(s.sed.support.band_masks));
@@ -147,6 +151,7 @@ void create_output(io::H5File& f, const Context& ctx, const InferJob& job, const
   f.set_attr("", "defensive", static_cast<std::int64_t>(job.settings.defensive));
   f.set_attr("", "model_error", job.settings.model_error);
   f.set_attr("", "noise_likelihood", static_cast<std::int64_t>(job.settings.noise_likelihood));
+  f.set_attr("", "z_mode_weight", job.settings.z_mode_weight);
 }
 
 /// On resume: the partial file must come from the same job.
@@ -164,6 +169,7 @@ void check_resumable(const io::H5File& f, const InferJob& job, const Setup& s, c
                     f.attr_int("", "defensive") == static_cast<std::int64_t>(job.settings.defensive) &&
                     f.attr_double("", "model_error") == job.settings.model_error &&
                     f.attr_int("", "noise_likelihood") == static_cast<std::int64_t>(job.settings.noise_likelihood) &&
+                    (!f.has_attr("", "z_mode_weight") || f.attr_double("", "z_mode_weight") == job.settings.z_mode_weight) &&
                     f.attr_string("", "catalog") == job.catalog;
   if (!same)
     throw ConfigError(cat("cannot resume ", f.path(), ": it was started with another model, catalog, row range, "
@@ -218,6 +224,9 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
   const flow::Flow& flow = loaded ? *loaded : *owned;
   const Setup s{flow, load_sed_setup(flow, job.model, ctx.data_dir()), model_fingerprint(flow)};
   const posterior::PosteriorEngine engine(s.flow, s.sed.model, s.sed.prior, s.sed.support, job.settings);
+  if (!engine.z_inferred() && job.columns.redshift.empty())
+    throw ConfigError(cat("infer: [catalog] redshift is empty, but ", job.model,
+                          " takes the redshift as input (trained with model.redshift = \"given\")"));
   const std::string catalog_path = resolve_input_path(job.catalog, ctx.data_dir());
   const auto reader = catalog::CatalogReader::open(catalog_path, job.columns, engine.num_bands());
   const catalog::RowSelection sel = catalog::select_rows(job.rows, reader->num_rows());
@@ -232,8 +241,10 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
   l.id_string = reader->id_is_string();
   l.id_width = reader->id_width();
   l.truth = reader->has_truth();
+  l.quantities = static_cast<std::uint64_t>(engine.num_quantities());
+  l.z_inferred = engine.z_inferred();
   logger().info(cat("infer: ", l.n, " galaxies (rows ", sel.begin, ":", sel.end, " of ", job.catalog, "), ",
-                    job.columns.describe(), "; ", job.settings.n_samples, " flow draws per galaxy (", l.n_store,
+                    job.columns.describe(), engine.z_inferred() ? "; z inferred" : "", "; ", job.settings.n_samples, " flow draws per galaxy (", l.n_store,
                     " stored), chunks of ", l.chunk, ", ", comm.size(), " rank(s) x ", flow::get_threads(),
                     " thread(s); chi2 flag above ", engine.chi2_threshold(), "; ",
                     job.settings.weighting

@@ -32,6 +32,11 @@ void add_posterior_options(CLI::App* sub, posterior::PosteriorSettings& s, const
                   "Include the noise model's density of each observed error given the model flux, p(sigma | f), in "
                   "the weighting's target, as the simulator drew them (true|false; docs/metrics.md)")
       ->capture_default_str();
+  sub->add_option("--z-mode-weight", s.z_mode_weight,
+                  "Models that infer z: flag z_multimodal when the redshift posterior has two or more modes with at "
+                  "least this share of the weight each")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 0.5));
   sub->add_option("--chi2-pvalue", s.chi2_pvalue,
                   "Flag chi2_implausible when the best-fitting draw's chi^2 (one degree of freedom per band) has "
                   "p-value below this; under the model it fires on at most this fraction of galaxies")

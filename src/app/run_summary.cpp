@@ -45,7 +45,7 @@ void print_run_summary(const std::string& posteriors_path, const std::string& ch
     chain_rows.resize(cshape[0]);
     chains->read_rows("row", 0, cshape[0], chain_rows.data());
   }
-  const auto& names = catalog::quantity_names();
+  const std::vector<std::string> names = post.attr_strings("summary", "names");
   std::vector<float> summary(K * C);
   std::vector<double> truth(K);
   for (std::uint64_t g = 0; g < n_show; ++g) {

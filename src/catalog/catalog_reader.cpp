@@ -47,7 +47,7 @@ class FitsReader final : public CatalogReader {
       : CatalogReader(path, map, n_bands), table_(path, map.hdu) {
     check_columns(map_.flux, map_.flux_elements, "flux");
     check_columns(map_.error, map_.error_elements, "error");
-    table_.column_width(map_.redshift);  // throws naming the column when absent
+    if (!map_.redshift.empty()) table_.column_width(map_.redshift);  // throws naming the column when absent
     if (!map_.id.empty()) {
       if (!table_.has_column(map_.id)) {
         table_.column_width(map_.id);  // throws with the list of columns
@@ -67,7 +67,7 @@ class FitsReader final : public CatalogReader {
     c.n = n;
     const noise::RowRange rows{static_cast<std::int64_t>(first), static_cast<std::int64_t>(n)};
     convert(read_bands(map_.flux, map_.flux_elements, rows), read_bands(map_.error, map_.error_elements, rows), c);
-    c.z = table_.read_double(map_.redshift, rows);
+    c.z = map_.redshift.empty() ? std::vector<double>(n, kNaN) : table_.read_double(map_.redshift, rows);
     if (map_.id.empty()) {
       c.id.resize(n);
       for (std::uint64_t i = 0; i < n; ++i) c.id[i] = static_cast<std::int64_t>(first + i);
@@ -124,9 +124,13 @@ class Hdf5Reader final : public CatalogReader {
  public:
   Hdf5Reader(const std::string& path, const ColumnMap& map, int n_bands)
       : CatalogReader(path, map, n_bands), file_(io::H5File::open_read(path)) {
-    if (!file_.has(map_.redshift) || file_.shape(map_.redshift).size() != 1)
-      throw DataError(cat(path_, ": dataset /", map_.redshift, " ([catalog] redshift) missing or not 1-D [N]"));
-    n_rows_ = file_.shape(map_.redshift)[0];
+    // Rows: the redshift's length, or without one (z inferred) the first flux dataset's.
+    const std::string rows_from = map_.redshift.empty() ? map_.flux.at(0) : map_.redshift;
+    if (!file_.has(rows_from) || file_.shape(rows_from).empty() ||
+        (!map_.redshift.empty() && file_.shape(rows_from).size() != 1))
+      throw DataError(cat(path_, ": dataset /", rows_from, map_.redshift.empty() ? " ([catalog] flux) missing"
+                                                                                : " ([catalog] redshift) missing or not 1-D [N]"));
+    n_rows_ = file_.shape(rows_from)[0];
     widths_flux_ = check_columns(map_.flux, map_.flux_elements, "flux");
     widths_error_ = check_columns(map_.error, map_.error_elements, "error");
     if (!map_.id.empty() && file_.has(map_.id)) {
@@ -149,8 +153,8 @@ class Hdf5Reader final : public CatalogReader {
     c.n = n;
     convert(read_bands(map_.flux, map_.flux_elements, widths_flux_, first, n),
             read_bands(map_.error, map_.error_elements, widths_error_, first, n), c);
-    c.z.resize(n);
-    if (n) file_.read_rows(map_.redshift, first, n, c.z.data());
+    c.z.assign(n, kNaN);
+    if (n && !map_.redshift.empty()) file_.read_rows(map_.redshift, first, n, c.z.data());
     c.id.resize(n);
     if (has_id_ && n) {
       file_.read_rows(map_.id, first, n, c.id.data());
@@ -266,7 +270,7 @@ class CsvReader final : public CatalogReader {
     };
     for (const auto& c : map_.flux) flux_col_.push_back(column(c, "flux"));
     for (const auto& c : map_.error) error_col_.push_back(column(c, "error"));
-    z_col_ = column(map_.redshift, "redshift");
+    z_col_ = map_.redshift.empty() ? -1 : column(map_.redshift, "redshift");
     id_col_ = map_.id.empty() ? -1 : column(map_.id, "id");
     // One pass: row count, a byte offset every kIndexStride rows, and the ID type.
     std::streamoff offset = in.tellg();
@@ -344,7 +348,7 @@ class CsvReader final : public CatalogReader {
       value[i * nb + b] = get(flux_col_[b], map_.flux[b]);
       error[i * nb + b] = get(error_col_[b], map_.error[b]);
     }
-    c.z[i] = get(z_col_, map_.redshift);
+    c.z[i] = z_col_ < 0 ? kNaN : get(z_col_, map_.redshift);
     if (id_col_ < 0) {
       c.id[i] = static_cast<std::int64_t>(row);
     } else if (static_cast<std::size_t>(id_col_) < fields.size()) {

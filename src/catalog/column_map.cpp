@@ -147,13 +147,12 @@ void ColumnMap::validate(int n_bands) const {
   check(error, error_elements, "error");
   if (flux_unit == FluxUnit::kABMag && error_kind == ErrorKind::kInverseVariance)
     throw ConfigError("[catalog] flux_unit = mag needs error_kind = mag_err, not ivar");
-  if (redshift.empty()) throw ConfigError("[catalog] redshift: no column given");
 }
 
 std::string ColumnMap::describe() const {
   return cat(to_string(format), " catalog: id ", id.empty() ? "(row number)" : id, ", flux ",
              columns_text(flux, flux_elements), " [", to_string(flux_unit), "], error ",
-             columns_text(error, error_elements), " [", to_string(error_kind), "], redshift ", redshift);
+             columns_text(error, error_elements), " [", to_string(error_kind), "], redshift ", redshift.empty() ? "(none)" : redshift);
 }
 
 }  // namespace sedpost::catalog

@@ -35,7 +35,7 @@ struct ColumnMap {
   std::vector<int> error_elements;
   ErrorKind error_kind = ErrorKind::kInverseVariance;
   FluxUnit flux_unit = FluxUnit::kNanomaggies;
-  std::string redshift = "Z";
+  std::string redshift = "Z";  ///< "" = none (only for models that infer z)
   int hdu = 0;                         ///< FITS: 1-based HDU of the table, 0 = first table
 
   /// The preset for `format` (see above).

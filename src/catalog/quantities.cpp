@@ -28,6 +28,24 @@ const std::vector<std::string>& quantity_units() {
   return units;
 }
 
+const std::vector<std::string>& quantity_names(bool z_inferred) {
+  static const std::vector<std::string> with_z = [] {
+    std::vector<std::string> v = quantity_names();
+    v.emplace_back("z");
+    return v;
+  }();
+  return z_inferred ? with_z : quantity_names();
+}
+
+const std::vector<std::string>& quantity_units(bool z_inferred) {
+  static const std::vector<std::string> with_z = [] {
+    std::vector<std::string> v = quantity_units();
+    v.emplace_back("");
+    return v;
+  }();
+  return z_inferred ? with_z : quantity_units();
+}
+
 void derived_values(const sps::DerivedQuantities& d, double* out) {
   out[0] = d.log_mstar_surviving;
   out[1] = d.log_sfr_100myr;

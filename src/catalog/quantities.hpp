@@ -18,6 +18,10 @@ inline constexpr int kNumQuantities = kNumPhysical + kNumDerived;
 const std::vector<std::string>& quantity_names();
 /// One unit string per quantity.
 const std::vector<std::string>& quantity_units();
+/// With the redshift inferred (docs/photo-z.md) the catalog has one more quantity, "z", last
+/// (K = 19); these return the K = 18 lists above without z, and append "z" (unit "") with it.
+const std::vector<std::string>& quantity_names(bool z_inferred);
+const std::vector<std::string>& quantity_units(bool z_inferred);
 
 /// Writes the 6 derived quantities, in quantity order, to `out`.
 void derived_values(const sps::DerivedQuantities& d, double* out);

@@ -106,6 +106,7 @@ std::string TrainingSupport::to_toml() const {
   root.insert("bands", to_array(bands));
   root.insert("z_min", z_min);
   root.insert("z_max", z_max);
+  root.insert("z_inferred", z_inferred);
   root.insert("colour_quantile", colour_quantile);
   root.insert("colour_lo", to_array(colour_lo));
   root.insert("colour_hi", to_array(colour_hi));
@@ -147,6 +148,7 @@ TrainingSupport TrainingSupport::from_toml(const std::string& text, const std::s
   s.bands = get_strings(root, "bands", source);
   s.z_min = get_double(root, "z_min", source);
   s.z_max = get_double(root, "z_max", source);
+  s.z_inferred = root["z_inferred"].value<bool>().value_or(false);
   s.colour_quantile = get_double(root, "colour_quantile", source);
   s.colour_lo = get_doubles(root, "colour_lo", source);
   s.colour_hi = get_doubles(root, "colour_hi", source);

@@ -15,7 +15,10 @@ namespace sedpost::catalog {
 
 struct TrainingSupport {
   std::vector<std::string> bands;     ///< [B] band names
-  double z_min = 0, z_max = 0;        ///< training redshift range
+  double z_min = 0, z_max = 0;        ///< training redshift range (the z prior's when z_inferred)
+  /// The flow infers z (theta's last column, x without z; docs/photo-z.md). Absent in model
+  /// files from before the photo-z mode: false.
+  bool z_inferred = false;
   double colour_quantile = 0.001;     ///< q
   std::vector<double> colour_lo;      ///< [B-1] q quantile of (m_b - m_{b+1}) [mag]
   std::vector<double> colour_hi;      ///< [B-1] 1 - q quantile [mag]

@@ -1,6 +1,7 @@
 #include "mcmc/galaxy_posterior.hpp"
 
 #include "core/error.hpp"
+#include "core/logger.hpp"
 #include "posterior/sed_target.hpp"
 
 #include <algorithm>
@@ -27,10 +28,26 @@ SampledCoords sampled_coords_from_string(const std::string& name) {
   throw ConfigError("mcmc: unknown --coordinates '" + name + "' (amplitude, unbounded, box)");
 }
 
+GalaxyPosterior::GalaxyPosterior(const sps::SedModel& model, double z_min, double z_max, const prior::Prior& prior,
+                                 const double* flux_obs, const double* sigma, int n_bands, SampledCoords coords)
+    : GalaxyPosterior(nullptr, prior, flux_obs, sigma, n_bands, coords) {
+  if (!(z_min >= 0 && z_max > z_min && z_max <= model.settings().z_max))
+    throw ConfigError(cat("mcmc: redshift range [", z_min, ", ", z_max, "] not inside [0, ", model.settings().z_max, "]"));
+  free_ = &model;
+  lo_.push_back(z_min);
+  hi_.push_back(z_max);
+  log_prior_in_box_ -= std::log(z_max - z_min);  // z ~ U(z_min, z_max)
+}
+
 GalaxyPosterior::GalaxyPosterior(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs,
                                  const double* sigma, int n_bands, SampledCoords coords)
-    : model_(model), prior_(prior), flux_obs_(flux_obs, flux_obs + n_bands), ivar_(n_bands), n_bands_(n_bands),
-      coords_(coords) {
+    : GalaxyPosterior(&model, prior, flux_obs, sigma, n_bands, coords) {}
+
+GalaxyPosterior::GalaxyPosterior(const sps::FixedZModel* model, const prior::Prior& prior, const double* flux_obs,
+                                 const double* sigma, int n_bands, SampledCoords coords)
+    : fixed_(model), prior_(prior), lo_(prior.flow_lower().begin(), prior.flow_lower().end()),
+      hi_(prior.flow_upper().begin(), prior.flow_upper().end()), flux_obs_(flux_obs, flux_obs + n_bands),
+      ivar_(n_bands), n_bands_(n_bands), coords_(coords) {
   for (int b = 0; b < n_bands; ++b) {
     const bool missing = std::isinf(sigma[b]);
     ivar_[b] = missing ? 0.0 : 1.0 / (sigma[b] * sigma[b]);
@@ -45,6 +62,27 @@ GalaxyPosterior::GalaxyPosterior(const sps::FixedZModel& model, const prior::Pri
   log_det_y0_ = std::log(prior.flow_upper()[0] - prior.flow_lower()[0]) + 2.0 * std::log(0.5);
 }
 
+void GalaxyPosterior::model_fluxes(const double* phys, const double* z, int m, double* flux) {
+  if (m <= 0) return;
+  if (fixed_) fixed_->evaluate_batch(phys, m, flux);
+  else free_->evaluate_batch(phys, z, m, flux);
+  n_evals_ += m;
+}
+
+double GalaxyPosterior::z_of(double v, double* log_det) const {
+  const double lo = lo_.back(), hi = hi_.back();
+  if (coords_ == SampledCoords::kBox) return v;
+  const double s = v >= 0 ? 1.0 / (1.0 + std::exp(-v)) : std::exp(v) / (1.0 + std::exp(v));
+  *log_det += std::log(hi - lo) + std::log(s) + std::log1p(-s);
+  return std::clamp(lo + (hi - lo) * s, lo, hi);
+}
+
+double GalaxyPosterior::sampled_of_z(double z) const {
+  if (coords_ == SampledCoords::kBox) return z;
+  const double lo = lo_.back(), hi = hi_.back();
+  return std::log(z - lo) - std::log(hi - z);
+}
+
 void GalaxyPosterior::operator()(const Eigen::Ref<const Eigen::MatrixXd>& thetas, Eigen::Ref<Eigen::VectorXd> logp) {
   evaluate(thetas, logp.data(), nullptr, nullptr);
 }
@@ -52,7 +90,7 @@ void GalaxyPosterior::operator()(const Eigen::Ref<const Eigen::MatrixXd>& thetas
 void GalaxyPosterior::to_flow(const Eigen::Ref<const Eigen::MatrixXd>& y, const Eigen::Ref<const Eigen::VectorXd>& logp,
                               Eigen::MatrixXd& x, Eigen::VectorXd& logp_flow) {
   const Eigen::Index n = y.rows();
-  x.resize(n, kNumFlow);
+  x.resize(n, dim());
   logp_flow.resize(n);
   if (coords_ == SampledCoords::kBox) {
     x = y;
@@ -64,6 +102,7 @@ void GalaxyPosterior::to_flow(const Eigen::Ref<const Eigen::MatrixXd>& y, const 
     prior_.from_unbounded(ys.data(), static_cast<std::size_t>(n), xs.data(), ld.data());
     for (Eigen::Index i = 0; i < n; ++i) {
       for (int k = 0; k < kNumFlow; ++k) x(i, k) = xs[i * kNumFlow + k];
+      if (free_) x(i, kNumFlow) = z_of(y(i, kNumFlow), &ld[i]);
       logp_flow[i] = logp[i] - ld[i];
     }
   } else {
@@ -74,7 +113,7 @@ void GalaxyPosterior::to_flow(const Eigen::Ref<const Eigen::MatrixXd>& y, const 
 
 Eigen::MatrixXd GalaxyPosterior::from_flow(const Eigen::Ref<const Eigen::MatrixXd>& x) {
   const Eigen::Index n = x.rows();
-  Eigen::MatrixXd y(n, kNumFlow);
+  Eigen::MatrixXd y(n, dim());
   if (coords_ == SampledCoords::kBox) {
     y = x;
     return y;
@@ -83,20 +122,23 @@ Eigen::MatrixXd GalaxyPosterior::from_flow(const Eigen::Ref<const Eigen::MatrixX
   for (Eigen::Index i = 0; i < n; ++i)
     for (int k = 0; k < kNumFlow; ++k) xs[i * kNumFlow + k] = x(i, k);
   prior_.to_unbounded(xs.data(), static_cast<std::size_t>(n), ys.data());
-  for (Eigen::Index i = 0; i < n; ++i)
+  for (Eigen::Index i = 0; i < n; ++i) {
     for (int k = 0; k < kNumFlow; ++k) y(i, k) = ys[i * kNumFlow + k];
+    if (free_) y(i, kNumFlow) = sampled_of_z(x(i, kNumFlow));
+  }
   if (coords_ == SampledCoords::kAmplitude) {
     phys_.resize(static_cast<std::size_t>(n) * kNumPhys);
     flux_.resize(static_cast<std::size_t>(n) * n_bands_);
+    zs_.assign(static_cast<std::size_t>(n), 0.0);
     for (Eigen::Index i = 0; i < n; ++i) {
+      if (free_) zs_[i] = x(i, kNumFlow);
       prior::FlowCoords xi{};
       for (int k = 0; k < kNumFlow; ++k) xi[k] = x(i, k);
       xi[0] = 0.0;  // shape only: fluxes per M_sun formed
       const prior::Physical p = prior_.to_physical(xi);
       std::copy(p.begin(), p.end(), phys_.begin() + static_cast<std::ptrdiff_t>(i * kNumPhys));
     }
-    model_.evaluate_batch(phys_.data(), static_cast<int>(n), flux_.data());
-    n_evals_ += n;
+    model_fluxes(phys_.data(), zs_.data(), static_cast<int>(n), flux_.data());
     for (Eigen::Index i = 0; i < n; ++i) {
       const Amplitude a = posterior::least_squares_amplitude(flux_.data() + static_cast<std::size_t>(i) * n_bands_,
                                                               flux_obs_.data(), ivar_.data(), n_bands_);
@@ -107,21 +149,20 @@ Eigen::MatrixXd GalaxyPosterior::from_flow(const Eigen::Ref<const Eigen::MatrixX
 }
 
 Eigen::VectorXd GalaxyPosterior::scale() const {
-  Eigen::VectorXd w(kNumFlow);
-  for (int k = 0; k < kNumFlow; ++k)
-    w[k] = coords_ == SampledCoords::kBox ? prior_.flow_upper()[k] - prior_.flow_lower()[k] : 4.0;
+  Eigen::VectorXd w(dim());
+  for (int k = 0; k < dim(); ++k) w[k] = coords_ == SampledCoords::kBox ? hi_[k] - lo_[k] : 4.0;
   return w;
 }
 
 std::vector<BoundedAxis> GalaxyPosterior::bounded_axes() const {
   std::vector<BoundedAxis> axes;
-  for (int k = coords_ == SampledCoords::kBox ? 0 : 1; k < kNumFlow; ++k) {
+  for (int k = coords_ == SampledCoords::kBox ? 0 : 1; k < dim(); ++k) {
     BoundedAxis a;
     a.index = k;
     if (coords_ == SampledCoords::kBox) {
       a.map = BoundedAxis::Map::kLinear;
-      a.lo = prior_.flow_lower()[k];
-      a.hi = prior_.flow_upper()[k];
+      a.lo = lo_[k];
+      a.hi = hi_[k];
     }
     axes.push_back(a);
   }
@@ -131,6 +172,7 @@ std::vector<BoundedAxis> GalaxyPosterior::bounded_axes() const {
 void GalaxyPosterior::evaluate(const Eigen::Ref<const Eigen::MatrixXd>& y, double* logp, Eigen::MatrixXd* x_out,
                                Eigen::VectorXd* logp_flow) {
   const Eigen::Index n = y.rows();
+  if (x_out) x_out->resize(n, dim());
   ys_.resize(static_cast<std::size_t>(n) * kNumFlow);
   xs_.resize(ys_.size());
   log_det_.assign(static_cast<std::size_t>(n), 0.0);
@@ -151,15 +193,20 @@ void GalaxyPosterior::evaluate(const Eigen::Ref<const Eigen::MatrixXd>& y, doubl
   }
   phys_.resize(static_cast<std::size_t>(n) * kNumPhys);
   flux_.resize(static_cast<std::size_t>(n) * n_bands_);
+  zs_.assign(static_cast<std::size_t>(n), 0.0);  // the redshift of each row inside (z free)
+  std::vector<double> z_row(free_ ? static_cast<std::size_t>(n) : 0);
   inside_.clear();
   prior::FlowCoords x{};
   for (Eigen::Index i = 0; i < n; ++i) {
     bool finite = true;
-    for (int k = 0; k < kNumFlow; ++k) {
-      x[k] = xs_[i * kNumFlow + k];
-      finite = finite && std::isfinite(y(i, k));
+    for (int k = 0; k < dim(); ++k) finite = finite && std::isfinite(y(i, k));
+    for (int k = 0; k < kNumFlow; ++k) x[k] = xs_[i * kNumFlow + k];
+    bool z_ok = true;
+    if (free_ && finite) {
+      z_row[i] = z_of(y(i, kNumFlow), &log_det_[i]);
+      z_ok = z_row[i] > 0 && z_row[i] >= lo_.back() && z_row[i] <= hi_.back();
     }
-    bool ok = finite && std::isfinite(log_det_[i]);
+    bool ok = finite && z_ok && std::isfinite(log_det_[i]);
     if (ok && coords_ == SampledCoords::kAmplitude) {
       x[0] = prior_.flow_lower()[0];  // mass checked after the model call
       ok = prior_.in_box(x);
@@ -175,11 +222,11 @@ void GalaxyPosterior::evaluate(const Eigen::Ref<const Eigen::MatrixXd>& y, doubl
     }
     const prior::Physical p = prior_.to_physical(x);
     std::copy(p.begin(), p.end(), phys_.begin() + static_cast<std::ptrdiff_t>(inside_.size() * kNumPhys));
+    if (free_) zs_[inside_.size()] = z_row[i];
     inside_.push_back(i);
   }
   const int m = static_cast<int>(inside_.size());
-  if (m > 0) model_.evaluate_batch(phys_.data(), m, flux_.data());
-  n_evals_ += m;
+  model_fluxes(phys_.data(), zs_.data(), m, flux_.data());
   for (int j = 0; j < m; ++j) {
     const Eigen::Index i = inside_[j];
     double* f = flux_.data() + static_cast<std::size_t>(j) * n_bands_;
@@ -209,6 +256,7 @@ void GalaxyPosterior::evaluate(const Eigen::Ref<const Eigen::MatrixXd>& y, doubl
     if (x_out) {
       for (int k = 0; k < kNumFlow; ++k) (*x_out)(i, k) = xs_[i * kNumFlow + k];
       (*x_out)(i, 0) = log_mstar;
+      if (free_) (*x_out)(i, kNumFlow) = z_row[i];
     }
   }
 }

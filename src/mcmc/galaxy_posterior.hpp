@@ -7,6 +7,7 @@
 #include "mcmc/ensemble_slice_sampler.hpp"
 #include "prior/prior.hpp"
 #include "sps/fixed_z_model.hpp"
+#include "sps/sed_model.hpp"
 
 #include <Eigen/Core>
 
@@ -45,6 +46,11 @@ SampledCoords sampled_coords_from_string(const std::string& name);
 /// with log |d logM*/du| = log sigma_M - log M - log ln 10; points with M outside the prior's
 /// mass range get -inf. One model evaluation per point, as in the other coordinates.
 ///
+/// With the redshift free (photo-z mode, docs/photo-z.md) a 12th coordinate is z, uniform on
+/// [z_min, z_max]: linear in kBox, logit((z - z_min) / (z_max - z_min)) in kUnbounded and
+/// kAmplitude (the fluxes stay linear in M at every z), and the model is evaluated at each
+/// point's own z.
+///
 /// Keeps references to `model` and `prior` (they must outlive it) and work buffers: one
 /// instance per thread.
 class GalaxyPosterior {
@@ -54,30 +60,36 @@ class GalaxyPosterior {
   /// reject (run_galaxy flags it).
   GalaxyPosterior(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs,
                   const double* sigma, int n_bands, SampledCoords coords);
+  /// The same with z free on [z_min, z_max] (0 <= z_min < z_max <= model z_max; ConfigError otherwise).
+  GalaxyPosterior(const sps::SedModel& model, double z_min, double z_max, const prior::Prior& prior,
+                  const double* flux_obs, const double* sigma, int n_bands, SampledCoords coords);
 
-  /// thetas [n, 11] sampled coordinates -> logp [n] (log density in those coordinates; -inf
+  /// Sampled (and flow) coordinates: 11, or 12 with z free.
+  int dim() const { return static_cast<int>(lo_.size()); }
+
+  /// thetas [n, dim()] sampled coordinates -> logp [n] (log density in those coordinates; -inf
   /// outside the support; a NaN model flux gives NaN, which the sampler reports as
   /// NumericsError). The BatchLogDensity signature.
   void operator()(const Eigen::Ref<const Eigen::MatrixXd>& thetas, Eigen::Ref<Eigen::VectorXd> logp);
 
-  /// Sampled coordinates y [n, 11] with their log density `logp` [n] (as the sampler returned
-  /// it) -> flow coordinates x [n, 11] and the flow-coordinate log posterior [n] (-0.5 chi^2 +
+  /// Sampled coordinates y [n, dim()] with their log density `logp` [n] (as the sampler returned
+  /// it) -> flow coordinates x [n, dim()] (then z) and the flow-coordinate log posterior [n] (-0.5 chi^2 +
   /// log prior, the schema's /log_prob). kAmplitude evaluates the model once per row (log M*
   /// needs M_hat); the others need no model call.
   void to_flow(const Eigen::Ref<const Eigen::MatrixXd>& y, const Eigen::Ref<const Eigen::VectorXd>& logp,
                Eigen::MatrixXd& x, Eigen::VectorXd& logp_flow);
 
-  /// Flow coordinates x [n, 11] (inside the box) -> sampled coordinates [n, 11]. kAmplitude
+  /// Flow coordinates x [n, dim()] (inside the box) -> sampled coordinates [n, dim()]. kAmplitude
   /// evaluates the model once per row (for M_hat, sigma_M).
   Eigen::MatrixXd from_flow(const Eigen::Ref<const Eigen::MatrixXd>& x);
 
-  /// Typical scale of each sampled coordinate [11] (the box widths; 4 in the logit and
+  /// Typical scale of each sampled coordinate [dim()] (the box widths; 4 in the logit and
   /// amplitude coordinates, where the prior's bulk spans a few units).
   Eigen::VectorXd scale() const;
 
   /// The sampled coordinates with a fixed bounded support (for the sampler's whole-range
   /// coordinate slices, AxisSliceSettings): the 10 shape coordinates (1..10) as kLogit in
-  /// kUnbounded and kAmplitude, all 11 box coordinates as kLinear in kBox. The amplitude u of
+  /// kUnbounded and kAmplitude, all box coordinates as kLinear in kBox (z too, when free). The amplitude u of
   /// kAmplitude has no fixed bounds (its range depends on the shape) and is not listed.
   std::vector<BoundedAxis> bounded_axes() const;
 
@@ -85,21 +97,32 @@ class GalaxyPosterior {
   long n_evals() const { return n_evals_; }
 
  private:
-  /// Log density in the sampled coordinates at the rows of y [n, 11] into logp [n]; optionally
-  /// the flow coordinates x [n, 11] (rows outside the support: NaN) and the flow-coordinate log
+  /// Log density in the sampled coordinates at the rows of y [n, dim()] into logp [n]; optionally
+  /// the flow coordinates x [n, dim()] (rows outside the support: NaN) and the flow-coordinate log
   /// posterior [n].
   void evaluate(const Eigen::Ref<const Eigen::MatrixXd>& y, double* logp, Eigen::MatrixXd* x_out,
                 Eigen::VectorXd* logp_flow);
+  /// The shared constructor (fixed z; the z-free one then sets free_ and the z bounds).
+  GalaxyPosterior(const sps::FixedZModel* model, const prior::Prior& prior, const double* flux_obs,
+                  const double* sigma, int n_bands, SampledCoords coords);
+  /// Model fluxes [m, B] of physical thetas [m, 12] at redshifts z [m] (ignored at a fixed z).
+  void model_fluxes(const double* phys, const double* z, int m, double* flux);
+  /// z of the sampled coordinate v (kBox: v itself) and the log |dz/dv| it adds.
+  double z_of(double v, double* log_det) const;
+  /// The sampled coordinate of z.
+  double sampled_of_z(double z) const;
 
-  const sps::FixedZModel& model_;
+  const sps::FixedZModel* fixed_ = nullptr;  ///< the model at the galaxy's z, or
+  const sps::SedModel* free_ = nullptr;      ///< the model at any z (z free)
   const prior::Prior& prior_;
+  std::vector<double> lo_, hi_;  ///< [dim()] the flow box, then [z_min, z_max]
   std::vector<double> flux_obs_, ivar_;  ///< [n_bands]; a missing band has ivar 0 and flux 0
   int n_bands_;
   SampledCoords coords_;
   double log_prior_in_box_ = 0.0;
   double m_lo_ = 0.0, m_hi_ = 0.0;  ///< the prior's mass range [M_sun]
   double log_det_y0_ = 0.0;
-  std::vector<double> ys_, xs_, log_det_, phys_, flux_;
+  std::vector<double> ys_, xs_, zs_, log_det_, phys_, flux_;  ///< ys_, xs_ [n, 11]; zs_ [n]
   std::vector<Eigen::Index> inside_;
   long n_evals_ = 0;
 };

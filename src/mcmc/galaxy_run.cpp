@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <type_traits>
 
 namespace sedpost::mcmc {
 namespace {
@@ -44,27 +45,27 @@ const std::vector<std::string>& galaxy_flag_names() {
   return names;
 }
 
-GalaxyResult::GalaxyResult(std::size_t steps, std::size_t walkers)
-    : chains(steps * walkers * kNumPhys, std::numeric_limits<float>::quiet_NaN()),
+GalaxyResult::GalaxyResult(std::size_t steps, std::size_t walkers, std::size_t params)
+    : chains(steps * walkers * params, std::numeric_limits<float>::quiet_NaN()),
       log_prob(steps * walkers, std::numeric_limits<float>::quiet_NaN()),
-      tau(kNumPhys, kNaN), rhat(kNumPhys, kNaN), ess(kNumPhys, kNaN), map_theta(kNumPhys, kNaN) {}
+      tau(params, kNaN), rhat(params, kNaN), ess(params, kNaN), map_theta(params, kNaN) {}
 
 void GalaxyResult::flag(GalaxyFlag bit, const std::string& why) {
   flags |= 1u << bit;
   reason += (reason.empty() ? "" : "; ") + why;
 }
 
-ConvergenceProbe::ConvergenceProbe(int n_walkers, const EarlyStopSettings& es) : es_(es) {
-  r_.n_dim = kNumFlow;
+ConvergenceProbe::ConvergenceProbe(int n_walkers, const EarlyStopSettings& es, int n_dim) : es_(es) {
+  r_.n_dim = n_dim;
   r_.n_walkers = n_walkers;
-  r_.chain.reserve(static_cast<std::size_t>(kMaxRows) * n_walkers * kNumFlow);
+  r_.chain.reserve(static_cast<std::size_t>(kMaxRows) * n_walkers * n_dim);
 }
 
 void ConvergenceProbe::add(int kept, const Eigen::MatrixXd& positions) {
   if (kept % thin_ != 0) return;
   if (r_.n_steps == kMaxRows) {
     // Keep rows whose kept index is a multiple of 2 thin (the odd 0-based rows).
-    const std::size_t row = static_cast<std::size_t>(r_.n_walkers) * kNumFlow;
+    const std::size_t row = static_cast<std::size_t>(r_.n_walkers) * r_.n_dim;
     for (int i = 1, j = 0; i < r_.n_steps; i += 2, ++j) {
       std::copy_n(r_.chain.begin() + static_cast<std::ptrdiff_t>(i * row), row,
                   r_.chain.begin() + static_cast<std::ptrdiff_t>(j * row));
@@ -75,14 +76,14 @@ void ConvergenceProbe::add(int kept, const Eigen::MatrixXd& positions) {
     if (kept % thin_ != 0) return;
   }
   for (int w = 0; w < r_.n_walkers; ++w)
-    for (int k = 0; k < kNumFlow; ++k) r_.chain.push_back(positions(w, k));
+    for (int k = 0; k < r_.n_dim; ++k) r_.chain.push_back(positions(w, k));
   ++r_.n_steps;
 }
 
 ChainDiagnostics ConvergenceProbe::diagnose(int n_kept) const {
   ChainDiagnostics d;
   if (r_.n_steps < 4) {
-    d.tau = Eigen::VectorXd::Constant(kNumFlow, kNaN);
+    d.tau = Eigen::VectorXd::Constant(r_.n_dim, kNaN);
     d.rhat = d.tau;
     d.ess = d.tau;
     return d;
@@ -102,7 +103,10 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
   const int nb = run.model.num_bands();
   const double z_max = run.model.settings().z_max;
   const std::size_t max_kept = static_cast<std::size_t>(ss.n_steps / ss.thin);
-  GalaxyResult res(max_kept, static_cast<std::size_t>(ss.n_walkers));
+  const bool z_free = run.layout.z_inferred;
+  const int D = static_cast<int>(run.layout.dim());     // sampled coordinates
+  const int P = kNumPhys + (z_free ? 1 : 0);            // values per chain entry
+  GalaxyResult res(max_kept, static_cast<std::size_t>(ss.n_walkers), static_cast<std::size_t>(P));
   const auto t0 = std::chrono::steady_clock::now();
 
   // A missing band (flux not finite or sigma +inf: not measured, as catalogs and band-masked
@@ -122,25 +126,47 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
     }
   }
   if (res.flags == 0 && n_used == 0) res.flag(kFlagBadFlux, "every band is missing");
-  if (!std::isfinite(z) || !(z > 0.0) || z > z_max) {
+  if (!z_free && (!std::isfinite(z) || !(z > 0.0) || z > z_max)) {
     res.flag(kFlagBadRedshift, cat("z = ", z, " is outside (0, ", z_max, "]"));
   }
   if (res.flags != 0) return res;
 
   std::shared_ptr<GalaxyPosterior> state;
+  // The flow coordinates [D] of a chain point -> physical theta (then z) into dst [P].
+  auto to_output = [&](const double* x, auto* dst) {
+    prior::FlowCoords xf{};
+    std::copy(x, x + kNumFlow, xf.begin());
+    const prior::Physical p = run.prior.to_physical(xf);
+    for (int k = 0; k < kNumPhys; ++k) dst[k] = static_cast<std::remove_pointer_t<decltype(dst)>>(p[k]);
+    if (z_free) dst[kNumPhys] = static_cast<std::remove_pointer_t<decltype(dst)>>(x[kNumFlow]);
+  };
+  // The box of the flow coordinates [D]: the prior's, then the z range.
+  const std::vector<double> lo = run.layout.lower(run.prior), hi = run.layout.upper(run.prior);
+  auto in_box = [&](const double* x) {
+    prior::FlowCoords xf{};
+    std::copy(x, x + kNumFlow, xf.begin());
+    return run.prior.in_box(xf) && (!z_free || (x[kNumFlow] > 0 && x[kNumFlow] >= lo[kNumFlow] && x[kNumFlow] <= hi[kNumFlow]));
+  };
   try {
-    const sps::FixedZModel fz(run.model, z);
-    state = std::make_shared<GalaxyPosterior>(fz, run.prior, flux, sigma_used.data(), nb, opt.coords);
+    std::unique_ptr<sps::FixedZModel> fz;
+    if (z_free) {
+      state = std::make_shared<GalaxyPosterior>(run.model, run.layout.z_min, run.layout.z_max, run.prior, flux,
+                                                sigma_used.data(), nb, opt.coords);
+    } else {
+      fz = std::make_unique<sps::FixedZModel>(run.model, z);
+      state = std::make_shared<GalaxyPosterior>(*fz, run.prior, flux, sigma_used.data(), nb, opt.coords);
+    }
     const BatchLogDensity log_density = [state](const Eigen::Ref<const Eigen::MatrixXd>& t,
                                                 Eigen::Ref<Eigen::VectorXd> lp) { (*state)(t, lp); };
 
     // Initialisation stream: kMcmc keyed by the row with the top bit set, so it never overlaps
     // the sampler's own stream Rng(seed, kMcmc, row).
     Rng init_rng(ss.seed, RngStream::kMcmc, row | (std::uint64_t{1} << 63));
-    Eigen::MatrixXd start_flow(opt.map_starts, kNumFlow);
+    Eigen::MatrixXd start_flow(opt.map_starts, D);
     for (int s = 0; s < opt.map_starts; ++s) {
       const prior::FlowCoords x = run.prior.sample_flow(init_rng);
       for (int k = 0; k < kNumFlow; ++k) start_flow(s, k) = x[k];
+      if (z_free) start_flow(s, kNumFlow) = init_rng.uniform(run.layout.z_min, run.layout.z_max);
     }
     const Eigen::MatrixXd starts = state->from_flow(start_flow);
     const Eigen::VectorXd start_lp = mcmc::evaluate(log_density, starts);
@@ -156,10 +182,8 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
       {
         Eigen::VectorXd map_lp_flow;
         state->to_flow(map.theta.transpose(), Eigen::VectorXd::Constant(1, map.log_prob), map_flow, map_lp_flow);
-        prior::FlowCoords xm{};
-        for (int k = 0; k < kNumFlow; ++k) xm[k] = map_flow(0, k);
-        const prior::Physical pm = run.prior.to_physical(xm);
-        res.map_theta.assign(pm.begin(), pm.end());
+        const Eigen::VectorXd xm = map_flow.row(0).transpose();
+        to_output(xm.data(), res.map_theta.data());
         res.map_log_prob = map_lp_flow[0];  // the mode in the sampled coordinates
       }
 
@@ -167,22 +191,20 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
       // of each coordinate's prior range, points outside the box redrawn), then mapped to the
       // sampled coordinates. A ball drawn in the sampled coordinates can miss the support
       // entirely in kAmplitude when the likelihood is flat (sigma_M >> the prior's mass range).
-      Eigen::MatrixXd init(ss.n_walkers, kNumFlow);
+      Eigen::MatrixXd init(ss.n_walkers, D);
       {
-        Eigen::MatrixXd cand(ss.n_walkers, kNumFlow);
+        Eigen::MatrixXd cand(ss.n_walkers, D);
         int got = 0;
         for (int batch = 0; got < ss.n_walkers; ++batch) {
           if (batch == 1000)
             throw NumericsError(cat("row ", row, ": found only ", got, " of ", ss.n_walkers,
                                     " initial walkers with finite log density around the MAP"));
-          prior::FlowCoords xc{};
+          std::vector<double> xc(static_cast<std::size_t>(D));
           for (int i = 0; i < ss.n_walkers; ++i) {
             do {
-              for (int k = 0; k < kNumFlow; ++k)
-                xc[k] = map_flow(0, k) + opt.init_scale * (run.prior.flow_upper()[k] - run.prior.flow_lower()[k]) *
-                                             init_rng.normal();
-            } while (!run.prior.in_box(xc));
-            for (int k = 0; k < kNumFlow; ++k) cand(i, k) = xc[k];
+              for (int k = 0; k < D; ++k) xc[k] = map_flow(0, k) + opt.init_scale * (hi[k] - lo[k]) * init_rng.normal();
+            } while (!in_box(xc.data()));
+            for (int k = 0; k < D; ++k) cand(i, k) = xc[k];
           }
           const Eigen::MatrixXd y = state->from_flow(cand);
           const Eigen::VectorXd lp = mcmc::evaluate(log_density, y);
@@ -200,11 +222,11 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
       }
       settings.mode_jumps = ModeJumpSettings{};
       if (opt.mode_jumps) settings.mode_jumps.centers = distinct_optima(map, opt.mode_jump_drop);
-      const EnsembleSliceSampler sampler(log_density, kNumFlow, settings);
+      const EnsembleSliceSampler sampler(log_density, D, settings);
       // Convergence checks on a thinned copy of the chain (ConvergenceProbe): each check costs
       // the same at any chain length, where diagnosing the whole chain every check_every steps
       // costs O(n log n) per check, O(n^2 log n) per run (16 s per check at 58k steps here).
-      ConvergenceProbe probe(ss.n_walkers, settings.early_stop);
+      ConvergenceProbe probe(ss.n_walkers, settings.early_stop, D);
       bool converged_early = false, timed_out = false;
       double last_tau = kNaN;
       Eigen::MatrixXd x_flow;
@@ -220,12 +242,9 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
         if (!x_flow.allFinite())
           throw NumericsError(cat("row ", row, ": a walker left the support (sampled coordinates -> flow)"));
         const std::size_t s = static_cast<std::size_t>(kept - 1);
-        prior::FlowCoords x{};
         for (int w = 0; w < ss.n_walkers; ++w) {
-          for (int k = 0; k < kNumFlow; ++k) x[k] = x_flow(w, k);
-          const prior::Physical p = run.prior.to_physical(x);
-          float* dst = res.chains.data() + (s * ss.n_walkers + w) * kNumPhys;
-          for (int k = 0; k < kNumPhys; ++k) dst[k] = static_cast<float>(p[k]);
+          const Eigen::VectorXd xw = x_flow.row(w).transpose();
+          to_output(xw.data(), res.chains.data() + (s * ss.n_walkers + w) * P);
           res.log_prob[s * ss.n_walkers + w] = static_cast<float>(lp_flow[w]);
         }
         probe.add(kept, x_flow);
@@ -263,7 +282,7 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
         // Flow-coordinate diagnostics: exact (whole chain) up to ConvergenceProbe::kMaxRows kept
         // steps, the thinned probe's beyond (tau scaled back to kept steps).
         const ChainDiagnostics d = probe.diagnose(r.n_steps);
-        for (int k = 0; k < kNumFlow; ++k) {
+        for (int k = 0; k < D; ++k) {
           res.tau[physical_slot(k)] = d.tau[k];
           res.rhat[physical_slot(k)] = d.rhat[k];
           res.ess[physical_slot(k)] = d.ess[k];

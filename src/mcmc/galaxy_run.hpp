@@ -10,6 +10,7 @@
 #include "mcmc/ensemble_slice_sampler.hpp"
 #include "mcmc/galaxy_posterior.hpp"
 #include "prior/prior.hpp"
+#include "prior/theta_layout.hpp"
 #include "sps/sed_model.hpp"
 
 #include <Eigen/Core>
@@ -39,16 +40,17 @@ enum GalaxyFlag : int {
 const std::vector<std::string>& galaxy_flag_names();
 
 /// Slot of flow coordinate k in the 12-slot physical layout: u_1..u_3 sit in beta_1..beta_3's
-/// slots, beta_4's slot (4) has no flow coordinate, the rest shift by one.
+/// slots, beta_4's slot (4) has no flow coordinate, the rest shift by one (z, coordinate 11 when
+/// free, goes to slot 12 after the physical parameters).
 inline int physical_slot(int k) { return k < 4 ? k : k + 1; }
 
 /// Everything written for one galaxy (NaN-filled unless the run got that far).
 struct GalaxyResult {
-  std::vector<float> chains;     ///< [steps, walkers, 12] physical theta
+  std::vector<float> chains;     ///< [steps, walkers, P] physical theta (P = 12), then z when free (P = 13)
   std::vector<float> log_prob;   ///< [steps, walkers] flow-coordinate log posterior
   std::int64_t n_steps = 0;      ///< kept steps filled in chains / log_prob
-  std::vector<double> tau, rhat, ess;  ///< [12], NaN in beta_4's slot (physical_slot)
-  std::vector<double> map_theta;       ///< [12] physical theta
+  std::vector<double> tau, rhat, ess;  ///< [P], NaN in beta_4's slot (physical_slot)
+  std::vector<double> map_theta;       ///< [P] physical theta (then z)
   double map_log_prob = std::numeric_limits<double>::quiet_NaN();
   std::uint32_t flags = 0;       ///< bit mask of GalaxyFlag
   std::string reason;            ///< "; "-joined reasons of the flags
@@ -57,8 +59,8 @@ struct GalaxyResult {
   double wall_s = 0.0;           ///< wall time spent on the galaxy [s]
   double max_tau = std::numeric_limits<double>::quiet_NaN();
 
-  /// `steps` kept steps (steps / thin) of `walkers` walkers, all NaN.
-  GalaxyResult(std::size_t steps, std::size_t walkers);
+  /// `steps` kept steps (steps / thin) of `walkers` walkers, `params` = P values each, all NaN.
+  GalaxyResult(std::size_t steps, std::size_t walkers, std::size_t params = 12);
 
   /// Sets `bit` and appends `why` to the reason.
   void flag(GalaxyFlag bit, const std::string& why);
@@ -95,6 +97,9 @@ struct GalaxyRunSetup {
   const sps::SedModel& model;     ///< redshifts up to model.settings().z_max are accepted
   const prior::Prior& prior;
   GalaxyRunSettings settings;
+  /// z_inferred: the redshift is sampled too (uniform on [z_min, z_max]; the catalog's z is
+  /// not used), a 12th coordinate, and the chains get it as their 13th column.
+  prior::ThetaLayout layout{};
 };
 
 /// A thinned copy of the kept chain for convergence checks at bounded cost: at most kMaxRows
@@ -106,14 +111,14 @@ class ConvergenceProbe {
  public:
   static constexpr int kMaxRows = 4096;
 
-  ConvergenceProbe(int n_walkers, const EarlyStopSettings& es);
+  ConvergenceProbe(int n_walkers, const EarlyStopSettings& es, int n_dim = 11);
 
   /// Offer kept step `kept` (1-based, every kept step in order) with the walkers' flow
-  /// coordinates [walkers, 11].
+  /// coordinates [walkers, n_dim].
   void add(int kept, const Eigen::MatrixXd& positions);
 
   /// Diagnostics for a chain of `n_kept` kept steps (tau and ESS in kept steps; converged by
-  /// the criterion of `es`). Fewer than 4 rows stored: tau, rhat, ess NaN [11].
+  /// the criterion of `es`). Fewer than 4 rows stored: tau, rhat, ess NaN [n_dim].
   ChainDiagnostics diagnose(int n_kept) const;
 
  private:

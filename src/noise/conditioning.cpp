@@ -32,10 +32,14 @@ double default_softening(const std::string& band) {
     case 'r': return 1.2e-10;
     case 'i': return 1.8e-10;
     case 'z': return 7.4e-10;
-    default:
-      throw ConfigError("no default asinh-magnitude softening for band '" + band +
-                        "' (SDSS ugriz and GALEX FUV, NUV only)");
+    case 'y': return 7.4e-10;  // LSST / HSC / DECam y: as SDSS z (sky-limited red band)
+    default: break;
   }
+  // WISE: about Lupton et al.'s b = 1.042 sigma for the AllWISE 5-sigma depths (W1 19.6, W2 19.3 AB).
+  if (tail == "w1") return 3.0e-9;
+  if (tail == "w2") return 4.0e-9;
+  throw ConfigError("no default asinh-magnitude softening for band '" + band +
+                    "' (ugrizy, GALEX FUV, NUV and WISE W1, W2 only)");
 }
 
 double asinh_mag(double flux_nmgy, double b_maggies) {
@@ -48,8 +52,9 @@ double asinh_mag_error(double flux_nmgy, double sigma_nmgy, double b_maggies) {
   return kMagPerLnFlux * sigma_nmgy / std::sqrt(flux_nmgy * flux_nmgy + 4.0 * b_nmgy * b_nmgy);
 }
 
-Conditioning::Conditioning(std::vector<std::string> bands, std::vector<double> softening_maggies, bool band_masks)
-    : bands_(std::move(bands)), b_(std::move(softening_maggies)), masks_(band_masks) {
+Conditioning::Conditioning(std::vector<std::string> bands, std::vector<double> softening_maggies, bool band_masks,
+                           bool with_z)
+    : bands_(std::move(bands)), b_(std::move(softening_maggies)), masks_(band_masks), with_z_(with_z) {
   if (bands_.empty()) throw ConfigError("conditioning vector: no bands");
   if (b_.empty()) {
     for (const std::string& band : bands_) b_.push_back(default_softening(band));
@@ -67,9 +72,10 @@ Conditioning::Conditioning(std::vector<std::string> bands, std::vector<double> s
 
 std::vector<std::string> Conditioning::names() const {
   std::vector<std::string> n = conditioning_names(bands_);
+  if (!with_z_) n.pop_back();
   if (masks_)
     for (std::size_t b = 0; b < bands_.size(); ++b)
-      n.insert(n.end() - 1, "present_" + bands_[b]);
+      n.insert(n.end() - (with_z_ ? 1 : 0), "present_" + bands_[b]);
   return n;
 }
 
@@ -111,7 +117,7 @@ void Conditioning::make_batch(const double* flux, const double* sigma, const dou
       xr[nb + b] = use ? asinh_mag_error(f, s, b_[b]) : 0.0;
       if (masks_) xr[2 * nb + b] = use ? 1.0 : 0.0;
     }
-    xr[d - 1] = z[r];
+    if (with_z_) xr[d - 1] = z[r];
   }
 }
 
@@ -133,7 +139,7 @@ void Conditioning::photometry_of(const double* x, double* flux_nmgy, double* sig
     const double b_nmgy = b_[b] * 1e9;
     sigma_nmgy[b] = x[nb + b] / kMagPerLnFlux * std::sqrt(flux_nmgy[b] * flux_nmgy[b] + 4.0 * b_nmgy * b_nmgy);
   }
-  *z = x[dim() - 1];
+  *z = with_z_ ? x[dim() - 1] : std::numeric_limits<double>::quiet_NaN();
 }
 
 std::uint32_t band_bits(const std::uint8_t* present, std::size_t n_bands) {

@@ -1,6 +1,7 @@
 #pragma once
 /// The conditioning vector x of the flow (docs/MODEL.md section 6):
-/// x = (asinh magnitudes of the B bands, their errors, z), length 2B + 1.
+/// x = (asinh magnitudes of the B bands, their errors, z), length 2B + 1; without z (length 2B,
+/// or 3B with band masks) when the redshift is inferred (docs/photo-z.md).
 /// With band masks (a model trained on random subsets of its bands, docs/missing-bands.md):
 /// x = (asinh magnitudes, errors, present flags, z), length 3B + 1, where present_b is 1 for a
 /// measured band and 0 for a missing one; a missing band's magnitude is the fixed value
@@ -29,8 +30,9 @@
 namespace sedpost::noise {
 
 /// Default softening b [maggies] for SDSS band names "u".."z" (also "sdss_u0", "sdss2010-u",
-/// ... matched on the letter after the last '_' or '-') and GALEX "FUV", "NUV" (also
-/// "galex_FUV", ...). Throws ConfigError for other bands.
+/// ... matched on the letter after the last '_' or '-'), "y" (as z), GALEX "FUV", "NUV" (also
+/// "galex_FUV", ...) and WISE "W1", "W2" (3e-9, 4e-9: about 1.042 sigma at the AllWISE 5-sigma
+/// depths). Throws ConfigError for other bands.
 double default_softening(const std::string& band);
 
 /// Magnitude written for a missing band in a masked conditioning vector (its present flag is 0
@@ -48,23 +50,24 @@ class Conditioning {
  public:
   /// `softening_maggies` [bands]; empty = default_softening(band) for each band (ConfigError if
   /// unknown). `band_masks`: the 3B + 1 layout with present flags. Throws ConfigError when
-  /// sizes differ or some b <= 0.
+  /// sizes differ or some b <= 0. `with_z` false: no z entry (z inferred).
   explicit Conditioning(std::vector<std::string> bands = {"u", "g", "r", "i", "z"},
-                        std::vector<double> softening_maggies = {}, bool band_masks = false);
+                        std::vector<double> softening_maggies = {}, bool band_masks = false, bool with_z = true);
 
   const std::vector<std::string>& bands() const { return bands_; }
   const std::vector<double>& softening() const { return b_; }
   bool band_masks() const { return masks_; }
-  /// 2B + 1, or 3B + 1 with band masks.
-  std::size_t dim() const { return (masks_ ? 3 : 2) * bands_.size() + 1; }
+  bool with_z() const { return with_z_; }
+  /// 2B + 1, or 3B + 1 with band masks (one less without z).
+  std::size_t dim() const { return (masks_ ? 3 : 2) * bands_.size() + (with_z_ ? 1 : 0); }
   /// Column of the first present flag (2B); only meaningful with band masks.
   std::size_t present_offset() const { return 2 * bands_.size(); }
-  /// "asinh_mag_u", ..., "asinh_mag_err_u", ..., ["present_u", ...,] "z".
+  /// "asinh_mag_u", ..., "asinh_mag_err_u", ..., ["present_u", ...,] ["z"].
   std::vector<std::string> names() const;
   /// "mag" for the first 2B entries, "" for the flags and z.
   std::vector<std::string> units() const;
 
-  /// x [dim()] from `flux_nmgy`, `sigma_nmgy` [B] and redshift `z`. `present` [B] (1 = use the
+  /// x [dim()] from `flux_nmgy`, `sigma_nmgy` [B] and redshift `z` (not read without z). `present` [B] (1 = use the
   /// band; null = all) needs band masks when it leaves a band out (ConfigError otherwise);
   /// a left-out band's flux and sigma are not read. Non-finite inputs of a used band give
   /// non-finite outputs (callers flag those galaxies).
@@ -78,7 +81,8 @@ class Conditioning {
   /// Inverse of the magnitude part: flux [nmgy] of an asinh magnitude in band `b`.
   double flux_of(std::size_t band, double asinh_mag) const;
   /// Inverse of make(): fluxes and errors [B] in nanomaggies and the redshift of x [dim()]
-  /// (sigma from the first-order magnitude error, exact for vectors make() wrote). A band whose
+  /// (sigma from the first-order magnitude error, exact for vectors make() wrote; z NaN without
+  /// a z entry). A band whose
   /// present flag is 0 gets flux NaN and sigma +inf (the catalogs' "not measured").
   void photometry_of(const double* x, double* flux_nmgy, double* sigma_nmgy, double* z) const;
 
@@ -86,6 +90,7 @@ class Conditioning {
   std::vector<std::string> bands_;
   std::vector<double> b_;
   bool masks_ = false;
+  bool with_z_ = true;
 };
 
 /// Bit b set for each present[b] != 0 ([n_bands] <= 32): the `bands_used` bitmask of training

@@ -18,10 +18,13 @@ enum InferFlag : std::uint32_t {
   /// likelihood weighting: no draw's model fluxes lie inside the training flux range (the
   /// simulator's prior), so the galaxy was weighted with the untruncated prior
   kFlagOutsideFluxRange = 1u << 6,
+  /// photo-z mode: the redshift posterior has two or more modes, each with at least
+  /// PosteriorSettings::z_mode_weight of the weight (posterior/redshift_modes.hpp)
+  kFlagZMultimodal = 1u << 7,
 };
-inline constexpr int kNumInferFlags = 7;
+inline constexpr int kNumInferFlags = 8;
 /// "bad_photometry", "bad_redshift", "noisier_than_training", "colour_out_of_range",
-/// "chi2_implausible", "weights_degenerate", "outside_flux_range".
+/// "chi2_implausible", "weights_degenerate", "outside_flux_range", "z_multimodal".
 const std::vector<std::string>& infer_flag_names();
 /// Flags that mean "no posterior was computed" (summaries NaN).
 inline constexpr std::uint32_t kFlagsNoPosterior = kFlagBadPhotometry | kFlagBadRedshift;

@@ -14,7 +14,6 @@ namespace sedpost::posterior {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr int D = static_cast<int>(prior::kNumFlow);
 constexpr double kNu = 5;  ///< Student-t degrees of freedom (3 and an inflated scale 1.2 or 1.5 did worse on the demo)
 
 /// log(exp(a) + exp(b)) with -inf handled.
@@ -27,7 +26,7 @@ double log_add(double a, double b) {
 
 /// Every draw so far, with what the mixture weights need.
 struct Pool {
-  std::vector<double> x, amp, unit;              ///< [n, 11], [n, 11], [n, B]
+  std::vector<double> x, amp, unit;              ///< [n, D], [n, D], [n, B] (D = SedTarget::dim())
   std::vector<double> log_target, chi2, log_det; ///< [n]; log_det = log |dw/dx| (NaN: no amplitude coords)
   std::vector<double> log_q_flow;                ///< [n] flow density (bounded coordinates)
   std::vector<std::vector<double>> log_q_t;      ///< per t component: [n] density in x (t(w) |dw/dx|)
@@ -42,7 +41,7 @@ LikelihoodWeighting::LikelihoodWeighting(const flow::Flow& flow, const Posterior
 
 WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_cond, const float* theta,
                                        const float* log_q, std::uint64_t row) const {
-  const int S = settings_.n_samples, B = target.n_bands();
+  const int S = settings_.n_samples, B = target.n_bands(), D = target.dim();
   Pool p;
   // Round 0: the flow's draws.
   p.x.assign(theta, theta + static_cast<std::size_t>(S) * D);

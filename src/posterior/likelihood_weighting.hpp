@@ -22,7 +22,7 @@ namespace sedpost::posterior {
 /// One galaxy's weighted draws.
 struct WeightedDraws {
   int n = 0;                    ///< draws (= likelihood evaluations)
-  std::vector<double> x;        ///< [n, 11] flow coordinates
+  std::vector<double> x;        ///< [n, D] flow coordinates (D = SedTarget::dim(): 11, or 12 with z)
   std::vector<double> w;        ///< [n] normalised weights (0 outside the prior or far in the tails)
   std::vector<double> chi2;     ///< [n] chi^2 against the observed fluxes (sigma_eff), +inf outside the prior
   std::vector<double> log_q;    ///< [n] flow log density (bounded flow coordinates); -inf where not computed
@@ -40,7 +40,7 @@ class LikelihoodWeighting {
   /// PosteriorSettings (n_samples, min_ess, max_rounds, seed).
   LikelihoodWeighting(const flow::Flow& flow, const PosteriorSettings& settings);
 
-  /// theta [n_samples, 11] float flow draws with their flow log density log_q [n_samples]
+  /// theta [n_samples, target.dim()] float flow draws with their flow log density log_q [n_samples]
   /// (bounded flow coordinates, as Flow::sample returns them) for the conditioning vector
   /// x_cond [n_x]; `row` keys the refinement's random stream (Rng(seed, kImportance, row)).
   WeightedDraws run(const SedTarget& target, const float* x_cond, const float* theta, const float* log_q,

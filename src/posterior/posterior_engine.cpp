@@ -5,6 +5,7 @@
 #include <exception>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/logger.hpp"
@@ -12,6 +13,7 @@
 #include "core/special_functions.hpp"
 #include "posterior/importance.hpp"
 #include "posterior/likelihood_weighting.hpp"
+#include "posterior/redshift_modes.hpp"
 #include "posterior/sed_target.hpp"
 #include "posterior/simulator_terms.hpp"
 #include "sps/fixed_z_model.hpp"
@@ -22,10 +24,9 @@ namespace {
 
 using catalog::CatalogChunk;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr int K = catalog::kNumQuantities;
 constexpr int kS = catalog::kNumSummaryColumns;
-constexpr std::size_t D = prior::kNumFlow;
 constexpr std::size_t kRowsPerCall = 1 << 16;
+constexpr std::size_t kZ = prior::ThetaLayout::kZ;
 
 }  // namespace
 
@@ -36,14 +37,16 @@ PosteriorEngine::PosteriorEngine(const flow::Flow& flow, const sps::SedModel& mo
       prior_(prior),
       support_(support),
       settings_(settings),
-      conditioning_(support.bands, {}, support.band_masks) {
+      layout_{support.z_inferred, support.z_min, support.z_max},
+      conditioning_(support.bands, {}, support.band_masks, !support.z_inferred) {
   settings_.validate();
   chi2_max_.push_back(kNaN);
   for (std::size_t k = 1; k <= support.bands.size(); ++k)
     chi2_max_.push_back(chi2_quantile_upper(settings.chi2_pvalue, static_cast<double>(k)));
   if (!flow.has_box()) throw ConfigError("model file: the flow has no prior box, so it is not an SED model");
-  if (flow.n_theta() != static_cast<int>(prior::kNumFlow))
-    throw ConfigError(cat("model file: the flow has ", flow.n_theta(), "-D theta, the SED prior ", prior::kNumFlow));
+  if (flow.n_theta() != theta_dim())
+    throw ConfigError(cat("model file: the flow has ", flow.n_theta(), "-D theta, the SED prior ", theta_dim(),
+                          z_inferred() ? " (11 flow coordinates and z)" : ""));
   if (flow.n_x() != static_cast<int>(conditioning_.dim()))
     throw ConfigError(cat("model file: the flow has ", flow.n_x(), "-D x, but ", support.bands.size(),
                           " bands give a ", conditioning_.dim(), "-D conditioning vector"));
@@ -90,7 +93,7 @@ std::uint32_t PosteriorEngine::check_row(const CatalogChunk& c, std::size_t i, s
     add_reason(reason, "no usable band: " + missing);
   }
   const double z = c.z[i];
-  if (!std::isfinite(z) || z <= 0 || z < support_.z_min || z > support_.z_max) {
+  if (!z_inferred() && (!std::isfinite(z) || z <= 0 || z < support_.z_min || z > support_.z_max)) {
     flags |= kFlagBadRedshift;
     add_reason(reason, cat("z = ", z, " outside the training range (", support_.z_min, ", ", support_.z_max, "]"));
   }
@@ -162,18 +165,24 @@ double PosteriorEngine::log_q_unbounded(const double* theta, double log_q) const
   return lq;
 }
 
-void PosteriorEngine::quantities(const sps::FixedZModel& at_z, const double* x, double* out) const {
+void PosteriorEngine::quantities(const sps::FixedZModel* at_z, const double* x, double* out) const {
   prior_.to_physical(x, 1, out);  // the 12 physical parameters first
-  catalog::derived_values(at_z.derived(out), out + catalog::kNumPhysical);
+  if (at_z) {
+    catalog::derived_values(at_z->derived(out), out + catalog::kNumPhysical);
+  } else {
+    catalog::derived_values(model_.derived(out, x[kZ]), out + catalog::kNumPhysical);
+    out[catalog::kNumQuantities] = x[kZ];
+  }
 }
 
-void PosteriorEngine::best_fit(const CatalogChunk& c, std::size_t i, const sps::FixedZModel& at_z, const double* x,
+void PosteriorEngine::best_fit(const CatalogChunk& c, std::size_t i, const sps::FixedZModel* at_z, const double* x,
                                ChunkResult& r) const {
   const std::size_t nb = support_.bands.size();
   double physical[catalog::kNumPhysical];
   prior_.to_physical(x, 1, physical);
   double* model_flux = r.best_flux.data() + i * nb;
-  at_z.evaluate(physical, model_flux);
+  if (at_z) at_z->evaluate(physical, model_flux);
+  else model_.evaluate(physical, x[kZ], model_flux);
   double chi2 = 0;
   for (std::size_t b = 0; b < nb; ++b) {
     if (!(r.bands_used[i] >> b & 1u)) continue;
@@ -184,19 +193,36 @@ void PosteriorEngine::best_fit(const CatalogChunk& c, std::size_t i, const sps::
   r.chi2[i] = chi2;
 }
 
+void PosteriorEngine::check_z_modes(const double* x, const double* w, std::size_t m, std::size_t i,
+                                    ChunkResult& r) const {
+  const std::size_t D = layout_.dim();
+  std::vector<double> z(m);
+  for (std::size_t s = 0; s < m; ++s) z[s] = x[s * D + kZ];
+  const std::vector<RedshiftMode> modes =
+      redshift_modes(z.data(), w, m, layout_.z_min, layout_.z_max, settings_.z_mode_weight);
+  if (modes.size() < 2) return;
+  r.flags[i] |= kFlagZMultimodal;
+  add_reason(&r.reason[i], cat("redshift posterior has ", modes.size(), " modes: ", describe_modes(modes)));
+}
+
 void PosteriorEngine::summarise_flow_draws(const CatalogChunk& c, std::size_t i, const float* theta_flow,
                                            const float* log_q, ChunkResult& r) const {
-  const std::size_t S = static_cast<std::size_t>(settings_.n_samples);
-  const sps::FixedZModel at_z(model_, c.z[i]);
-  std::vector<double> q(S * K), x(D);
+  const std::size_t S = static_cast<std::size_t>(settings_.n_samples), D = layout_.dim();
+  const auto K = static_cast<std::size_t>(num_quantities());
+  std::optional<sps::FixedZModel> fixed;
+  if (!z_inferred()) fixed.emplace(model_, c.z[i]);
+  const sps::FixedZModel* at_z = fixed ? &*fixed : nullptr;
+  std::vector<double> q(S * K), x(D), all(S * D);
   for (std::size_t s = 0; s < S; ++s) {
     std::copy(theta_flow + s * D, theta_flow + (s + 1) * D, x.begin());
+    std::copy(x.begin(), x.end(), all.begin() + static_cast<std::ptrdiff_t>(s * D));
     quantities(at_z, x.data(), q.data() + s * K);
   }
+  if (z_inferred()) check_z_modes(all.data(), nullptr, S, i, r);
   std::vector<double> column(S);
-  for (int k = 0; k < K; ++k) {
-    for (std::size_t s = 0; s < S; ++s) column[s] = q[s * K + static_cast<std::size_t>(k)];
-    catalog::summarize(column, r.summary.data() + (i * K + static_cast<std::size_t>(k)) * kS);
+  for (std::size_t k = 0; k < K; ++k) {
+    for (std::size_t s = 0; s < S; ++s) column[s] = q[s * K + k];
+    catalog::summarize(column, r.summary.data() + (i * K + k) * kS);
   }
   const std::size_t n_store = static_cast<std::size_t>(settings_.n_store);
   for (std::size_t s = 0; s < n_store * K; ++s) r.samples[i * n_store * K + s] = static_cast<float>(q[s]);
@@ -223,8 +249,11 @@ void PosteriorEngine::summarise_flow_draws(const CatalogChunk& c, std::size_t i,
 void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, const float* x_cond,
                                          const float* theta_flow, const float* log_q, const std::uint8_t* typical_noise,
                                          ChunkResult& r, double* best_x) const {
-  const std::size_t nb = support_.bands.size();
-  const sps::FixedZModel at_z(model_, c.z[i]);
+  const std::size_t nb = support_.bands.size(), D = layout_.dim();
+  const auto K = static_cast<std::size_t>(num_quantities());
+  std::optional<sps::FixedZModel> fixed;
+  if (!z_inferred()) fixed.emplace(model_, c.z[i]);
+  const sps::FixedZModel* at_z = fixed ? &*fixed : nullptr;
   const double* flux = c.flux.data() + i * nb;
   // Bands outside the posterior get an infinite error: SedTarget leaves them out.
   std::vector<double> sigma(c.sigma.begin() + static_cast<std::ptrdiff_t>(i * nb),
@@ -235,12 +264,15 @@ void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, c
   const LikelihoodWeighting weighting(flow_, settings_);
   // The simulator's prior (model fluxes inside the training flux range) and error density.
   const SimulatorTerms terms(support_.noise, sigma.data(), settings_.noise_likelihood ? typical_noise : nullptr, true);
-  WeightedDraws d = weighting.run(
-      SedTarget(at_z, prior_, flux, sigma.data(), static_cast<int>(nb), settings_.model_error, &terms), x_cond,
-      theta_flow, log_q, row);
+  // The exact target: at the galaxy's z, or with z free (the draws' 12th coordinate).
+  auto target = [&](const SimulatorTerms* t) {
+    const int B = static_cast<int>(nb);
+    return at_z ? SedTarget(*at_z, prior_, flux, sigma.data(), B, settings_.model_error, t)
+                : SedTarget(model_, layout_.z_min, layout_.z_max, prior_, flux, sigma.data(), B, settings_.model_error, t);
+  };
+  WeightedDraws d = weighting.run(target(&terms), x_cond, theta_flow, log_q, row);
   if (d.best < 0) {
-    d = weighting.run(SedTarget(at_z, prior_, flux, sigma.data(), static_cast<int>(nb), settings_.model_error), x_cond,
-                      theta_flow, log_q, row);
+    d = weighting.run(target(nullptr), x_cond, theta_flow, log_q, row);
     r.flags[i] |= kFlagOutsideFluxRange;
     add_reason(&r.reason[i], "no draw has model fluxes inside the training flux range; weighted without it");
   }
@@ -273,14 +305,15 @@ void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, c
   }
   const std::size_t m = wq.size();
   std::vector<double> column(m);
-  for (int k = 0; k < K; ++k) {
-    for (std::size_t s = 0; s < m; ++s) column[s] = q[s * K + static_cast<std::size_t>(k)];
-    weighted_summary(column.data(), wq.data(), m, r.summary.data() + (i * K + static_cast<std::size_t>(k)) * kS);
+  for (std::size_t k = 0; k < K; ++k) {
+    for (std::size_t s = 0; s < m; ++s) column[s] = q[s * K + k];
+    weighted_summary(column.data(), wq.data(), m, r.summary.data() + (i * K + k) * kS);
   }
+  if (z_inferred()) check_z_modes(d.x.data(), d.w.data(), d.w.size(), i, r);
   for (std::size_t s = 0; s < picks.size(); ++s) {
     const double* src = &q[static_cast<std::size_t>(slot[picks[s]]) * K];
     float* dst = &r.samples[(i * n_store + s) * K];
-    for (int k = 0; k < K; ++k) dst[k] = static_cast<float>(src[k]);
+    for (std::size_t k = 0; k < K; ++k) dst[k] = static_cast<float>(src[k]);
     for (std::size_t k = 0; k < D; ++k) r.draws_flow[(i * n_store + s) * D + k] = static_cast<float>(d.x[picks[s] * D + k]);
   }
   if (!one.empty()) r.chi2_draw[i] = d.chi2[one[0]];
@@ -312,7 +345,7 @@ void PosteriorEngine::posterior_of_row(const CatalogChunk& c, std::size_t i, con
 }
 
 void PosteriorEngine::flow_log_q_best(const float* x, const std::vector<double>& best_x, ChunkResult& r) const {
-  const std::size_t nx = conditioning_.dim();
+  const std::size_t nx = conditioning_.dim(), D = layout_.dim();
   std::vector<std::size_t> rows;
   std::vector<float> theta, xs;
   for (std::size_t i = 0; i < r.n; ++i) {
@@ -331,7 +364,8 @@ void PosteriorEngine::flow_log_q_best(const float* x, const std::vector<double>&
 ChunkResult PosteriorEngine::run(const CatalogChunk& c) const {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
-  const std::size_t n = c.n, nb = support_.bands.size(), nx = conditioning_.dim();
+  const std::size_t n = c.n, nb = support_.bands.size(), nx = conditioning_.dim(), D = layout_.dim();
+  const auto K = static_cast<std::size_t>(num_quantities());
   const std::size_t S = static_cast<std::size_t>(settings_.n_samples);
   const std::size_t n_store = static_cast<std::size_t>(settings_.n_store);
   ChunkResult r;
@@ -409,6 +443,7 @@ ChunkResult PosteriorEngine::run(const CatalogChunk& c) const {
       std::copy(th, th + catalog::kNumPhysical, row);
       if (std::isfinite(c.z[i]) && c.z[i] > 0 && c.z[i] <= model_.settings().z_max)
         catalog::derived_values(model_.derived(th, c.z[i]), row + catalog::kNumPhysical);
+      if (z_inferred()) row[catalog::kNumQuantities] = c.z[i];  // the simulated (true) z
     }
   }
   const auto t4 = Clock::now();

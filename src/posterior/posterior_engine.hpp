@@ -17,17 +17,19 @@
 #include "posterior/flags.hpp"
 #include "posterior/settings.hpp"
 #include "prior/prior.hpp"
+#include "prior/theta_layout.hpp"
 #include "sps/fixed_z_model.hpp"
 #include "sps/sed_model.hpp"
 
 namespace sedpost::posterior {
 
-/// Results for one chunk of n galaxies (row-major arrays). K = catalog::kNumQuantities.
+/// Results for one chunk of n galaxies (row-major arrays). K = PosteriorEngine::num_quantities()
+/// (catalog::kNumQuantities, plus z when the model infers it), D = PosteriorEngine::theta_dim().
 struct ChunkResult {
   std::uint64_t n = 0;
   std::vector<float> summary;        ///< [n, K, 7] (weighted when the weighting is on)
   std::vector<float> samples;        ///< [n, n_store, K] equally weighted (resampled by weight)
-  std::vector<float> draws_flow;     ///< [n, n_store, 11] the same draws in flow coordinates
+  std::vector<float> draws_flow;     ///< [n, n_store, D] the same draws in flow coordinates
   std::vector<double> chi2;          ///< [n] chi^2 of the best-fitting draw (NaN when no posterior)
   std::vector<double> chi2_draw;     ///< [n] chi^2 of one draw picked by weight (NaN when weighting is off)
   std::vector<double> best_flux;     ///< [n, B] model fluxes of that best draw [nmgy]
@@ -48,8 +50,10 @@ struct ChunkResult {
 class PosteriorEngine {
  public:
   /// `flow` must have been trained on this model's training set (theta = the prior's flow
-  /// coordinates, x = Conditioning(bands)). Throws ConfigError when the dimensions disagree or
-  /// the settings are invalid.
+  /// coordinates, then z when support.z_inferred; x = Conditioning(bands), without z when z is
+  /// inferred). Throws ConfigError when the dimensions disagree or the settings are invalid.
+  /// With z inferred the catalog's redshift is not read: every quantity is marginalised over the
+  /// flow's (weighted) z draws, z is the last quantity, and a multimodal z posterior is flagged.
   PosteriorEngine(const flow::Flow& flow, const sps::SedModel& model, const prior::Prior& prior,
                   const catalog::TrainingSupport& support, const PosteriorSettings& settings);
 
@@ -62,6 +66,13 @@ class PosteriorEngine {
     return chi2_max_.at(static_cast<std::size_t>(n_used < 0 ? num_bands() : n_used));
   }
   const PosteriorSettings& settings() const { return settings_; }
+  bool z_inferred() const { return layout_.z_inferred; }
+  /// Flow coordinates per draw: 11, or 12 with z.
+  int theta_dim() const { return static_cast<int>(layout_.dim()); }
+  /// K and the quantity names / units of /summary (catalog::quantity_names(z_inferred())).
+  int num_quantities() const { return static_cast<int>(catalog::quantity_names(z_inferred()).size()); }
+  const std::vector<std::string>& quantity_names() const { return catalog::quantity_names(z_inferred()); }
+  const std::vector<std::string>& quantity_units() const { return catalog::quantity_units(z_inferred()); }
 
  private:
   /// Which bands row i's posterior uses: used[b] = 1 for a band in the likelihood, in_flow[b] = 1
@@ -87,28 +98,33 @@ class PosteriorEngine {
   void summarise_flow_draws(const catalog::CatalogChunk& c, std::size_t i, const float* theta_flow,
                             const float* log_q, ChunkResult& r) const;
   /// Weighted draws: summaries, resampled draws, chi^2, ESS; the best-fitting draw's flow
-  /// coordinates [11] into best_x.
+  /// coordinates [D] into best_x.
   /// `typical_noise` [B]: bands whose error density enters the target (RowBands).
   void summarise_weighted(const catalog::CatalogChunk& c, std::size_t i, const float* x_cond, const float* theta_flow,
                           const float* log_q, const std::uint8_t* typical_noise, ChunkResult& r, double* best_x) const;
   /// Row i's posterior and flags (thread-safe for distinct rows when no flow call is made:
-  /// weighting on, not defensive). best_x [11] as in summarise_weighted.
+  /// weighting on, not defensive). best_x [D] as in summarise_weighted.
   void posterior_of_row(const catalog::CatalogChunk& c, std::size_t i, const float* x_cond, const float* theta_flow,
                         const float* log_q, const std::uint8_t* typical_noise, ChunkResult& r, double* best_x) const;
-  /// r.log_q_best of every row with a best draw (best_x [n, 11], NaN rows skipped), one flow call;
+  /// r.log_q_best of every row with a best draw (best_x [n, D], NaN rows skipped), one flow call;
   /// x [n, n_x] the conditioning vectors.
   void flow_log_q_best(const float* x, const std::vector<double>& best_x, ChunkResult& r) const;
-  /// Physical and derived quantities [K] of flow coordinates x [11] at the galaxy's z.
-  void quantities(const sps::FixedZModel& at_z, const double* x, double* out) const;
-  /// Model fluxes of flow coordinates x [11] into r.best_flux row i, and r.chi2[i].
-  void best_fit(const catalog::CatalogChunk& c, std::size_t i, const sps::FixedZModel& at_z, const double* x,
+  /// Physical and derived quantities [K] of flow coordinates x [D]: at the galaxy's z `at_z`, or
+  /// (at_z null, z inferred) at the draw's own z, which is then the last quantity.
+  void quantities(const sps::FixedZModel* at_z, const double* x, double* out) const;
+  /// Model fluxes of flow coordinates x [D] (at_z as in quantities) into r.best_flux row i, and r.chi2[i].
+  void best_fit(const catalog::CatalogChunk& c, std::size_t i, const sps::FixedZModel* at_z, const double* x,
                 ChunkResult& r) const;
+  /// z inferred: flags row i z_multimodal when its z draws (column kZ of x [m, D], weights w [m]
+  /// or null = equal) have two or more modes.
+  void check_z_modes(const double* x, const double* w, std::size_t m, std::size_t i, ChunkResult& r) const;
 
   const flow::Flow& flow_;
   const sps::SedModel& model_;
   const prior::Prior& prior_;
   const catalog::TrainingSupport& support_;
   PosteriorSettings settings_;
+  prior::ThetaLayout layout_;
   noise::Conditioning conditioning_;
   std::vector<double> chi2_max_;  ///< [B + 1] chi2_implausible threshold by number of used bands
 };

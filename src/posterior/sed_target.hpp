@@ -17,6 +17,11 @@
 /// w_k = logit((x_k - lo_k) / (hi_k - lo_k)) for k >= 1. The map x <-> w is a bijection for
 /// M inside the prior's mass range, with log |det dw/dx| = log(M ln 10 / sigma_M) +
 /// sum_{k>=1} log((hi_k - lo_k) / ((x_k - lo_k)(hi_k - x_k))).
+///
+/// With the redshift inferred (docs/photo-z.md) x has a 12th coordinate, z, uniform on
+/// [z_min, z_max] (the flat prior adds a constant), and the model fluxes are evaluated at each
+/// draw's own z; the amplitude coordinates get w_11 = logit((z - z_min) / (z_max - z_min)) like
+/// the other box coordinates (the fluxes stay linear in M at every z).
 #include <vector>
 
 #include "posterior/simulator_terms.hpp"
@@ -41,25 +46,40 @@ class SedTarget {
   /// outlive the target.
   SedTarget(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs, const double* sigma,
             int n_bands, double model_error, const SimulatorTerms* terms = nullptr);
+  /// The same with z free: x [12] = (flow coordinates, z), z uniform on [z_min, z_max]
+  /// (0 <= z_min < z_max <= the model's z_max; z <= 0 is outside the support).
+  SedTarget(const sps::SedModel& model, double z_min, double z_max, const prior::Prior& prior, const double* flux_obs,
+            const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms = nullptr);
 
   int n_bands() const { return n_bands_; }
+  /// Coordinates of x: 11, or 12 with z free.
+  int dim() const { return static_cast<int>(lo_.size()); }
 
-  /// Draws in flow coordinates x [n, 11]: log_target [n] (-0.5 chi^2 + the simulator terms; -inf
+  /// Draws in flow coordinates x [n, dim()]: log_target [n] (-0.5 chi^2 + the simulator terms; -inf
   /// outside the box), chi2 [n] (+inf outside the box; finite outside the flux range), unit
   /// [n, B] model fluxes per M_sun formed (NaN outside the box).
   void evaluate_flow(const double* x, int n, double* log_target, double* chi2, double* unit) const;
 
-  /// Amplitude coordinates w [11] of x [11] with unit fluxes `unit` [B]; returns log |det dw/dx|
+  /// Amplitude coordinates w [dim()] of x [dim()] with unit fluxes `unit` [B]; returns log |det dw/dx|
   /// (NaN when the unit fluxes are not usable, e.g. all zero).
   double to_amplitude(const double* x, const double* unit, double* w) const;
 
-  /// Draws in amplitude coordinates w [n, 11] -> x [n, 11], log_target, chi2, unit as in
+  /// Draws in amplitude coordinates w [n, dim()] -> x [n, dim()], log_target, chi2, unit as in
   /// evaluate_flow, and log |det dw/dx| [n]. Rows whose mass falls outside the prior range (or
   /// whose fluxes vanish) get log_target = -inf and x = the box centre.
   void evaluate_amplitude(const double* w, int n, double* x, double* log_target, double* chi2, double* unit,
                           double* log_det_wx) const;
 
  private:
+  /// The shared constructor: exactly one of `fixed`, `free` is set (free: the caller appends
+  /// the z bounds).
+  SedTarget(const sps::FixedZModel* fixed, const sps::SedModel* free, const prior::Prior& prior,
+            const double* flux_obs, const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms);
+  /// Unit-mass fluxes g [m, B] of the physical thetas phys [m, 12] (log M* = 0) at redshifts
+  /// z [m] (ignored at a fixed z).
+  void unit_fluxes(const double* phys, const double* z, int m, double* g) const;
+  /// x [dim()] inside the prior box (and 0 < z when z is free).
+  bool in_box(const double* x) const;
   Amplitude amplitude(const double* unit) const;
   /// log |det dw/dx| at flow coordinates x [11] of mass M = 10^x_0 [M_sun] with amplitude width
   /// sigma_m (NaN at a box edge).
@@ -69,8 +89,10 @@ class SedTarget {
   /// log_target of fluxes mass * unit with chi^2 `chi2`: -0.5 chi2 + the simulator terms.
   double log_target_of(const double* unit, double mass, double chi2) const;
 
-  const sps::FixedZModel& model_;
+  const sps::FixedZModel* fixed_ = nullptr;  ///< the model at the galaxy's z, or
+  const sps::SedModel* free_ = nullptr;      ///< the model at any z (z free)
   const prior::Prior& prior_;
+  std::vector<double> lo_, hi_;  ///< [dim()] box of x: the prior's flow box, then [z_min, z_max]
   std::vector<double> flux_obs_, ivar_;
   int n_bands_;
   double m_lo_, m_hi_;  ///< prior mass range [M_sun]

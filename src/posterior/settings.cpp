@@ -16,6 +16,8 @@ void PosteriorSettings::validate() const {
   if (max_rounds < 0) throw ConfigError(cat("max_rounds (", max_rounds, ") must be >= 0"));
   if (!(model_error >= 0 && model_error < 1) || !std::isfinite(model_error))
     throw ConfigError(cat("model_error (", model_error, ") must be a fraction in [0, 1)"));
+  if (!(z_mode_weight > 0 && z_mode_weight <= 0.5))
+    throw ConfigError(cat("z_mode_weight (", z_mode_weight, ") must be in (0, 0.5]"));
 }
 
 }  // namespace sedpost::posterior

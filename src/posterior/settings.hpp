@@ -36,6 +36,9 @@ struct PosteriorSettings {
   /// test set the weighted posteriors then failed SBC (docs/metrics.md). Bands noisier than the
   /// training data never get the term.
   bool noise_likelihood = false;
+  /// Photo-z mode (docs/photo-z.md): flag z_multimodal when the redshift posterior has two or
+  /// more modes holding at least this share of the weight each (posterior/redshift_modes.hpp).
+  double z_mode_weight = 0.1;
   /// Throws ConfigError naming the setting when a value is out of range.
   void validate() const;
 };

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/logger.hpp"
 
 namespace sedpost::simulate {
 
@@ -36,7 +37,21 @@ RedshiftRange redshift_range_from_config(const Config& config) {
   if (!(r.z_min >= 0 && r.z_max > r.z_min)) {
     throw ConfigError(config.source() + ": need 0 <= model.z_min < model.z_max");
   }
+  const std::string mode = config.get_string("model.redshift", "given");
+  if (mode != "given" && mode != "inferred")
+    throw ConfigError(config.source() + ": model.redshift = '" + mode + "': expected \"given\" or \"inferred\"");
+  r.inferred = mode == "inferred";
   return r;
+}
+
+void check_redshift_range(const sps::SedModel& model, const prior::Prior& prior, const RedshiftRange& range,
+                          const std::string& source) {
+  const double age = model.age_gyr(range.z_max);
+  const double needed = std::max(prior.settings().t_burst_min, model.settings().t_esc_yr / 1e9);
+  if (!(age > needed))
+    throw ConfigError(cat(source, ": model.z_max = ", range.z_max, " is beyond what the model allows: the universe is ",
+                          age, " Gyr old there, younger than the prior's youngest burst or the birth-cloud escape "
+                          "time (", needed, " Gyr); lower model.z_max"));
 }
 
 std::vector<std::string> short_band_names(const std::vector<std::string>& filters) {

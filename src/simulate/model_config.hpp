@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "prior/prior.hpp"
+#include "prior/theta_layout.hpp"
 #include "sps/sed_model.hpp"
 
 namespace sedpost::simulate {
@@ -14,12 +16,25 @@ namespace sedpost::simulate {
 /// Throws ConfigError naming the key.
 sps::SedModelSettings sed_settings_from_config(const Config& config, const std::string& data_dir);
 
-/// Redshift range of simulated galaxies ([model] z_min, z_max; SEDflow: U(0, 0.2)).
+/// Redshift range of simulated galaxies ([model] z_min, z_max; SEDflow: U(0, 0.2)), and whether
+/// z is given (an input: part of the conditioning vector) or inferred (a 12th flow coordinate,
+/// its prior uniform on [z_min, z_max]; [model] redshift = "given" | "inferred").
 struct RedshiftRange {
   double z_min = 0.0;
   double z_max = 0.2;
+  bool inferred = false;
+
+  /// The flow's theta layout this implies.
+  prior::ThetaLayout layout() const { return {inferred, z_min, z_max}; }
 };
+/// Throws ConfigError naming the key for a bad range or an unknown model.redshift.
 RedshiftRange redshift_range_from_config(const Config& config);
+
+/// Throws ConfigError when the model cannot simulate the range: the universe at z_max must be
+/// older than the prior's youngest burst (t_burst_min) and the birth-cloud escape time, so that
+/// every star-formation history the prior allows fits in the age of the universe.
+void check_redshift_range(const sps::SedModel& model, const prior::Prior& prior, const RedshiftRange& range,
+                          const std::string& source);
 
 /// Short band labels for the configured filters: the part after the last '-' or '_' with a
 /// trailing SDSS '0' removed ("speclite:sdss2010-u" -> "u", "sedpy:sdss_u0" -> "u").

@@ -15,7 +15,7 @@ TrainingSimulator::TrainingSimulator(const sps::SedModel& model, const prior::Pr
     : model_(model),
       prior_(prior),
       noise_(noise),
-      conditioning_(noise.bands(), {}, masks.enabled()),
+      conditioning_(noise.bands(), {}, masks.enabled(), !z_range.inferred),
       masks_(std::move(masks)),
       noise_scale_(static_cast<std::size_t>(model.num_bands()), 1.0),
       z_range_(z_range),
@@ -65,11 +65,11 @@ bool TrainingSimulator::reject_by_bounds(const double* theta, double z, Simulati
 
 void TrainingSimulator::simulate(std::uint64_t first, std::uint64_t count, SimulatedRows& out,
                                  SimulationCounters& counters) const {
-  const std::size_t nb = n_bands_, nx = conditioning_.dim();
+  const std::size_t nb = n_bands_, nx = conditioning_.dim(), nt = z_range_.layout().dim();
   out.first = first;
   out.count = count;
   out.theta_physical.assign(count * 12, 0.0);
-  out.theta_flow.assign(count * 11, 0.0);
+  out.theta_flow.assign(count * nt, 0.0);
   out.z.assign(count, 0.0);
   out.flux_true.assign(count * nb, 0.0);
   out.flux_obs.assign(count * nb, 0.0);
@@ -117,7 +117,8 @@ void TrainingSimulator::simulate(std::uint64_t first, std::uint64_t count, Simul
       accepted = true;
       out.attempts[r] = static_cast<std::uint32_t>(attempt);
       std::copy(theta.begin(), theta.end(), out.theta_physical.begin() + static_cast<std::ptrdiff_t>(r * 12));
-      std::copy(u.begin(), u.end(), out.theta_flow.begin() + static_cast<std::ptrdiff_t>(r * 11));
+      std::copy(u.begin(), u.end(), out.theta_flow.begin() + static_cast<std::ptrdiff_t>(r * nt));
+      if (z_range_.inferred) out.theta_flow[r * nt + prior::ThetaLayout::kZ] = z;
       out.z[r] = z;
       if (masks_.enabled()) masks_.draw(seed_, i, present.data());  // else every band stays
       out.bands_used[r] = noise::band_bits(present.data(), nb);
@@ -139,7 +140,7 @@ void TrainingSimulator::simulate(std::uint64_t first, std::uint64_t count, Simul
       ++counters.failed_rows;
       const double nan = std::numeric_limits<double>::quiet_NaN();
       std::fill_n(out.theta_physical.begin() + static_cast<std::ptrdiff_t>(r * 12), 12, nan);
-      std::fill_n(out.theta_flow.begin() + static_cast<std::ptrdiff_t>(r * 11), 11, nan);
+      std::fill_n(out.theta_flow.begin() + static_cast<std::ptrdiff_t>(r * nt), nt, nan);
       std::fill_n(out.x.begin() + static_cast<std::ptrdiff_t>(r * nx), nx, nan);
       out.z[r] = nan;
     }

@@ -20,7 +20,7 @@ namespace sedpost::simulate {
 struct SimulatedRows {
   std::uint64_t first = 0, count = 0;
   std::vector<double> theta_physical;  ///< [count, 12]
-  std::vector<double> theta_flow;      ///< [count, 11] flow coordinates
+  std::vector<double> theta_flow;      ///< [count, layout.dim()] flow coordinates (then z when inferred)
   std::vector<double> z;               ///< [count]
   std::vector<double> flux_true;       ///< [count, bands] nanomaggies, noiseless
   std::vector<double> flux_obs;        ///< [count, bands] nanomaggies, with noise (NaN: band masked)
@@ -45,7 +45,9 @@ class TrainingSimulator {
   /// `model`, `prior`, `noise` must outlive the simulator. Bands of `noise` pair with the
   /// model's filters in order (ConfigError when the counts differ). With `masks` enabled the
   /// conditioning vectors carry present flags and row i loses the bands masks.draw(seed, i)
-  /// drops (after its noise is drawn, so the kept bands are those of the unmasked row).
+  /// drops (after its noise is drawn, so the kept bands are those of the unmasked row). With
+  /// z_range.inferred the conditioning vectors have no z and theta_flow gets z as its last
+  /// column; the rows are otherwise the same as with z given.
   TrainingSimulator(const sps::SedModel& model, const prior::Prior& prior, const noise::NoiseModel& noise,
                     RedshiftRange z_range, std::uint64_t seed, int max_attempts = 1000, BandMasks masks = {});
 
@@ -67,6 +69,8 @@ class TrainingSimulator {
 
   std::size_t num_bands() const { return n_bands_; }
   const noise::Conditioning& conditioning() const { return conditioning_; }
+  /// The flow's theta columns (theta_flow).
+  prior::ThetaLayout layout() const { return z_range_.layout(); }
   const BandMasks& masks() const { return masks_; }
 
  private:

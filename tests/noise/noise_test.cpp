@@ -586,7 +586,7 @@ TEST(NoiseConditioning, FiniteForZeroAndNegativeFluxes) {
   EXPECT_EQ(bu, 1.4e-10);
   EXPECT_EQ(default_softening("sdss2010-z"), 7.4e-10);
   EXPECT_EQ(default_softening("sdss_g0"), 0.9e-10);
-  EXPECT_THROW(default_softening("W1"), ConfigError);
+  EXPECT_THROW(default_softening("J"), ConfigError);
   // f = 0: m = -2.5 log10(b)
   EXPECT_NEAR(asinh_mag(0.0, bu), -2.5 * std::log10(bu), 1e-12);
   EXPECT_NEAR(asinh_mag(0.0, bu), 24.63, 0.01);
@@ -631,9 +631,32 @@ TEST(NoiseConditioning, VectorLayoutAndNames) {
   for (std::size_t i = 0; i < 10; ++i) EXPECT_EQ(xb[11 + i], x[i]);
   EXPECT_EQ(xb[21], 0.1);
   EXPECT_THROW(make_conditioning({1.0}, {1.0}, 0.1), DataError);
-  EXPECT_THROW(Conditioning({"W1"}), ConfigError);
-  EXPECT_NO_THROW(Conditioning({"W1"}, {1e-10}));
+  EXPECT_THROW(Conditioning({"J"}), ConfigError);  // 2MASS: no default softening
+  EXPECT_NO_THROW(Conditioning({"J"}, {1e-10}));
+  EXPECT_EQ(default_softening("W1"), 3.0e-9);
+  EXPECT_EQ(default_softening("y"), default_softening("z"));
   EXPECT_EQ(conditioning_names({"W1"}).front(), "asinh_mag_W1");
+}
+
+// Photo-z mode: no z entry; the rest as with z, and photometry_of gives z NaN.
+TEST(NoiseConditioning, WithoutRedshift) {
+  const std::vector<double> flux = {10.0, 50.0, 100.0, 150.0, -0.2};
+  const std::vector<double> sigma = {1.0, 0.5, 0.5, 0.7, 3.0};
+  const Conditioning with_z, without_z({"u", "g", "r", "i", "z"}, {}, false, false);
+  EXPECT_EQ(without_z.dim(), 10u);
+  EXPECT_FALSE(without_z.with_z());
+  const std::vector<double> a = with_z.make(flux.data(), sigma.data(), 0.07), b = without_z.make(flux.data(), sigma.data(), 0.07);
+  ASSERT_EQ(b.size(), 10u);
+  for (std::size_t i = 0; i < 10; ++i) EXPECT_EQ(a[i], b[i]);
+  EXPECT_EQ(without_z.names().size(), 10u);
+  EXPECT_EQ(without_z.names().back(), "asinh_mag_err_z");
+  double f[5], s[5], z = 0;
+  without_z.photometry_of(b.data(), f, s, &z);
+  EXPECT_TRUE(std::isnan(z));
+  for (std::size_t k = 0; k < 5; ++k) EXPECT_NEAR(f[k], flux[k], 1e-9 * (1 + std::abs(flux[k])));
+  const Conditioning masked({"u", "g", "r", "i", "z"}, {}, true, false);
+  EXPECT_EQ(masked.dim(), 15u);
+  EXPECT_EQ(masked.names().back(), "present_z");
 }
 
 // Band masks: a 3B + 1 layout with present flags; a left-out band gets the fixed magnitude, error

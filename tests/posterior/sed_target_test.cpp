@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/rng.hpp"
 #include "noise/noise_model.hpp"
 #include "posterior/sed_target.hpp"
@@ -156,6 +157,67 @@ TEST(PosteriorSedTarget, AmplitudeCoordinatesRoundTripWithTheirJacobian) {
     }
     EXPECT_NEAR(std::log(std::abs(J.determinant())), log_det, 1e-4) << "galaxy " << gi;
   }
+}
+
+// Photo-z mode: with z as the 12th coordinate the target at a draw's z is the fixed-z target
+// there (same chi^2 and unit fluxes to the FixedZModel's float rounding); outside [z_min, z_max]
+// it is -inf; the amplitude coordinates round-trip with w_11 = logit of z and their Jacobian.
+TEST(PosteriorSedTarget, FreeRedshiftMatchesTheFixedTargetAndRoundTrips) {
+  const prior::Prior prior;
+  const double z_lo = 0.01, z_hi = 0.2;
+  for (std::uint64_t gi = 0; gi < 3; ++gi) {
+    const double z = 0.04 + 0.05 * static_cast<double>(gi);
+    const sps::FixedZModel at_z(sed_model(), z);
+    const int B = at_z.num_bands();
+    const Galaxy g = make_galaxy(prior, at_z, 20 + gi);
+    const SedTarget fixed(at_z, prior, g.flux.data(), g.sigma.data(), B, 0.02);
+    const SedTarget free(sed_model(), z_lo, z_hi, prior, g.flux.data(), g.sigma.data(), B, 0.02);
+    ASSERT_EQ(free.dim(), D + 1);
+    prior::FlowCoords x = g.x;
+    x[0] += 0.02;
+    double x12[D + 1];
+    std::copy(x.begin(), x.end(), x12);
+    x12[D] = z;
+    double lt_f, chi2_f, lt, chi2;
+    std::vector<double> unit_f(static_cast<std::size_t>(B)), unit(static_cast<std::size_t>(B));
+    fixed.evaluate_flow(x.data(), 1, &lt_f, &chi2_f, unit_f.data());
+    free.evaluate_flow(x12, 1, &lt, &chi2, unit.data());
+    EXPECT_NEAR(chi2, chi2_f, 1e-5 * (1 + chi2_f));
+    for (int b = 0; b < B; ++b) EXPECT_NEAR(unit[b], unit_f[b], 1e-6 * std::abs(unit_f[b]));
+    // A redshift off by 0.03 fits worse.
+    x12[D] = z + 0.03;
+    double lt_off, chi2_off;
+    free.evaluate_flow(x12, 1, &lt_off, &chi2_off, unit.data());
+    EXPECT_GT(chi2_off, chi2);
+    x12[D] = z_hi + 0.01;  // outside the z prior
+    free.evaluate_flow(x12, 1, &lt_off, &chi2_off, unit.data());
+    EXPECT_TRUE(std::isinf(lt_off) && lt_off < 0);
+
+    x12[D] = z;
+    free.evaluate_flow(x12, 1, &lt, &chi2, unit.data());
+    double w[D + 1];
+    const double log_det = free.to_amplitude(x12, unit.data(), w);
+    ASSERT_TRUE(std::isfinite(log_det));
+    EXPECT_NEAR(w[D], std::log((z - z_lo) / (z_hi - z)), 1e-12);
+    double back[D + 1], lt2, chi22, log_det2;
+    std::vector<double> unit2(static_cast<std::size_t>(B));
+    free.evaluate_amplitude(w, 1, back, &lt2, &chi22, unit2.data(), &log_det2);
+    for (int k = 0; k <= D; ++k) EXPECT_NEAR(back[k], x12[k], 1e-9) << "coordinate " << k;
+    EXPECT_NEAR(lt2, lt, 1e-7 * (1 + std::abs(lt)));
+    EXPECT_NEAR(log_det2, log_det, 1e-7);
+    // The z term of log |det dw/dx| against a central difference (the amplitude depends on z too).
+    const double h = 1e-6;
+    double wp[D + 1], wm[D + 1];
+    for (int sgn : {1, -1}) {
+      double xs[D + 1];
+      std::copy(x12, x12 + D + 1, xs);
+      xs[D] += sgn * h;
+      free.evaluate_flow(xs, 1, &lt, &chi2, unit.data());
+      free.to_amplitude(xs, unit.data(), sgn > 0 ? wp : wm);
+    }
+    EXPECT_NEAR((wp[D] - wm[D]) / (2 * h), (z_hi - z_lo) / ((z - z_lo) * (z_hi - z)), 1e-4 * (z_hi - z_lo) / ((z - z_lo) * (z_hi - z)));
+  }
+  EXPECT_THROW(SedTarget(sed_model(), 0.1, 0.5, prior, nullptr, nullptr, 0, 0.0), ConfigError);  // beyond the model's z_max
 }
 
 TEST(PosteriorSedTarget, AmplitudeOutsideTheMassPriorIsExcluded) {

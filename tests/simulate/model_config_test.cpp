@@ -4,10 +4,35 @@
 #include <cmath>
 #include <limits>
 
+#include "core/config.hpp"
+#include "core/error.hpp"
 #include "simulate/model_config.hpp"
 
 namespace sedpost::simulate {
 namespace {
+
+TEST(SimulateRedshift, ModeAndRangeFromConfig) {
+  const RedshiftRange given = redshift_range_from_config(Config::from_text("[model]\nz_max = 0.3\n", "a.toml"));
+  EXPECT_FALSE(given.inferred);
+  EXPECT_EQ(given.z_max, 0.3);
+  EXPECT_EQ(given.layout().dim(), 11u);
+  const RedshiftRange inferred =
+      redshift_range_from_config(Config::from_text("[model]\nredshift = \"inferred\"\nz_min = 0.01\nz_max = 1.0\n", "b.toml"));
+  EXPECT_TRUE(inferred.inferred);
+  const prior::ThetaLayout layout = inferred.layout();
+  EXPECT_EQ(layout.dim(), 12u);
+  EXPECT_EQ(layout.names().back(), "z");
+  const prior::Prior prior;
+  EXPECT_EQ(layout.lower(prior).back(), 0.01);
+  EXPECT_EQ(layout.upper(prior).back(), 1.0);
+  EXPECT_EQ(layout.lower(prior)[0], prior.flow_lower()[0]);
+  try {
+    redshift_range_from_config(Config::from_text("[model]\nredshift = \"photo\"\n", "c.toml"));
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("c.toml: model.redshift = 'photo'"), std::string::npos) << e.what();
+  }
+}
 
 TEST(SimulateTheta, FloatCoordinatesStayInsideTheOpenBox) {
   const std::vector<double> lo = {7.0, 0.0}, hi = {12.5, 1.0};

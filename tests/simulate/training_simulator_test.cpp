@@ -124,6 +124,37 @@ TEST(SimulateTrainingSimulator, RowsDependOnTheirIndexOnly) {
   EXPECT_EQ(all.x, cat(a.x, b.x));
 }
 
+// Photo-z mode: the same rows as with z given; z moves from x's last entry to theta's last column.
+TEST(SimulateTrainingSimulator, InferredRedshiftMovesZFromXToTheta) {
+  const TrainingSimulator given(model(), prior(), noise_model(), RedshiftRange{0.0, 0.2}, 6);
+  const TrainingSimulator inferred(model(), prior(), noise_model(), RedshiftRange{0.0, 0.2, true}, 6);
+  EXPECT_EQ(inferred.layout().dim(), 12u);
+  EXPECT_EQ(inferred.conditioning().dim(), given.conditioning().dim() - 1);
+  SimulatedRows g, z;
+  SimulationCounters c;
+  given.simulate(0, 50, g, c);
+  inferred.simulate(0, 50, z, c);
+  EXPECT_EQ(g.theta_physical, z.theta_physical);
+  EXPECT_EQ(g.flux_obs, z.flux_obs);
+  EXPECT_EQ(g.z, z.z);
+  const std::size_t gx = given.conditioning().dim(), zx = inferred.conditioning().dim();
+  for (std::size_t r = 0; r < 50; ++r) {
+    for (std::size_t k = 0; k < 11; ++k) EXPECT_EQ(z.theta_flow[r * 12 + k], g.theta_flow[r * 11 + k]);
+    EXPECT_EQ(z.theta_flow[r * 12 + 11], g.z[r]);
+    EXPECT_GT(g.z[r], 0.0);
+    EXPECT_LT(g.z[r], 0.2);
+    for (std::size_t k = 0; k < zx; ++k) EXPECT_EQ(z.x[r * zx + k], g.x[r * gx + k]);
+    EXPECT_EQ(g.x[r * gx + gx - 1], g.z[r]);
+  }
+}
+
+// A redshift range the universe is too young for: the universe at z = 1000 is ~0.4 Myr old,
+// younger than the youngest burst the prior allows (10 Myr).
+TEST(SimulateTrainingSimulator, RedshiftBeyondTheModelIsAConfigError) {
+  EXPECT_NO_THROW(check_redshift_range(model(), prior(), RedshiftRange{0.0, 0.2, true}, "x.toml"));
+  EXPECT_THROW(check_redshift_range(model(), prior(), RedshiftRange{0.0, 1000.0, true}, "x.toml"), ConfigError);
+}
+
 // Band masks: rates = catalog missing fraction + floor; rows lose bands at those rates, never all
 // of them; a masked band is written as not measured and flagged 0 in x; the kept bands and the
 // physics are those of the unmasked simulation.

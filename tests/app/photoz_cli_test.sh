@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Usage: photoz_cli_test.sh MPIEXEC SEDPOST SOURCE_DIR
+# The photo-z mode ([model] redshift = "inferred", docs/photo-z.md) end to end on a tiny model:
+#  - simulate writes /theta [N, 12] with z last (box attributes include the z range) and /x
+#    without z; a z range the universe is too young for is a config error (exit 2);
+#  - infer writes z as the last /summary quantity (K = 19), /truth's z is the simulated one, the
+#    z_multimodal flag is named, and the catalog is the same for 1 and 2 ranks;
+#  - a CSV catalog without a redshift column works; a row with a missing flux is flagged with a
+#    reason, a negative flux is ordinary data; a model that takes z as input refuses such a
+#    catalog (exit 2);
+#  - mcmc samples z too (chains [G, steps, walkers, 13], z last); validate includes z in its
+#    calibration and in flow vs MCMC;
+#  - `noise fit` reads a CSV catalog through the config's [catalog] columns.
+set -u
+mpiexec=$1 sedpost=$2 src=$3
+py=/usr/bin/python3
+fail() { echo "FAIL: $*"; exit 1; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || fail "no temp dir"
+sed -e 's/^n = 50000/n = 3000/' -e 's/^blocks = 5/blocks = 2/' -e 's/^hidden = 128/hidden = 32/' \
+    -e 's/^max_epochs = 80/max_epochs = 3/' "$src/configs/demo.toml" >given.toml
+sed -e 's/^z_min = 0.0/z_min = 0.01\nredshift = "inferred"/' -e 's/^steps = 30000/steps = 1000/' \
+    -e 's/^burn = 2000/burn = 200/' -e 's/^early_stop = true/early_stop = false/' given.toml >pz.toml
+grep -q 'redshift = "inferred"' pz.toml || fail "could not write pz.toml"
+
+sed -e 's/^z_max = 0.2/z_max = 1000.0\nmodel_z_max = 1000.0/' pz.toml >old.toml
+"$mpiexec" -n 1 "$sedpost" --config old.toml simulate --n 10 --out old.h5 >old.log 2>&1
+[ $? -eq 2 ] && grep -q "z_max = 1000" old.log && [ ! -e old.h5 ] ||
+  fail "z_max beyond the age of the universe must exit 2 naming model.z_max: $(tail -3 old.log)"
+
+"$mpiexec" -n 2 "$sedpost" --config pz.toml simulate --out train.h5 >log 2>&1 || fail "simulate: $(tail -5 log)"
+"$mpiexec" -n 2 "$sedpost" --config pz.toml train --data train.h5 --out model.pt >log 2>&1 || fail "train: $(tail -5 log)"
+"$mpiexec" -n 1 "$sedpost" --config pz.toml simulate --n 40 --seed 99 --out cat.h5 >log 2>&1 || fail "simulate cat: $(tail -5 log)"
+$py - <<'PY' || fail "training set layout wrong"
+import h5py, numpy as np
+with h5py.File("train.h5") as f:
+    assert f["theta"].shape[1] == 12 and f["x"].shape[1] == 10, (f["theta"].shape, f["x"].shape)
+    names = [s.decode() if isinstance(s, bytes) else s for s in f.attrs["theta_names"]]
+    assert names[-1] == "z", names
+    xn = [s.decode() if isinstance(s, bytes) else s for s in f.attrs["x_names"]]
+    assert "z" not in xn, xn
+    assert f.attrs["theta_lower"][-1] == 0.01 and f.attrs["theta_upper"][-1] == 0.2
+    r = f.attrs["redshift"]
+    assert (r.decode() if isinstance(r, bytes) else r) == "inferred"
+    ok = np.isfinite(f["z"][...])
+    assert np.array_equal(f["theta"][:, 11][ok], f["z"][...][ok].astype(np.float32))
+PY
+
+args=(--config pz.toml infer --model model.pt --n-samples 300 --n-store 20 --chunk 8 --seed 7)
+"$mpiexec" -n 1 "$sedpost" "${args[@]}" --catalog cat.h5 --out p1.h5 >p1.log 2>&1 || fail "infer -n 1: $(tail -5 p1.log)"
+"$mpiexec" -n 2 "$sedpost" "${args[@]}" --catalog cat.h5 --out p2.h5 >p2.log 2>&1 || fail "infer -n 2: $(tail -5 p2.log)"
+$py "$src/tests/app/h5_equal.py" p1.h5 p2.h5 --ignore-attr config || fail "photo-z posteriors differ between 1 and 2 ranks"
+$py - <<'PY' || fail "photo-z posterior catalog wrong"
+import h5py, numpy as np
+dec = lambda v: [s.decode() if isinstance(s, bytes) else s for s in v]
+with h5py.File("p1.h5") as f, h5py.File("cat.h5") as c:
+    n = 40
+    assert f["summary"].shape == (n, 19, 7), f["summary"].shape
+    names = dec(f["summary"].attrs["names"])
+    assert names[-1] == "z" and names[12] == "log_mstar" and len(dec(f["summary"].attrs["units"])) == 19, names
+    assert "z_multimodal" in dec(f["flags"].attrs["flag_names"])
+    assert f["samples"].shape == (n, 20, 19) and f["truth"].shape == (n, 19)
+    assert np.array_equal(f["truth"][:, 18], c["z"][...]), "truth z must be the simulated z"
+    assert np.array_equal(f["truth"][:, :12], c["theta_physical"][...])
+    s, sm = f["summary"][...], f["samples"][...]
+    assert ((f["flags"][...] & 3) == 0).all(), "simulated rows must all have posteriors"
+    assert np.all(np.diff(s[:, :, 2:], axis=2)[:, :12] >= 0) and np.all(np.diff(s[:, 18, 2:], axis=1) >= 0)
+    z = sm[:, :, 18]
+    assert z.min() >= 0.01 and z.max() <= 0.2, (z.min(), z.max())
+    assert np.unique(z).size > 100, "z draws must vary"
+    assert np.isfinite(s[:, 12, 4]).all(), "log M* (surviving) marginalised over z must be finite"
+    r = f.attrs["redshift"]
+    assert (r.decode() if isinstance(r, bytes) else r) == "inferred"
+PY
+
+# --- a CSV catalog without redshift: missing and negative fluxes
+$py - <<'PY' || fail "could not write cat.csv"
+import h5py, numpy as np
+with h5py.File("cat.h5") as c:
+    fl, sg = c["flux_obs"][:8], c["sigma"][:8]
+lines = ["id," + ",".join(f"f_{b}" for b in "ugriz") + "," + ",".join(f"e_{b}" for b in "ugriz")]
+for i in range(8):
+    f = [repr(float(v)) for v in fl[i]]
+    if i == 2: f[1] = ""                    # g missing
+    if i == 3: f[0] = repr(-abs(float(sg[i, 0])))  # a negative u flux, one sigma below zero
+    lines.append(f"{100 + i}," + ",".join(f) + "," + ",".join(repr(float(v)) for v in sg[i]))
+open("cat.csv", "w").write("\n".join(lines) + "\n")
+PY
+cat >>pz.toml <<'TOML'
+
+[catalog]
+id = "id"
+flux = ["f_u", "f_g", "f_r", "f_i", "f_z"]
+error = ["e_u", "e_g", "e_r", "e_i", "e_z"]
+error_kind = "sigma"
+flux_unit = "nmgy"
+redshift = ""
+TOML
+"$mpiexec" -n 1 "$sedpost" --config pz.toml infer --model model.pt --n-samples 200 --catalog cat.csv --out csv.h5 \
+  >csv.log 2>&1 || fail "infer on a CSV without redshift must run: $(tail -5 csv.log)"
+$py - <<'PY' || fail "CSV rows wrong"
+import h5py, numpy as np
+with h5py.File("csv.h5") as f:
+    fl = f["flags"][...]
+    why = [s.decode() if isinstance(s, bytes) else s for s in f["flag_reason"][...]]
+    assert fl[2] & 1 and "g: flux missing" in why[2], (fl[2], why[2])
+    assert (fl[3] & 3) == 0 and np.isfinite(f["summary"][3, 18, 4]), "a negative flux is data, not an error"
+    assert np.isnan(f["z"][...]).all(), "no redshift column: /z is NaN"
+    assert list(f["id"][...]) == list(range(100, 108))
+PY
+# A model that takes z as input (its own training set) cannot read a catalog without redshift.
+"$mpiexec" -n 2 "$sedpost" --config given.toml simulate --n 2000 --out gtrain.h5 >log 2>&1 || fail "simulate given: $(tail -3 log)"
+"$mpiexec" -n 2 "$sedpost" --config given.toml train --data gtrain.h5 --out given.pt >log 2>&1 || fail "train given: $(tail -3 log)"
+sed -n '/^\[catalog\]/,$p' pz.toml >>given.toml
+"$mpiexec" -n 1 "$sedpost" --config given.toml infer --model given.pt --catalog cat.csv --out g.h5 >g.log 2>&1
+[ $? -eq 2 ] && grep -q "redshift is empty" g.log && [ ! -e g.h5 ] ||
+  fail "a given-z model on a catalog without redshift must exit 2: $(tail -3 g.log)"
+
+# --- validate: z in the calibration and in flow vs MCMC (short chains: a schema check)
+"$mpiexec" -n 2 "$sedpost" --config pz.toml validate --model model.pt --n-test 60 --n-samples 200 --mcmc 2 \
+  --out rep --no-plots >v.log 2>&1 || fail "validate: $(tail -5 v.log)"
+$py - <<'PY' || fail "validate with z inferred wrong"
+import json, h5py, numpy as np
+m = json.load(open("rep/metrics.json"))
+assert '"z"' in json.dumps(m["calibration"]), "z must be among the calibrated quantities"
+assert '"z"' in json.dumps(m["flow_vs_mcmc"]), "z must be compared with the MCMC"
+with h5py.File("rep/chains.h5") as c:
+    assert c["chains"].shape[0] == 2 and c["chains"].shape[3] == 13, c["chains"].shape
+    assert [s.decode() if isinstance(s, bytes) else s for s in c.attrs["theta_names"]][-1] == "z"
+    z = c["chains"][0, :c["n_steps"][0], :, 12]
+    assert z.min() >= 0.01 and z.max() <= 0.2 and z.std() > 0, (z.min(), z.max())
+    with h5py.File("rep/test_set.h5") as t:
+        assert np.array_equal(c["z"][...], t["z"][:2]), "/z is the catalog's (true) redshift"
+PY
+
+# --- noise fit through the [catalog] columns (the BOSS CSV)
+boss="${SEDPOST_DATA_DIR:-$src/../shared/data}/catalogs/boss_dr10/boss_dr10_ugriz_specz.csv"
+if [ -e "$boss" ]; then
+  "$mpiexec" -n 1 "$sedpost" --config "$src/configs/boss_dr10.toml" noise fit --catalog "$boss" --out bn.h5 >n.log 2>&1 ||
+    fail "noise fit on the BOSS CSV: $(tail -3 n.log)"
+  $py -c "
+import h5py
+f = h5py.File('bn.h5')
+b = [s.decode() if isinstance(s, bytes) else s for s in f.attrs['bands']]
+assert b == ['u', 'g', 'r', 'i', 'z'], b
+" || fail "noise model of the BOSS CSV wrong"
+fi
+echo "photoz_cli_test: all checks passed"
