@@ -61,6 +61,7 @@ int run_pipeline(Context& ctx, const RunOptions& opt) {
   comm.barrier();
 
   int ran = 0, skipped = 0;
+  const bool has_catalog = !ctx.config.get_string("infer.catalog", "").empty();
   const auto start = std::chrono::steady_clock::now();
   for (const Stage& stage : pipeline(opt.out_dir)) {
     const std::string out = (std::filesystem::path(opt.out_dir) / stage.output).string();
@@ -68,6 +69,10 @@ int run_pipeline(Context& ctx, const RunOptions& opt) {
     if (stage_done(marker)) {
       logger().info(cat("stage '", stage.label, "': ", marker, " is complete, skipped"));
       ++skipped;
+      continue;
+    }
+    if (stage.subcommand == "infer" && !has_catalog) {  // survey configs without a real catalog yet
+      logger().info(cat("stage '", stage.label, "': no [infer] catalog in ", opt.config, ", skipped"));
       continue;
     }
     logger().info(cat("stage '", stage.label, "': sedpost ", stage.subcommand));
@@ -82,8 +87,10 @@ int run_pipeline(Context& ctx, const RunOptions& opt) {
   auto in = [&](const std::string& f) { return (std::filesystem::path(opt.out_dir) / f).string(); };
   if (comm.is_root() && io::is_complete(in("report/test_posteriors.h5"))) {
     print_run_summary(in("report/test_posteriors.h5"), in("report/chains.h5"), opt.n_show);
-    std::printf("\nreport: %s (metrics.json, index.html); posteriors of %s: %s\n", in("report").c_str(),
-                ctx.config.get_string("infer.catalog", "the catalog").c_str(), in("posteriors.h5").c_str());
+    std::printf("\nreport: %s (metrics.json, index.html)", in("report").c_str());
+    if (has_catalog)
+      std::printf("; posteriors of %s: %s", ctx.config.get_string("infer.catalog", "").c_str(), in("posteriors.h5").c_str());
+    std::printf("\n");
   }
   comm.barrier();
   return 0;
@@ -103,9 +110,9 @@ void call_subcommand(Comm& comm, const std::string& config_path, const std::stri
 
 void register_run(Cli& cli) {
   auto opt = std::make_shared<RunOptions>();
-  CLI::App* sub = cli.add("run", "Run the whole pipeline (simulate, train, infer the config's catalog, validate "
-                                 "on a held-out test set with MCMC); stages with complete outputs are skipped, so a "
-                                 "rerun resumes",
+  CLI::App* sub = cli.add("run", "Run the whole pipeline (simulate, train, infer the config's [infer] catalog when "
+                                 "it has one, validate on a held-out test set with MCMC); stages with complete outputs "
+                                 "are skipped, so a rerun resumes",
                           [opt](Context& ctx) { return run_pipeline(ctx, *opt); });
   sub->add_option("config", opt->config, "Run configuration (TOML), e.g. configs/demo.toml")
       ->required()

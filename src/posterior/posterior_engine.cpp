@@ -28,6 +28,10 @@ constexpr int kS = catalog::kNumSummaryColumns;
 constexpr std::size_t kRowsPerCall = 1 << 16;
 constexpr std::size_t kZ = prior::ThetaLayout::kZ;
 
+/// The redshift of a flow draw x for the model: a float draw at z_min = 0 can round to 0, where
+/// the model is undefined; it is evaluated at 1e-6 instead.
+double model_z(const double* x) { return std::max(x[kZ], 1e-6); }
+
 }  // namespace
 
 PosteriorEngine::PosteriorEngine(const flow::Flow& flow, const sps::SedModel& model, const prior::Prior& prior,
@@ -170,7 +174,7 @@ void PosteriorEngine::quantities(const sps::FixedZModel* at_z, const double* x, 
   if (at_z) {
     catalog::derived_values(at_z->derived(out), out + catalog::kNumPhysical);
   } else {
-    catalog::derived_values(model_.derived(out, x[kZ]), out + catalog::kNumPhysical);
+    catalog::derived_values(model_.derived(out, model_z(x)), out + catalog::kNumPhysical);
     out[catalog::kNumQuantities] = x[kZ];
   }
 }
@@ -182,7 +186,7 @@ void PosteriorEngine::best_fit(const CatalogChunk& c, std::size_t i, const sps::
   prior_.to_physical(x, 1, physical);
   double* model_flux = r.best_flux.data() + i * nb;
   if (at_z) at_z->evaluate(physical, model_flux);
-  else model_.evaluate(physical, x[kZ], model_flux);
+  else model_.evaluate(physical, model_z(x), model_flux);
   double chi2 = 0;
   for (std::size_t b = 0; b < nb; ++b) {
     if (!(r.bands_used[i] >> b & 1u)) continue;

@@ -167,6 +167,57 @@ TEST(McmcGalaxyPosterior, SampledCoordinatesRoundTripWithTheirJacobian) {
   EXPECT_EQ(lp[0], -kInf);
 }
 
+// Photo-z mode: with z free the box log density at (x, z) is the fixed-z one at z minus
+// log(z_max - z_min) (the flat z prior); the sampled coordinates round-trip, their log density
+// differs by log |det dx/dy| including z's logit term, and a z outside the range is -inf.
+TEST(McmcGalaxyPosterior, FreeRedshiftMatchesFixedAndRoundTrips) {
+  const prior::Prior prior;
+  const double z = 0.08, z_lo = 0.01, z_hi = 0.2;
+  const sps::FixedZModel at_z(sed_model(), z);
+  const Galaxy g = make_galaxy(prior, at_z, 3);
+  const int B = at_z.num_bands();
+  const Eigen::MatrixXd x = inner_points(prior, 4, 2);
+  Eigen::MatrixXd xz(x.rows(), D + 1);
+  xz.leftCols(D) = x;
+  xz.col(D).setConstant(z);
+  GalaxyPosterior fixed(at_z, prior, g.flux.data(), g.sigma.data(), B, SampledCoords::kBox);
+  GalaxyPosterior box(sed_model(), z_lo, z_hi, prior, g.flux.data(), g.sigma.data(), B, SampledCoords::kBox);
+  ASSERT_EQ(box.dim(), D + 1);
+  EXPECT_EQ(box.bounded_axes().size(), static_cast<std::size_t>(D + 1));
+  Eigen::VectorXd lp_fixed(x.rows()), lp_box(x.rows());
+  fixed(x, lp_fixed);
+  box(xz, lp_box);
+  for (int i = 0; i < x.rows(); ++i)
+    EXPECT_NEAR(lp_box[i], lp_fixed[i] - std::log(z_hi - z_lo), 1e-6 * (1 + std::abs(lp_fixed[i])));
+  Eigen::MatrixXd out = xz.topRows(1);
+  out(0, D) = z_hi + 0.01;
+  Eigen::VectorXd lp1(1);
+  box(out, lp1);
+  EXPECT_EQ(lp1[0], -kInf);
+  for (const SampledCoords c : {SampledCoords::kUnbounded, SampledCoords::kAmplitude}) {
+    GalaxyPosterior post(sed_model(), z_lo, z_hi, prior, g.flux.data(), g.sigma.data(), B, c);
+    const Eigen::MatrixXd y = post.from_flow(xz);
+    Eigen::VectorXd lp(y.rows());
+    post(y, lp);
+    Eigen::MatrixXd x_back;
+    Eigen::VectorXd lp_flow;
+    post.to_flow(y, lp, x_back, lp_flow);
+    for (int i = 0; i < x.rows(); ++i) {
+      for (int k = 0; k <= D; ++k) EXPECT_NEAR(x_back(i, k), xz(i, k), 1e-6) << k;
+      EXPECT_NEAR(lp_flow[i], lp_box[i], 1e-5 * (1.0 + std::abs(lp_box[i])));
+      // z's term of log |det dx/dy|: dz/dy = (z - lo)(hi - z) / (hi - lo) for the logit.
+      const double dz = (z - z_lo) * (z_hi - z) / (z_hi - z_lo);
+      GalaxyPosterior fixed_c(at_z, prior, g.flux.data(), g.sigma.data(), B, c);
+      const Eigen::MatrixXd y11 = fixed_c.from_flow(x.row(i));
+      Eigen::VectorXd lp11(1), lp11_flow;
+      Eigen::MatrixXd x11;
+      fixed_c(y11, lp11);
+      fixed_c.to_flow(y11, lp11, x11, lp11_flow);
+      EXPECT_NEAR(lp[i] - lp_flow[i], (lp11[0] - lp11_flow[0]) + std::log(dz), 1e-6);
+    }
+  }
+}
+
 // Up to kMaxRows kept steps the probe holds the whole chain: its diagnostics are those of the
 // chain. Beyond, it thins by powers of two and scales tau back to kept steps.
 TEST(McmcConvergenceProbe, ExactUpToMaxRowsThenThinned) {
