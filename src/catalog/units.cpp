@@ -80,6 +80,8 @@ Photometry to_nanomaggies(double value, double error, FluxUnit unit, ErrorKind k
     // A magnitude error is a relative flux error whatever error_kind says.
     if (std::isfinite(error) && error >= 0 && std::abs(error) < kMagnitudeSentinel)
       p.sigma_nmgy = p.flux_nmgy * error / kMagPerLnFlux;
+    else if (error >= kMagnitudeSentinel)  // 99 or an absurd error: the band carries no information
+      p.sigma_nmgy = kInf;
     return p;
   }
   const double s = scale(unit);

@@ -18,7 +18,8 @@ ErrorKind error_kind_from_string(const std::string& s, const std::string& key = 
 std::string to_string(FluxUnit u);
 std::string to_string(ErrorKind k);
 
-/// Magnitudes beyond this are sentinels (99, -99, -9999) for "not measured".
+/// Magnitudes beyond this are sentinels (99, -99, -9999) for "not measured"; a magnitude error of
+/// at least this (99, or an absurd value) reads as "not measured" too (sigma +inf).
 inline constexpr double kMagnitudeSentinel = 50.0;
 
 /// A flux and its 1-sigma error in nanomaggies.

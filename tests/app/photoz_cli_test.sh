@@ -116,6 +116,22 @@ sed -n '/^\[catalog\]/,$p' pz.toml >>given.toml
 [ $? -eq 2 ] && grep -q "redshift is empty" g.log && [ ! -e g.h5 ] ||
   fail "a given-z model on a catalog without redshift must exit 2: $(tail -3 g.log)"
 
+# --- photo-z combined with band masks: a catalog row with a missing band keeps a posterior
+sed -e 's/^redshift = "inferred"/redshift = "inferred"\nband_masks = true/' pz.toml >pzm.toml
+"$mpiexec" -n 2 "$sedpost" --config pzm.toml simulate --out trainm.h5 >log 2>&1 || fail "simulate masks: $(tail -3 log)"
+"$mpiexec" -n 2 "$sedpost" --config pzm.toml train --data trainm.h5 --out masked.pt >log 2>&1 || fail "train masks: $(tail -3 log)"
+"$mpiexec" -n 1 "$sedpost" --config pzm.toml infer --model masked.pt --n-samples 200 --catalog cat.csv --out m.h5 \
+  >m.log 2>&1 || fail "infer masks: $(tail -5 m.log)"
+$py - <<'PY' || fail "photo-z with band masks wrong"
+import h5py, numpy as np
+with h5py.File("trainm.h5") as f:
+    assert f["x"].shape[1] == 15 and f["theta"].shape[1] == 12, (f["x"].shape, f["theta"].shape)
+with h5py.File("m.h5") as f:
+    fl, used = f["flags"][...], f["bands_used"][...]
+    assert (fl[2] & 1) == 0 and used[2] == 0b11101, (fl[2], bin(used[2]))  # g left out, the rest used
+    assert np.isfinite(f["summary"][2, 18, 4]), "z of the row without g"
+PY
+
 # --- validate: z in the calibration and in flow vs MCMC (short chains: a schema check)
 "$mpiexec" -n 2 "$sedpost" --config pz.toml validate --model model.pt --n-test 60 --n-samples 200 --mcmc 2 \
   --out rep --no-plots >v.log 2>&1 || fail "validate: $(tail -5 v.log)"

@@ -55,6 +55,9 @@ TEST(CatalogUnits, SentinelsAndMissingValues) {
   EXPECT_TRUE(std::isnan(to_nanomaggies(99.0, 0.1, FluxUnit::kABMag, ErrorKind::kMagnitudeError).flux_nmgy));
   EXPECT_TRUE(std::isnan(to_nanomaggies(-9999.0, 0.1, FluxUnit::kABMag, ErrorKind::kMagnitudeError).flux_nmgy));
   EXPECT_TRUE(std::isinf(to_nanomaggies(5.0, 0.0, FluxUnit::kNanomaggies, ErrorKind::kInverseVariance).sigma_nmgy));
+  // A magnitude error of 50 mag or more (99, or an absurd 14749 in BOSS's u band): not measured.
+  EXPECT_TRUE(std::isinf(to_nanomaggies(24.0, 99.0, FluxUnit::kABMag, ErrorKind::kMagnitudeError).sigma_nmgy));
+  EXPECT_TRUE(std::isnan(to_nanomaggies(24.0, -99.0, FluxUnit::kABMag, ErrorKind::kMagnitudeError).sigma_nmgy));
   EXPECT_TRUE(std::isnan(to_nanomaggies(5.0, -1.0, FluxUnit::kNanomaggies, ErrorKind::kInverseVariance).sigma_nmgy));
   EXPECT_THROW(to_nanomaggies(20.0, 1.0, FluxUnit::kABMag, ErrorKind::kInverseVariance), ConfigError);
   EXPECT_THROW(flux_unit_from_string("furlongs"), ConfigError);
