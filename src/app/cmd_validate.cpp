@@ -2,8 +2,9 @@
 // 10): simulate the test set, infer its posteriors, optionally run the MCMC on some of its
 // galaxies, compute the metrics (src/validation) into metrics.json, and draw the report with
 // validation/make_report.py. Every step is skipped when its complete output exists, so a rerun
-// resumes. Outputs (all in --out): training_config.toml, test_set.h5, test_posteriors.h5,
-// chains.h5, metrics.json, *.png, index.html (docs/metrics.md).
+// resumes. Outputs (all in --out): training_config.toml (and mcmc_config.toml, the same without
+// [catalog]), test_set.h5, test_posteriors.h5, chains.h5, metrics.json, *.png, index.html
+// (docs/metrics.md).
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -211,7 +212,15 @@ int run_validate(Context& ctx, const ValidateOptions& opt) {
   // The test set and the MCMC use the model's own training config (prior, noise, SED model).
   const flow::Flow flow = load_model_everywhere(comm, opt.model);
   const std::string& text = require_sed_attachment(flow, opt.model, kTrainingConfigAttachment);  // every rank
-  if (comm.is_root()) std::ofstream(in("training_config.toml")) << text;
+  // The MCMC reads the test set (simulated HDF5) with the HDF5 preset: the training config's
+  // [catalog] table (the columns of the run's real catalog, which its noise fit may also use)
+  // is left out of the MCMC's copy only.
+  Config for_mcmc = Config::from_text(text, opt.model + " (training config)");
+  for_mcmc.erase_top_level("catalog");
+  if (comm.is_root()) {
+    std::ofstream(in("training_config.toml")) << text;
+    std::ofstream(in("mcmc_config.toml")) << for_mcmc.to_toml();
+  }
   comm.barrier();
   const std::string training_config = in("training_config.toml");
 
@@ -246,7 +255,7 @@ int run_validate(Context& ctx, const ValidateOptions& opt) {
   }
   if (opt.mcmc > 0 && !io::is_complete(in("chains.h5"))) {
     logger().info(cat("validate: MCMC on test galaxies 0:", opt.mcmc));
-    call_subcommand(comm, training_config, data_dir, "mcmc",
+    call_subcommand(comm, in("mcmc_config.toml"), data_dir, "mcmc",
                     {"--catalog", in("test_set.h5"), "--rows", "0:" + std::to_string(opt.mcmc), "--seed",
                      std::to_string(opt.seed + 3), "--out", in("chains.h5")},
                     "MCMC on the test set");

@@ -80,6 +80,8 @@ bool Config::has(const std::string& path) const {
   return find_node(impl_->table, path) != nullptr;
 }
 
+void Config::erase_top_level(const std::string& key) { impl_->table.erase(key); }
+
 bool Config::is_table(const std::string& path) const {
   const toml::node* n = find_node(impl_->table, path);
   return n != nullptr && n->is_table();

@@ -56,6 +56,9 @@ class Config {
   /// comma-separated list when `is_list`). Creates intermediate tables.
   void set_from_text(const std::string& path, const std::string& value, bool is_list = false);
 
+  /// Removes the top-level key or table `key` (no-op when absent).
+  void erase_top_level(const std::string& key);
+
   /// Canonical TOML text of the whole configuration (for --print-config and file attributes).
   std::string to_toml() const;
 
