@@ -1,6 +1,10 @@
 // Forward-model throughput (MODEL.md / ARCHITECTURE.md "Where the time goes").
 //   FixedZ/batch:N  likelihood-style evaluations at one z (5 SDSS bands, all 12 params varied)
-//   SedModelNewZ    the simulator's path: a new z for every galaxy
+//   SedModelNewZ/M  the simulator's path: a new z for every galaxy (exact band integrals)
+//   FreeZModelNewZ/M the photo-z likelihood's path: a new z per evaluation, band weights read
+//                   from the ln(1 + z) table (sps::FreeZModel)
+//   M = 0: the demo model (SDSS ugriz, z <= 0.2); M = 1: LSST ugrizy (speclite lsst2023,
+//   ~7,800 filter nodes each), Inoue 2014 IGM, z <= 3 (configs/rubin.toml)
 // Counters: evals_per_s (per core, single thread), madds_per_eval, gflops (2 flops per madd).
 #include <benchmark/benchmark.h>
 
@@ -11,6 +15,7 @@
 #include <vector>
 
 #include "sps/fixed_z_model.hpp"
+#include "sps/free_z_model.hpp"
 #include "sps/sed_model.hpp"
 
 namespace {
@@ -31,6 +36,22 @@ const sedpost::sps::SedModel& model() {
   }());
   return m;
 }
+
+const sedpost::sps::SedModel& lsst_model() {
+  static const sedpost::sps::SedModel m([] {
+    sedpost::sps::SedModelSettings s;
+    s.data_dir = data_dir();
+    s.bands = {"speclite:lsst2023-u", "speclite:lsst2023-g", "speclite:lsst2023-r",
+               "speclite:lsst2023-i", "speclite:lsst2023-z", "speclite:lsst2023-y"};
+    s.z_max = 3.0;
+    s.igm = "inoue2014";
+    return s;
+  }());
+  return m;
+}
+
+/// Benchmark argument M: 0 the demo model, 1 the LSST model.
+const sedpost::sps::SedModel& model_of(int m) { return m == 0 ? model() : lsst_model(); }
 
 std::vector<double> prior_draws(int n, unsigned seed) {
   std::mt19937_64 g(seed);
@@ -77,24 +98,38 @@ void BM_FixedZ(benchmark::State& state) {
 }
 BENCHMARK(BM_FixedZ)->Arg(1)->Arg(16)->Arg(256)->Unit(benchmark::kMicrosecond);
 
-void BM_SedModelNewZ(benchmark::State& state) {
+/// A new z for every evaluation through `eval(theta, z, flux)`: z uniform on (1e-4, z_max].
+template <class Eval>
+void new_z_loop(benchmark::State& state, const sedpost::sps::SedModel& m, const Eval& eval) {
   constexpr int kPool = 4096;
   const auto th = prior_draws(kPool, 2);
   std::mt19937_64 g(3);
-  std::uniform_real_distribution<double> u(1e-4, 0.2);
+  std::uniform_real_distribution<double> u(1e-4, m.settings().z_max);
   std::vector<double> zs(kPool);
   for (double& z : zs) z = u(g);
-  std::vector<double> out(5);
+  std::vector<double> out(static_cast<size_t>(m.num_bands()));
   int pos = 0;
   for (auto _ : state) {
     if (pos == kPool) pos = 0;
-    model().evaluate(th.data() + static_cast<size_t>(pos) * kNumTheta, zs[static_cast<size_t>(pos)], out.data());
+    eval(th.data() + static_cast<size_t>(pos) * kNumTheta, zs[static_cast<size_t>(pos)], out.data());
     benchmark::DoNotOptimize(out.data());
     ++pos;
   }
   state.counters["galaxies_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_SedModelNewZ)->Unit(benchmark::kMicrosecond);
+
+void BM_SedModelNewZ(benchmark::State& state) {
+  const auto& m = model_of(static_cast<int>(state.range(0)));
+  new_z_loop(state, m, [&](const double* t, double z, double* f) { m.evaluate(t, z, f); });
+}
+BENCHMARK(BM_SedModelNewZ)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+void BM_FreeZModelNewZ(benchmark::State& state) {
+  const auto& m = model_of(static_cast<int>(state.range(0)));
+  const sedpost::sps::FreeZModel free_z(m);
+  new_z_loop(state, m, [&](const double* t, double z, double* f) { free_z.evaluate(t, z, f); });
+}
+BENCHMARK(BM_FreeZModelNewZ)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 void BM_FixedZSetup(benchmark::State& state) {
   double z = 0.01;

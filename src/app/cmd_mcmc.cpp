@@ -267,7 +267,10 @@ int run_mcmc(Context& ctx, const McmcOptions& opt) {
   run_settings.time_limit = opt.time_limit;
   run_settings.axis_slices = opt.axis_slices;
   run_settings.mode_jumps = opt.mode_jumps;
-  const mcmc::GalaxyRunSetup setup{model, prior, run_settings, layout};
+  // z free: the band weights tabulated in ln(1 + z) once per rank (sps::FreeZModel).
+  std::optional<sps::FreeZModel> free_z;
+  if (layout.z_inferred) free_z.emplace(model);
+  const mcmc::GalaxyRunSetup setup{model, prior, run_settings, layout, free_z ? &*free_z : nullptr};
   auto* mpi_comm = dynamic_cast<mpi::MpiComm*>(&comm);
   std::unique_ptr<mpi::WorkCounter> counter;
   if (mpi_comm) counter = std::make_unique<mpi::WorkCounter>(*mpi_comm);

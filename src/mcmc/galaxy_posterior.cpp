@@ -28,11 +28,11 @@ SampledCoords sampled_coords_from_string(const std::string& name) {
   throw ConfigError("mcmc: unknown --coordinates '" + name + "' (amplitude, unbounded, box)");
 }
 
-GalaxyPosterior::GalaxyPosterior(const sps::SedModel& model, double z_min, double z_max, const prior::Prior& prior,
+GalaxyPosterior::GalaxyPosterior(const sps::FreeZModel& model, double z_min, double z_max, const prior::Prior& prior,
                                  const double* flux_obs, const double* sigma, int n_bands, SampledCoords coords)
     : GalaxyPosterior(nullptr, prior, flux_obs, sigma, n_bands, coords) {
-  if (!(z_min >= 0 && z_max > z_min && z_max <= model.settings().z_max))
-    throw ConfigError(cat("mcmc: redshift range [", z_min, ", ", z_max, "] not inside [0, ", model.settings().z_max, "]"));
+  if (!(z_min >= 0 && z_max > z_min && z_max <= model.z_max()))
+    throw ConfigError(cat("mcmc: redshift range [", z_min, ", ", z_max, "] not inside [0, ", model.z_max(), "]"));
   free_ = &model;
   lo_.push_back(z_min);
   hi_.push_back(z_max);

@@ -7,6 +7,7 @@
 #include "mcmc/ensemble_slice_sampler.hpp"
 #include "prior/prior.hpp"
 #include "sps/fixed_z_model.hpp"
+#include "sps/free_z_model.hpp"
 #include "sps/sed_model.hpp"
 
 #include <Eigen/Core>
@@ -61,7 +62,7 @@ class GalaxyPosterior {
   GalaxyPosterior(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs,
                   const double* sigma, int n_bands, SampledCoords coords);
   /// The same with z free on [z_min, z_max] (0 <= z_min < z_max <= model z_max; ConfigError otherwise).
-  GalaxyPosterior(const sps::SedModel& model, double z_min, double z_max, const prior::Prior& prior,
+  GalaxyPosterior(const sps::FreeZModel& model, double z_min, double z_max, const prior::Prior& prior,
                   const double* flux_obs, const double* sigma, int n_bands, SampledCoords coords);
 
   /// Sampled (and flow) coordinates: 11, or 12 with z free.
@@ -113,7 +114,7 @@ class GalaxyPosterior {
   double sampled_of_z(double z) const;
 
   const sps::FixedZModel* fixed_ = nullptr;  ///< the model at the galaxy's z, or
-  const sps::SedModel* free_ = nullptr;      ///< the model at any z (z free)
+  const sps::FreeZModel* free_ = nullptr;    ///< the model at any z (z free)
   const prior::Prior& prior_;
   std::vector<double> lo_, hi_;  ///< [dim()] the flow box, then [z_min, z_max]
   std::vector<double> flux_obs_, ivar_;  ///< [n_bands]; a missing band has ivar 0 and flux 0

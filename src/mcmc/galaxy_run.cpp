@@ -150,7 +150,8 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
   try {
     std::unique_ptr<sps::FixedZModel> fz;
     if (z_free) {
-      state = std::make_shared<GalaxyPosterior>(run.model, run.layout.z_min, run.layout.z_max, run.prior, flux,
+      if (!run.free_z) throw ConfigError("mcmc: z inferred needs GalaxyRunSetup::free_z");
+      state = std::make_shared<GalaxyPosterior>(*run.free_z, run.layout.z_min, run.layout.z_max, run.prior, flux,
                                                 sigma_used.data(), nb, opt.coords);
     } else {
       fz = std::make_unique<sps::FixedZModel>(run.model, z);

@@ -100,6 +100,9 @@ struct GalaxyRunSetup {
   /// z_inferred: the redshift is sampled too (uniform on [z_min, z_max]; the catalog's z is
   /// not used), a 12th coordinate, and the chains get it as their 13th column.
   prior::ThetaLayout layout{};
+  /// z_inferred: the model at any z (required then; built once from `model`, it must outlive
+  /// the calls). Unused at a fixed z.
+  const sps::FreeZModel* free_z = nullptr;
 };
 
 /// A thinned copy of the kept chain for convergence checks at bounded cost: at most kMaxRows

@@ -57,6 +57,9 @@ PosteriorEngine::PosteriorEngine(const flow::Flow& flow, const sps::SedModel& mo
   if (model.num_bands() != num_bands())
     throw ConfigError(cat("model file: ", num_bands(), " bands in the training support, ", model.num_bands(),
                           " in the SED model"));
+  // z inferred: the likelihood and the quantities at each draw's z read the band weights from a
+  // table in ln(1 + z) (sps::FreeZModel; the best fit and the truth stay exact).
+  if (z_inferred()) free_z_.emplace(model);
 }
 
 std::uint32_t PosteriorEngine::check_row(const CatalogChunk& c, std::size_t i, std::string* reason,
@@ -174,7 +177,7 @@ void PosteriorEngine::quantities(const sps::FixedZModel* at_z, const double* x, 
   if (at_z) {
     catalog::derived_values(at_z->derived(out), out + catalog::kNumPhysical);
   } else {
-    catalog::derived_values(model_.derived(out, model_z(x)), out + catalog::kNumPhysical);
+    catalog::derived_values(free_z_->derived(out, model_z(x)), out + catalog::kNumPhysical);
     out[catalog::kNumQuantities] = x[kZ];
   }
 }
@@ -272,7 +275,7 @@ void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, c
   auto target = [&](const SimulatorTerms* t) {
     const int B = static_cast<int>(nb);
     return at_z ? SedTarget(*at_z, prior_, flux, sigma.data(), B, settings_.model_error, t)
-                : SedTarget(model_, layout_.z_min, layout_.z_max, prior_, flux, sigma.data(), B, settings_.model_error, t);
+                : SedTarget(*free_z_, layout_.z_min, layout_.z_max, prior_, flux, sigma.data(), B, settings_.model_error, t);
   };
   WeightedDraws d = weighting.run(target(&terms), x_cond, theta_flow, log_q, row);
   if (d.best < 0) {

@@ -6,6 +6,7 @@
 /// refinement's by (seed, kImportance, r), so the output does not depend on how rows are split
 /// into chunks or over ranks.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "catalog/support.hpp"
 #include "flow/flow.hpp"
 #include "noise/conditioning.hpp"
+#include "sps/free_z_model.hpp"
 #include "posterior/flags.hpp"
 #include "posterior/settings.hpp"
 #include "prior/prior.hpp"
@@ -121,6 +123,7 @@ class PosteriorEngine {
 
   const flow::Flow& flow_;
   const sps::SedModel& model_;
+  std::optional<sps::FreeZModel> free_z_;  ///< z inferred: the model at each draw's z (tabulated bands)
   const prior::Prior& prior_;
   const catalog::TrainingSupport& support_;
   PosteriorSettings settings_;

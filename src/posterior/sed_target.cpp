@@ -38,18 +38,18 @@ SedTarget::SedTarget(const sps::FixedZModel& model, const prior::Prior& prior, c
                      const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms)
     : SedTarget(&model, nullptr, prior, flux_obs, sigma, n_bands, model_error, terms) {}
 
-SedTarget::SedTarget(const sps::SedModel& model, double z_min, double z_max, const prior::Prior& prior,
+SedTarget::SedTarget(const sps::FreeZModel& model, double z_min, double z_max, const prior::Prior& prior,
                      const double* flux_obs, const double* sigma, int n_bands, double model_error,
                      const SimulatorTerms* terms)
     : SedTarget(nullptr, &model, prior, flux_obs, sigma, n_bands, model_error, terms) {
-  if (!(z_min >= 0 && z_max > z_min && z_max <= model.settings().z_max))
-    throw ConfigError(cat("SedTarget: redshift range [", z_min, ", ", z_max, "] not inside (0, ", model.settings().z_max,
+  if (!(z_min >= 0 && z_max > z_min && z_max <= model.z_max()))
+    throw ConfigError(cat("SedTarget: redshift range [", z_min, ", ", z_max, "] not inside (0, ", model.z_max(),
                           "]"));
   lo_.push_back(z_min);
   hi_.push_back(z_max);
 }
 
-SedTarget::SedTarget(const sps::FixedZModel* fixed, const sps::SedModel* free, const prior::Prior& prior,
+SedTarget::SedTarget(const sps::FixedZModel* fixed, const sps::FreeZModel* free, const prior::Prior& prior,
                      const double* flux_obs, const double* sigma, int n_bands, double model_error,
                      const SimulatorTerms* terms)
     : fixed_(fixed), free_(free), prior_(prior), lo_(prior.flow_lower().begin(), prior.flow_lower().end()),

@@ -27,6 +27,7 @@
 #include "posterior/simulator_terms.hpp"
 #include "prior/prior.hpp"
 #include "sps/fixed_z_model.hpp"
+#include "sps/free_z_model.hpp"
 
 namespace sedpost::posterior {
 
@@ -48,7 +49,7 @@ class SedTarget {
             int n_bands, double model_error, const SimulatorTerms* terms = nullptr);
   /// The same with z free: x [12] = (flow coordinates, z), z uniform on [z_min, z_max]
   /// (0 <= z_min < z_max <= the model's z_max; z <= 0 is outside the support).
-  SedTarget(const sps::SedModel& model, double z_min, double z_max, const prior::Prior& prior, const double* flux_obs,
+  SedTarget(const sps::FreeZModel& model, double z_min, double z_max, const prior::Prior& prior, const double* flux_obs,
             const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms = nullptr);
 
   int n_bands() const { return n_bands_; }
@@ -73,7 +74,7 @@ class SedTarget {
  private:
   /// The shared constructor: exactly one of `fixed`, `free` is set (free: the caller appends
   /// the z bounds).
-  SedTarget(const sps::FixedZModel* fixed, const sps::SedModel* free, const prior::Prior& prior,
+  SedTarget(const sps::FixedZModel* fixed, const sps::FreeZModel* free, const prior::Prior& prior,
             const double* flux_obs, const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms);
   /// Unit-mass fluxes g [m, B] of the physical thetas phys [m, 12] (log M* = 0) at redshifts
   /// z [m] (ignored at a fixed z).
@@ -90,7 +91,7 @@ class SedTarget {
   double log_target_of(const double* unit, double mass, double chi2) const;
 
   const sps::FixedZModel* fixed_ = nullptr;  ///< the model at the galaxy's z, or
-  const sps::SedModel* free_ = nullptr;      ///< the model at any z (z free)
+  const sps::FreeZModel* free_ = nullptr;    ///< the model at any z (z free)
   const prior::Prior& prior_;
   std::vector<double> lo_, hi_;  ///< [dim()] box of x: the prior's flow box, then [z_min, z_max]
   std::vector<double> flux_obs_, ivar_;

@@ -1,6 +1,7 @@
 #include "sps/filters.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -397,6 +398,49 @@ void RedshiftedBand::weights(double z, BandWeights& bw) const {
   w[je] = run_b[m];
   const double den = fixed_order_sum(ws.dt.data(), nf) + fixed_order_sum(ws.dterm.data(), m) * inv_s;
   bw.denominator = den;
+}
+
+TabulatedBand::TabulatedBand(const RedshiftedBand& band, double z_max, double spacing) {
+  if (!(z_max > 0) || !(spacing > 0))
+    throw DataError("band table: z_max and the spacing must be positive (z_max " + std::to_string(z_max) +
+                    ", spacing " + std::to_string(spacing) + ")");
+  const double u_max = std::log1p(z_max);
+  const int intervals = std::max(1, static_cast<int>(std::ceil(u_max / spacing)));
+  n_ = intervals + 1;
+  const double du = u_max / intervals;
+  inv_du_ = 1.0 / du;
+  first_.resize(static_cast<size_t>(n_));
+  size_.resize(static_cast<size_t>(n_));
+  offset_.resize(static_cast<size_t>(n_));
+  den_.resize(static_cast<size_t>(n_));
+  BandWeights bw;
+  for (int i = 0; i < n_; ++i) {
+    const auto ui = static_cast<size_t>(i);
+    const double z = i + 1 < n_ ? std::expm1(i * du) : z_max;  // the last node exactly at z_max
+    band.weights(z, bw);
+    first_[ui] = bw.first;
+    size_[ui] = static_cast<int>(bw.weights.size());
+    offset_[ui] = w_.size();
+    den_[ui] = bw.denominator;
+    w_.insert(w_.end(), bw.weights.begin(), bw.weights.end());
+  }
+}
+
+void TabulatedBand::weights(double z, BandWeights& out) const {
+  const double x = std::log1p(std::max(z, 0.0)) * inv_du_;
+  const int i = std::clamp(static_cast<int>(x), 0, n_ - 2);
+  const double t = std::clamp(x - i, 0.0, 1.0);
+  const auto a = static_cast<size_t>(i), b = a + 1;
+  const int first = std::min(first_[a], first_[b]);
+  const int end = std::max(first_[a] + size_[a], first_[b] + size_[b]);
+  out.first = first;
+  out.weights.assign(static_cast<size_t>(end - first), 0.0);
+  double* w = out.weights.data() - first;
+  const double* wa = w_.data() + offset_[a] - first_[a];
+  const double* wb = w_.data() + offset_[b] - first_[b];
+  for (int j = first_[a]; j < first_[a] + size_[a]; ++j) w[j] += (1 - t) * wa[j];
+  for (int j = first_[b]; j < first_[b] + size_[b]; ++j) w[j] += t * wb[j];
+  out.denominator = (1 - t) * den_[a] + t * den_[b];
 }
 
 }  // namespace sedpost::sps

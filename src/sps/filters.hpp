@@ -6,6 +6,7 @@
 ///   "speclite:NAME"  -> <data>/filters/speclite/NAME.ecsv  (e.g. "speclite:sdss2010-u")
 ///   "NAME"           -> speclite/NAME.ecsv if it exists, else sedpy/NAME.par
 ///   a path ending in ".par" or ".ecsv" (absolute or relative to the working directory)
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,33 @@ class RedshiftedBand {
   double r_lo_ = 0, r_inv_bucket_ = 0; // rest-grid bucket table: start [A], 1 / width [1/A]
   std::vector<int> r_bucket_;          // [n_buckets] last rest node <= bucket start, <= n - 2
   bool table_exact_ = false;           // buckets <= half the smallest rest spacing
+};
+
+/// RedshiftedBand::weights tabulated at nodes uniform in u = ln(1 + z) over [0, ln(1 + z_max)]
+/// and interpolated linearly in u between the two nodes around z: every rest node's weight (zero
+/// where a table node's range does not reach it) and the denominator. Per z the work is one pass
+/// over the band's rest nodes (tens) instead of one over the filter's nodes (thousands for the
+/// speclite LSST curves). Not exact: the free-redshift likelihood's path (sps::FreeZModel); the
+/// flux error at the default spacing is measured by tests/sps/free_z_model_test.cpp and stated
+/// in docs/photo-z.md. Const methods are thread-safe.
+class TabulatedBand {
+ public:
+  TabulatedBand() = default;
+  /// Tabulates `band` at z = 0 .. z_max with node spacing at most `spacing` in ln(1 + z)
+  /// (z_max > 0, spacing > 0). Throws DataError as RedshiftedBand::weights does when the band
+  /// leaves the rest grid somewhere in [0, z_max].
+  TabulatedBand(const RedshiftedBand& band, double z_max, double spacing);
+  /// Interpolated weights at z (clamped to [0, z_max]). Allocation-free once `out` has grown.
+  void weights(double z, BandWeights& out) const;
+  /// Table nodes (z = 0 and z_max included).
+  int num_nodes() const { return n_; }
+
+ private:
+  int n_ = 0;                          // nodes u_i = i * du, i = 0 .. n - 1
+  double inv_du_ = 0;                  // 1 / du
+  std::vector<int> first_, size_;      // [n] first rest node and number of weights of node i
+  std::vector<std::size_t> offset_;    // [n] node i's weights start in w_
+  std::vector<double> w_, den_;        // concatenated weights [A^2]; [n] denominators [A/s]
 };
 
 }  // namespace sedpost::sps

@@ -97,8 +97,10 @@ struct ZSetup {
 
 /// Validates z (DataError) and builds the setup.
 std::unique_ptr<ZSetup> make_zsetup(const ModelData& d, double z, bool with_bands);
-/// Same, rebuilding `s` in place (reuses its storage; see ZSetup).
-void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s);
+/// Same, rebuilding `s` in place (reuses its storage; see ZSetup). With `tables` ([n_bands],
+/// FreeZModel's) the band weights are interpolated from them instead of computed exactly.
+void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s,
+                   const std::vector<TabulatedBand>* tables = nullptr);
 
 /// Integral over lookback [a, b] [yr] of Z slice zi's SSP (linear in age, clamped) into
 /// row[j0, j1) (window node indices) [yr L_sun/A]; returns the integral of the surviving fraction.

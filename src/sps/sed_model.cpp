@@ -312,7 +312,8 @@ std::unique_ptr<ZSetup> make_zsetup(const ModelData& d, double z, bool with_band
   return s;
 }
 
-void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s) {
+void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s,
+                   const std::vector<TabulatedBand>* tables) {
   check_z(d, z);
   s.z = z;
   s.t_age_yr = d.cosmo.age_gyr(z) * 1e9;
@@ -357,7 +358,8 @@ void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s) {
     bws.resize(d.filters.size());
     int j0 = d.nwin, j1 = 0;
     for (size_t b = 0; b < d.filters.size(); ++b) {
-      d.zbands[b].weights(z, bws[b]);
+      if (tables) (*tables)[b].weights(z, bws[b]);
+      else d.zbands[b].weights(z, bws[b]);
       apply_igm(d, z, bws[b]);
       j0 = std::min(j0, bws[b].first);
       j1 = std::max(j1, bws[b].first + static_cast<int>(bws[b].weights.size()));

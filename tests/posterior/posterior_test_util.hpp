@@ -10,6 +10,7 @@
 #include "core/rng.hpp"
 #include "prior/prior.hpp"
 #include "sps/fixed_z_model.hpp"
+#include "sps/free_z_model.hpp"
 #include "sps/sed_model.hpp"
 
 namespace sedpost::posterior::test {
@@ -23,6 +24,25 @@ inline const sps::SedModel& sed_model() {
     return s;
   }());
   return m;
+}
+
+/// sed_model() with z free (band weights tabulated in ln(1 + z): fluxes within
+/// kFreeZFluxTolerance of the exact model, tests/sps/free_z_model_test.cpp).
+inline const sps::FreeZModel& free_z_model() {
+  static const sps::FreeZModel m(sed_model());
+  return m;
+}
+
+/// Relative flux accuracy the free-z tests allow the table (it measures ~3e-5 at the default
+/// spacing on SDSS and LSST bands).
+inline constexpr double kFreeZFluxTolerance = 1e-4;
+
+/// The largest chi^2 change a relative flux error eps can make for a galaxy of chi^2 `chi2`
+/// over B bands with S/N at most `snr`: each residual moves by at most d = snr eps, so
+/// |delta chi^2| <= 2 d sqrt(B chi2) + B d^2.
+inline double chi2_change_bound(double chi2, int B, double snr, double eps = kFreeZFluxTolerance) {
+  const double d = snr * eps;
+  return 2 * d * std::sqrt(B * chi2) + B * d * d;
 }
 
 /// A galaxy with known flow coordinates (a prior draw with log M* = 10) and its noiseless fluxes
