@@ -429,18 +429,24 @@ TabulatedBand::TabulatedBand(const RedshiftedBand& band, double z_max, double sp
 void TabulatedBand::weights(double z, BandWeights& out) const {
   const double x = std::log1p(std::max(z, 0.0)) * inv_du_;
   const int i = std::clamp(static_cast<int>(x), 0, n_ - 2);
-  const double t = std::clamp(x - i, 0.0, 1.0);
+  const double t = std::clamp(x - i, 0.0, 1.0), s = 1 - t;
   const auto a = static_cast<size_t>(i), b = a + 1;
-  const int first = std::min(first_[a], first_[b]);
-  const int end = std::max(first_[a] + size_[a], first_[b] + size_[b]);
+  const int fa = first_[a], ea = fa + size_[a], fb = first_[b], eb = fb + size_[b];
+  const int first = std::min(fa, fb), end = std::max(ea, eb);
+  const int lo = std::max(fa, fb), hi = std::min(ea, eb);  // both nodes have weights in [lo, hi)
   out.first = first;
-  out.weights.assign(static_cast<size_t>(end - first), 0.0);
+  out.weights.resize(static_cast<size_t>(end - first));  // every entry is written below
   double* w = out.weights.data() - first;
-  const double* wa = w_.data() + offset_[a] - first_[a];
-  const double* wb = w_.data() + offset_[b] - first_[b];
-  for (int j = first_[a]; j < first_[a] + size_[a]; ++j) w[j] += (1 - t) * wa[j];
-  for (int j = first_[b]; j < first_[b] + size_[b]; ++j) w[j] += t * wb[j];
-  out.denominator = (1 - t) * den_[a] + t * den_[b];
+  const float* wa = w_.data() + offset_[a] - fa;
+  const float* wb = w_.data() + offset_[b] - fb;
+  // The ends, where one node or neither has weights (a node or two: the band moves with z).
+  auto edge = [&](int j) {
+    return (j >= fa && j < ea ? s * wa[j] : 0.0) + (j >= fb && j < eb ? t * wb[j] : 0.0);
+  };
+  for (int j = first; j < lo; ++j) w[j] = edge(j);
+  for (int j = lo; j < hi; ++j) w[j] = s * wa[j] + t * wb[j];
+  for (int j = std::max(hi, lo); j < end; ++j) w[j] = edge(j);
+  out.denominator = s * den_[a] + t * den_[b];
 }
 
 }  // namespace sedpost::sps
