@@ -20,7 +20,7 @@ class FreeZModel {
   /// tests/sps/free_z_model_test.cpp (docs/photo-z.md, "Speed").
   static constexpr double kDefaultSpacing = 2e-4;
 
-  /// Tabulates every band for 0 <= z <= model.settings().z_max (memory: ~ 8 bytes x bands x
+  /// Tabulates every band for 0 <= z <= model.settings().z_max (memory: ~ 4 bytes x bands x
   /// rest nodes per band x ln(1 + z_max) / spacing). Throws DataError as SedModel does.
   explicit FreeZModel(const SedModel& model, double spacing = kDefaultSpacing);
   ~FreeZModel();
