@@ -106,6 +106,11 @@ class TabulatedBand {
   void weights(double z, BandWeights& out) const;
   /// Table nodes (z = 0 and z_max included).
   int num_nodes() const { return n_; }
+  /// Bytes the table holds.
+  std::size_t memory_bytes() const {
+    return w_.size() * sizeof(float) + den_.size() * sizeof(double) + offset_.size() * sizeof(std::size_t) +
+           (first_.size() + size_.size()) * sizeof(int);
+  }
 
  private:
   int n_ = 0;                          // nodes u_i = i * du, i = 0 .. n - 1

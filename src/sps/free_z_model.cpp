@@ -32,6 +32,12 @@ DerivedQuantities FreeZModel::derived(const double* theta, double z) const {
 
 double FreeZModel::z_max() const { return data_->settings.z_max; }
 
+std::size_t FreeZModel::memory_bytes() const {
+  std::size_t n = 0;
+  for (const auto& t : tables_) n += t.memory_bytes();
+  return n;
+}
+
 int FreeZModel::num_bands() const { return static_cast<int>(tables_.size()); }
 
 }  // namespace sedpost::sps

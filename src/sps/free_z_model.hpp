@@ -4,6 +4,7 @@
 /// interpolated from a table in ln(1 + z) (TabulatedBand) instead of integrated over the
 /// filter's nodes at every z. Everything else (time bins, last bin at t_age(z), IGM at z,
 /// luminosity distance) is exact. The simulator keeps the exact path (SedModel).
+#include <cstddef>
 #include <memory>
 #include <vector>
 
@@ -17,11 +18,11 @@ struct ModelData;
 class FreeZModel {
  public:
   /// Table node spacing in ln(1 + z): the flux error it leaves is measured by
-  /// tests/sps/free_z_model_test.cpp (docs/photo-z.md, "Speed").
+  /// tests/sps/free_z_model_test.cpp (docs/photo-z.md, "Conventions").
   static constexpr double kDefaultSpacing = 2e-4;
 
   /// Tabulates every band for 0 <= z <= model.settings().z_max (memory: ~ 4 bytes x bands x
-  /// rest nodes per band x ln(1 + z_max) / spacing). Throws DataError as SedModel does.
+  /// rest nodes per band x ln(1 + z_max) / spacing; 47 MB for LSST ugrizy to z = 3).
   explicit FreeZModel(const SedModel& model, double spacing = kDefaultSpacing);
   ~FreeZModel();
   FreeZModel(FreeZModel&&) noexcept;
@@ -35,6 +36,8 @@ class FreeZModel {
   /// Derived quantities at z: equal to SedModel::derived (they do not depend on the bands).
   DerivedQuantities derived(const double* theta, double z) const;
   int num_bands() const;
+  /// Bytes the band tables hold.
+  std::size_t memory_bytes() const;
   /// The largest z the model accepts (SedModelSettings::z_max).
   double z_max() const;
 

@@ -53,7 +53,8 @@ TEST(SpsFreeZModel, LsstBandsWithIgmMatchExactModel) {
                                 3.0, "inoue2014");
   const FreeZModel table(exact);
   const double err = max_relative_error(exact, table, 3.0, 400);
-  std::printf("max relative flux error (LSST ugrizy, IGM, z <= 3): %.3g\n", err);
+  std::printf("max relative flux error (LSST ugrizy, IGM, z <= 3): %.3g; table %.1f MB\n", err,
+              static_cast<double>(table.memory_bytes()) / 1e6);
   EXPECT_LT(err, 1e-3);
 }
 
@@ -62,7 +63,8 @@ TEST(SpsFreeZModel, SdssBandsMatchExactModel) {
                                 1.0, "none");
   const FreeZModel table(exact);
   const double err = max_relative_error(exact, table, 1.0, 400);
-  std::printf("max relative flux error (SDSS ugriz, z <= 1): %.3g\n", err);
+  std::printf("max relative flux error (SDSS ugriz, z <= 1): %.3g; table %.1f MB\n", err,
+              static_cast<double>(table.memory_bytes()) / 1e6);
   EXPECT_LT(err, 1e-3);
 }
 
