@@ -25,8 +25,9 @@ void FreeZModel::evaluate_batch(const double* theta, const double* z, int n, dou
 }
 
 DerivedQuantities FreeZModel::derived(const double* theta, double z) const {
+  // The derived quantities need the time bins only, not the bands or any spectrum.
   thread_local ZSetup s;
-  update_zsetup(*data_, z, true, s, &tables_);
+  update_zsetup_bins(*data_, z, s);
   return eval_derived(*data_, s, theta);
 }
 

@@ -101,6 +101,8 @@ std::unique_ptr<ZSetup> make_zsetup(const ModelData& d, double z, bool with_band
 /// FreeZModel's) the band weights are interpolated from them instead of computed exactly.
 void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s,
                    const std::vector<TabulatedBand>* tables = nullptr);
+/// The time bins and surviving fractions only (no spectra, j0 = j1 = 0): what eval_derived needs.
+void update_zsetup_bins(const ModelData& d, double z, ZSetup& s);
 
 /// Integral over lookback [a, b] [yr] of Z slice zi's SSP (linear in age, clamped) into
 /// row[j0, j1) (window node indices) [yr L_sun/A]; returns the integral of the surviving fraction.

@@ -312,8 +312,26 @@ std::unique_ptr<ZSetup> make_zsetup(const ModelData& d, double z, bool with_band
   return s;
 }
 
+namespace {
+
+/// Which rest-frame nodes a setup prepares the last bin's spectra for: the bands' (and the band
+/// matrix), the whole window, or none (time bins and surviving fractions only).
+enum class SetupNodes { kBands, kAll, kNone };
+
+void update_setup(const ModelData& d, double z, SetupNodes nodes, ZSetup& s, const std::vector<TabulatedBand>* tables);
+
+}  // namespace
+
 void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s,
                    const std::vector<TabulatedBand>* tables) {
+  update_setup(d, z, with_bands ? SetupNodes::kBands : SetupNodes::kAll, s, tables);
+}
+
+void update_zsetup_bins(const ModelData& d, double z, ZSetup& s) { update_setup(d, z, SetupNodes::kNone, s, nullptr); }
+
+namespace {
+
+void update_setup(const ModelData& d, double z, SetupNodes nodes, ZSetup& s, const std::vector<TabulatedBand>* tables) {
   check_z(d, z);
   s.z = z;
   s.t_age_yr = d.cosmo.age_gyr(z) * 1e9;
@@ -352,8 +370,8 @@ void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s,
   const double dl_cm = s.dl_mpc * kMpcCm;
   s.flambda_scale = d.settings.lsun_erg_s / (4 * kPi * dl_cm * dl_cm) / (1 + z);
   s.j0 = 0;
-  s.j1 = d.nwin;
-  if (with_bands) {
+  s.j1 = nodes == SetupNodes::kNone ? 0 : d.nwin;
+  if (nodes == SetupNodes::kBands) {
     thread_local std::vector<BandWeights> bws;
     bws.resize(d.filters.size());
     int j0 = d.nwin, j1 = 0;
@@ -425,6 +443,8 @@ void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s,
     }
   }
 }
+
+}  // namespace
 
 void eval_spectrum(const ModelData& d, const ZSetup& s, const double* theta, int j0, int j1,
                    Real* spec, ThetaBreakdown* br) {
