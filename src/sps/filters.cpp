@@ -426,8 +426,8 @@ TabulatedBand::TabulatedBand(const RedshiftedBand& band, double z_max, double sp
   }
 }
 
-void TabulatedBand::weights(double z, BandWeights& out) const {
-  const double x = std::log1p(std::max(z, 0.0)) * inv_du_;
+void TabulatedBand::weights_at(double u, BandWeights& out) const {
+  const double x = u * inv_du_;
   const int i = std::clamp(static_cast<int>(x), 0, n_ - 2);
   const double t = std::clamp(x - i, 0.0, 1.0), s = 1 - t;
   const auto a = static_cast<size_t>(i), b = a + 1;

@@ -6,6 +6,8 @@
 ///   "speclite:NAME"  -> <data>/filters/speclite/NAME.ecsv  (e.g. "speclite:sdss2010-u")
 ///   "NAME"           -> speclite/NAME.ecsv if it exists, else sedpy/NAME.par
 ///   a path ending in ".par" or ".ecsv" (absolute or relative to the working directory)
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -103,7 +105,11 @@ class TabulatedBand {
   /// leaves the rest grid somewhere in [0, z_max].
   TabulatedBand(const RedshiftedBand& band, double z_max, double spacing);
   /// Interpolated weights at z (clamped to [0, z_max]). Allocation-free once `out` has grown.
-  void weights(double z, BandWeights& out) const;
+  void weights(double z, BandWeights& out) const { weights_at(coordinate(z), out); }
+  /// The same at u = coordinate(z), for callers that evaluate several bands at one z.
+  void weights_at(double u, BandWeights& out) const;
+  /// The table coordinate u = ln(1 + z) (z < 0 read as 0).
+  static double coordinate(double z) { return std::log1p(std::max(z, 0.0)); }
   /// Table nodes (z = 0 and z_max included).
   int num_nodes() const { return n_; }
   /// Bytes the table holds.

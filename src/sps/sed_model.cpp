@@ -318,19 +318,6 @@ namespace {
 /// matrix), the whole window, or none (time bins and surviving fractions only).
 enum class SetupNodes { kBands, kAll, kNone };
 
-void update_setup(const ModelData& d, double z, SetupNodes nodes, ZSetup& s, const std::vector<TabulatedBand>* tables);
-
-}  // namespace
-
-void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s,
-                   const std::vector<TabulatedBand>* tables) {
-  update_setup(d, z, with_bands ? SetupNodes::kBands : SetupNodes::kAll, s, tables);
-}
-
-void update_zsetup_bins(const ModelData& d, double z, ZSetup& s) { update_setup(d, z, SetupNodes::kNone, s, nullptr); }
-
-namespace {
-
 void update_setup(const ModelData& d, double z, SetupNodes nodes, ZSetup& s, const std::vector<TabulatedBand>* tables) {
   check_z(d, z);
   s.z = z;
@@ -375,8 +362,9 @@ void update_setup(const ModelData& d, double z, SetupNodes nodes, ZSetup& s, con
     thread_local std::vector<BandWeights> bws;
     bws.resize(d.filters.size());
     int j0 = d.nwin, j1 = 0;
+    const double u = tables ? TabulatedBand::coordinate(z) : 0.0;  // once for every band
     for (size_t b = 0; b < d.filters.size(); ++b) {
-      if (tables) (*tables)[b].weights(z, bws[b]);
+      if (tables) (*tables)[b].weights_at(u, bws[b]);
       else d.zbands[b].weights(z, bws[b]);
       apply_igm(d, z, bws[b]);
       j0 = std::min(j0, bws[b].first);
@@ -445,6 +433,13 @@ void update_setup(const ModelData& d, double z, SetupNodes nodes, ZSetup& s, con
 }
 
 }  // namespace
+
+void update_zsetup(const ModelData& d, double z, bool with_bands, ZSetup& s,
+                   const std::vector<TabulatedBand>* tables) {
+  update_setup(d, z, with_bands ? SetupNodes::kBands : SetupNodes::kAll, s, tables);
+}
+
+void update_zsetup_bins(const ModelData& d, double z, ZSetup& s) { update_setup(d, z, SetupNodes::kNone, s, nullptr); }
 
 void eval_spectrum(const ModelData& d, const ZSetup& s, const double* theta, int j0, int j1,
                    Real* spec, ThetaBreakdown* br) {
