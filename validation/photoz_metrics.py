@@ -74,17 +74,27 @@ def read_catalog(path, mag_cols, z_col):
     return mags, np.asarray(data[z_col], dtype=float)
 
 
+def colours_and_r(mags):
+    """(u-g, g-r, r-i, i-z, r) [n, 5]: the kNN baseline's space."""
+    return np.column_stack([mags[:, i] - mags[:, i + 1] for i in range(mags.shape[1] - 1)] +
+                           [mags[:, min(2, mags.shape[1] - 1)]])
+
+
+def split_halves(mags, z_spec, seed):
+    """Row indices (training half, test half) of the rows with finite colours and z_spec: each
+    such row joins the training half with probability 1/2 (numpy default_rng(seed))."""
+    good = np.all(np.isfinite(colours_and_r(mags)), axis=1) & np.isfinite(z_spec)
+    rng = np.random.default_rng(seed)
+    train = good & (rng.uniform(size=len(z_spec)) < 0.5)
+    return np.flatnonzero(train), np.flatnonzero(good & ~train)
+
+
 def knn_draws(mags, z_spec, k, seed):
     """Rows of the test half and their k neighbours' redshifts [n_test, k] (training half only)."""
     from scipy.spatial import cKDTree
 
-    colours = np.column_stack([mags[:, i] - mags[:, i + 1] for i in range(mags.shape[1] - 1)] +
-                              [mags[:, min(2, mags.shape[1] - 1)]])  # the colours and r
-    good = np.all(np.isfinite(colours), axis=1) & np.isfinite(z_spec)
-    rng = np.random.default_rng(seed)
-    train = good & (rng.uniform(size=len(z_spec)) < 0.5)
-    test = np.flatnonzero(good & ~train)
-    train = np.flatnonzero(train)
+    colours = colours_and_r(mags)
+    train, test = split_halves(mags, z_spec, seed)
     tree = cKDTree(colours[train])
     _, idx = tree.query(colours[test], k=k)
     return test, z_spec[train][idx]

@@ -250,7 +250,7 @@ int run_mcmc(Context& ctx, const McmcOptions& opt) {
   logger().info(cat("mcmc: ", g_total, " galaxies (rows ", catalog.first, ":", catalog.first + g_total, " of ",
                     opt.catalog, "), ", opt.walkers, " walkers, ", opt.burn, " burn-in + ",
                     opt.early_stop ? "up to " : "", opt.steps, " steps, move ", opt.move, ", seed ", opt.seed,
-                    layout.z_inferred ? cat(", z sampled on [", layout.z_min, ", ", layout.z_max, "]") : "", ", ",
+                    layout.z_inferred ? cat(", z sampled, prior ", layout.z_prior().describe()) : "", ", ",
                     comm.size(), " rank(s)"));
 
   io::FileAccess access = mpi::file_access_independent(comm);

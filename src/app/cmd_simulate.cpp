@@ -151,8 +151,8 @@ int run_simulate(Context& ctx, const SimulateOptions& opt) {
   simulate::TrainingSimulator sim(model, prior, noise_model, z_range, opt.seed, 1000, masks);
   sim.set_noise_scale(noise_scale(opt.inflate_errors, noise_model.bands()));
   logger().info(cat("simulate: ", opt.n, " galaxies, bands ", join(model.band_names()), ", seed ", opt.seed,
-                    ", ", comm.size(), " rank(s); z ", z_range.inferred ? "inferred" : "given", " in [", z_range.z_min,
-                    ", ", z_range.z_max, "]; noise model from ", noise_model.source(), "; ",
+                    ", ", comm.size(), " rank(s); z ", z_range.inferred ? "inferred" : "given", ", drawn ",
+                    z_range.z_prior().describe(), "; noise model from ", noise_model.source(), "; ",
                     masks.describe(noise_model.bands())));
 
   io::FileAccess access = mpi::file_access(comm);

@@ -99,6 +99,7 @@ std::vector<std::pair<std::string, std::string>> sed_attachments(Comm& comm, con
     support.z_min = z.z_min;
     support.z_max = z.z_max;
     support.z_inferred = z.inferred;
+    support.z_prior_weights = z.z_weights;
     support.noise = simulate::read_noise_model(f, "noise_model");
     const auto xs = f.shape("x");
     std::vector<float> x(xs[0] * xs[1]);

@@ -107,6 +107,7 @@ std::string TrainingSupport::to_toml() const {
   root.insert("z_min", z_min);
   root.insert("z_max", z_max);
   root.insert("z_inferred", z_inferred);
+  root.insert("z_prior_weights", to_array(z_prior_weights));
   root.insert("colour_quantile", colour_quantile);
   root.insert("colour_lo", to_array(colour_lo));
   root.insert("colour_hi", to_array(colour_hi));
@@ -149,6 +150,7 @@ TrainingSupport TrainingSupport::from_toml(const std::string& text, const std::s
   s.z_min = get_double(root, "z_min", source);
   s.z_max = get_double(root, "z_max", source);
   s.z_inferred = root["z_inferred"].value<bool>().value_or(false);
+  if (root.get("z_prior_weights")) s.z_prior_weights = get_doubles(root, "z_prior_weights", source);
   s.colour_quantile = get_double(root, "colour_quantile", source);
   s.colour_lo = get_doubles(root, "colour_lo", source);
   s.colour_hi = get_doubles(root, "colour_hi", source);

@@ -19,6 +19,9 @@ struct TrainingSupport {
   /// The flow infers z (theta's last column, x without z; docs/photo-z.md). Absent in model
   /// files from before the photo-z mode: false.
   bool z_inferred = false;
+  /// Histogram weights of the z prior on [z_min, z_max] (prior::RedshiftPrior; empty: uniform,
+  /// as in model files from before the histogram prior).
+  std::vector<double> z_prior_weights;
   double colour_quantile = 0.001;     ///< q
   std::vector<double> colour_lo;      ///< [B-1] q quantile of (m_b - m_{b+1}) [mag]
   std::vector<double> colour_hi;      ///< [B-1] 1 - q quantile [mag]

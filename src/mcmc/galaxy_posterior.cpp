@@ -28,15 +28,18 @@ SampledCoords sampled_coords_from_string(const std::string& name) {
   throw ConfigError("mcmc: unknown --coordinates '" + name + "' (amplitude, unbounded, box)");
 }
 
-GalaxyPosterior::GalaxyPosterior(const sps::FreeZModel& model, double z_min, double z_max, const prior::Prior& prior,
-                                 const double* flux_obs, const double* sigma, int n_bands, SampledCoords coords)
+GalaxyPosterior::GalaxyPosterior(const sps::FreeZModel& model, const prior::RedshiftPrior& z_prior,
+                                 const prior::Prior& prior, const double* flux_obs, const double* sigma, int n_bands,
+                                 SampledCoords coords)
     : GalaxyPosterior(nullptr, prior, flux_obs, sigma, n_bands, coords) {
-  if (!(z_min >= 0 && z_max > z_min && z_max <= model.z_max()))
+  const double z_min = z_prior.z_min(), z_max = z_prior.z_max();
+  if (!(z_max <= model.z_max()))
     throw ConfigError(cat("mcmc: redshift range [", z_min, ", ", z_max, "] not inside [0, ", model.z_max(), "]"));
   free_ = &model;
   lo_.push_back(z_min);
   hi_.push_back(z_max);
-  log_prior_in_box_ -= std::log(z_max - z_min);  // z ~ U(z_min, z_max)
+  log_prior_in_box_ -= std::log(z_max - z_min);  // the uniform density; z_prior_ adds the rest
+  z_prior_.emplace(z_prior);
 }
 
 GalaxyPosterior::GalaxyPosterior(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs,
@@ -250,7 +253,8 @@ void GalaxyPosterior::evaluate(const Eigen::Ref<const Eigen::MatrixXd>& y, doubl
       const double d = f[b] - flux_obs_[b];
       chi2 += d * d * ivar_[b];
     }
-    const double lp_flow = log_prior_in_box_ - 0.5 * chi2;  // NaN flux -> NaN -> NumericsError
+    double lp_flow = log_prior_in_box_ - 0.5 * chi2;  // NaN flux -> NaN -> NumericsError
+    if (free_) lp_flow += z_prior_->log_relative_density(z_row[i]);
     logp[i] = lp_flow + log_det;
     if (logp_flow) (*logp_flow)[i] = lp_flow;
     if (x_out) {

@@ -6,12 +6,14 @@
 /// coordinates of prior::Prior (log M* first) or maps of them.
 #include "mcmc/ensemble_slice_sampler.hpp"
 #include "prior/prior.hpp"
+#include "prior/redshift_prior.hpp"
 #include "sps/fixed_z_model.hpp"
 #include "sps/free_z_model.hpp"
 #include "sps/sed_model.hpp"
 
 #include <Eigen/Core>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,8 +49,8 @@ SampledCoords sampled_coords_from_string(const std::string& name);
 /// with log |d logM*/du| = log sigma_M - log M - log ln 10; points with M outside the prior's
 /// mass range get -inf. One model evaluation per point, as in the other coordinates.
 ///
-/// With the redshift free (photo-z mode, docs/photo-z.md) a 12th coordinate is z, uniform on
-/// [z_min, z_max]: linear in kBox, logit((z - z_min) / (z_max - z_min)) in kUnbounded and
+/// With the redshift free (photo-z mode, docs/photo-z.md) a 12th coordinate is z on
+/// [z_min, z_max] with the prior::RedshiftPrior p(z) (uniform by default): linear in kBox, logit((z - z_min) / (z_max - z_min)) in kUnbounded and
 /// kAmplitude (the fluxes stay linear in M at every z), and the model is evaluated at each
 /// point's own z.
 ///
@@ -61,8 +63,9 @@ class GalaxyPosterior {
   /// reject (run_galaxy flags it).
   GalaxyPosterior(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs,
                   const double* sigma, int n_bands, SampledCoords coords);
-  /// The same with z free on [z_min, z_max] (0 <= z_min < z_max <= model z_max; ConfigError otherwise).
-  GalaxyPosterior(const sps::FreeZModel& model, double z_min, double z_max, const prior::Prior& prior,
+  /// The same with z free on [z_min, z_max] of `z_prior`, whose density enters the log prior
+  /// (z_max <= model z_max; ConfigError otherwise).
+  GalaxyPosterior(const sps::FreeZModel& model, const prior::RedshiftPrior& z_prior, const prior::Prior& prior,
                   const double* flux_obs, const double* sigma, int n_bands, SampledCoords coords);
 
   /// Sampled (and flow) coordinates: 11, or 12 with z free.
@@ -121,6 +124,7 @@ class GalaxyPosterior {
   int n_bands_;
   SampledCoords coords_;
   double log_prior_in_box_ = 0.0;
+  std::optional<prior::RedshiftPrior> z_prior_;  ///< set when z is free
   double m_lo_ = 0.0, m_hi_ = 0.0;  ///< the prior's mass range [M_sun]
   double log_det_y0_ = 0.0;
   std::vector<double> ys_, xs_, zs_, log_det_, phys_, flux_;  ///< ys_, xs_ [n, 11]; zs_ [n]

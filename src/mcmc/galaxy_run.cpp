@@ -147,11 +147,12 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
     std::copy(x, x + kNumFlow, xf.begin());
     return run.prior.in_box(xf) && (!z_free || (x[kNumFlow] > 0 && x[kNumFlow] >= lo[kNumFlow] && x[kNumFlow] <= hi[kNumFlow]));
   };
+  const prior::RedshiftPrior z_prior = run.layout.z_prior();  // used when z is free
   try {
     std::unique_ptr<sps::FixedZModel> fz;
     if (z_free) {
       if (!run.free_z) throw ConfigError("mcmc: z inferred needs GalaxyRunSetup::free_z");
-      state = std::make_shared<GalaxyPosterior>(*run.free_z, run.layout.z_min, run.layout.z_max, run.prior, flux,
+      state = std::make_shared<GalaxyPosterior>(*run.free_z, z_prior, run.prior, flux,
                                                 sigma_used.data(), nb, opt.coords);
     } else {
       fz = std::make_unique<sps::FixedZModel>(run.model, z);
@@ -167,7 +168,7 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
     for (int s = 0; s < opt.map_starts; ++s) {
       const prior::FlowCoords x = run.prior.sample_flow(init_rng);
       for (int k = 0; k < kNumFlow; ++k) start_flow(s, k) = x[k];
-      if (z_free) start_flow(s, kNumFlow) = init_rng.uniform(run.layout.z_min, run.layout.z_max);
+      if (z_free) start_flow(s, kNumFlow) = z_prior.sample(init_rng);
     }
     const Eigen::MatrixXd starts = state->from_flow(start_flow);
     const Eigen::VectorXd start_lp = mcmc::evaluate(log_density, starts);

@@ -41,7 +41,7 @@ PosteriorEngine::PosteriorEngine(const flow::Flow& flow, const sps::SedModel& mo
       prior_(prior),
       support_(support),
       settings_(settings),
-      layout_{support.z_inferred, support.z_min, support.z_max},
+      layout_{support.z_inferred, support.z_min, support.z_max, support.z_prior_weights},
       conditioning_(support.bands, {}, support.band_masks, !support.z_inferred) {
   settings_.validate();
   chi2_max_.push_back(kNaN);
@@ -275,7 +275,7 @@ void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, c
   auto target = [&](const SimulatorTerms* t) {
     const int B = static_cast<int>(nb);
     return at_z ? SedTarget(*at_z, prior_, flux, sigma.data(), B, settings_.model_error, t)
-                : SedTarget(*free_z_, layout_.z_min, layout_.z_max, prior_, flux, sigma.data(), B, settings_.model_error, t);
+                : SedTarget(*free_z_, layout_.z_prior(), prior_, flux, sigma.data(), B, settings_.model_error, t);
   };
   WeightedDraws d = weighting.run(target(&terms), x_cond, theta_flow, log_q, row);
   if (d.best < 0) {

@@ -38,15 +38,17 @@ SedTarget::SedTarget(const sps::FixedZModel& model, const prior::Prior& prior, c
                      const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms)
     : SedTarget(&model, nullptr, prior, flux_obs, sigma, n_bands, model_error, terms) {}
 
-SedTarget::SedTarget(const sps::FreeZModel& model, double z_min, double z_max, const prior::Prior& prior,
+SedTarget::SedTarget(const sps::FreeZModel& model, const prior::RedshiftPrior& z_prior, const prior::Prior& prior,
                      const double* flux_obs, const double* sigma, int n_bands, double model_error,
                      const SimulatorTerms* terms)
     : SedTarget(nullptr, &model, prior, flux_obs, sigma, n_bands, model_error, terms) {
-  if (!(z_min >= 0 && z_max > z_min && z_max <= model.z_max()))
+  const double z_min = z_prior.z_min(), z_max = z_prior.z_max();
+  if (!(z_max <= model.z_max()))
     throw ConfigError(cat("SedTarget: redshift range [", z_min, ", ", z_max, "] not inside (0, ", model.z_max(),
                           "]"));
   lo_.push_back(z_min);
   hi_.push_back(z_max);
+  z_prior_.emplace(z_prior);
 }
 
 SedTarget::SedTarget(const sps::FixedZModel* fixed, const sps::FreeZModel* free, const prior::Prior& prior,
@@ -152,6 +154,7 @@ void SedTarget::evaluate_flow(const double* x, int n, double* log_target, double
     const double mass = std::pow(10.0, x[i * D]);
     chi2[i] = chi2_of(unit + i * n_bands_, mass);
     log_target[i] = log_target_of(unit + i * n_bands_, mass, chi2[i]);
+    if (free_) log_target[i] += z_prior_->log_relative_density(x[i * D + D11]);
   }
 }
 
@@ -199,6 +202,7 @@ void SedTarget::evaluate_amplitude(const double* w, int n, double* x, double* lo
     x[i * D] = std::log10(mass);
     chi2[i] = chi2_of(g, mass);
     log_target[i] = log_target_of(g, mass, chi2[i]);
+    if (free_) log_target[i] += z_prior_->log_relative_density(x[i * D + D11]);
     log_det_wx[i] = log_det_to_amplitude(x + i * D, mass, a.sigma_m);
     if (std::isnan(log_det_wx[i])) log_target[i] = -kInf;  // a shape coordinate on the box edge
   }

@@ -18,14 +18,17 @@
 /// M inside the prior's mass range, with log |det dw/dx| = log(M ln 10 / sigma_M) +
 /// sum_{k>=1} log((hi_k - lo_k) / ((x_k - lo_k)(hi_k - x_k))).
 ///
-/// With the redshift inferred (docs/photo-z.md) x has a 12th coordinate, z, uniform on
-/// [z_min, z_max] (the flat prior adds a constant), and the model fluxes are evaluated at each
+/// With the redshift inferred (docs/photo-z.md) x has a 12th coordinate, z, on [z_min, z_max]
+/// with the prior::RedshiftPrior p(z): log_target adds log p(z) relative to the uniform density
+/// (0 for the default uniform prior), and the model fluxes are evaluated at each
 /// draw's own z; the amplitude coordinates get w_11 = logit((z - z_min) / (z_max - z_min)) like
 /// the other box coordinates (the fluxes stay linear in M at every z).
+#include <optional>
 #include <vector>
 
 #include "posterior/simulator_terms.hpp"
 #include "prior/prior.hpp"
+#include "prior/redshift_prior.hpp"
 #include "sps/fixed_z_model.hpp"
 #include "sps/free_z_model.hpp"
 
@@ -47,16 +50,17 @@ class SedTarget {
   /// outlive the target.
   SedTarget(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs, const double* sigma,
             int n_bands, double model_error, const SimulatorTerms* terms = nullptr);
-  /// The same with z free: x [12] = (flow coordinates, z), z uniform on [z_min, z_max]
-  /// (0 <= z_min < z_max <= the model's z_max; z <= 0 is outside the support).
-  SedTarget(const sps::FreeZModel& model, double z_min, double z_max, const prior::Prior& prior, const double* flux_obs,
+  /// The same with z free: x [12] = (flow coordinates, z), z on [z_min, z_max] of `z_prior`
+  /// (z_max <= the model's z_max, else ConfigError; z <= 0 is outside the support).
+  SedTarget(const sps::FreeZModel& model, const prior::RedshiftPrior& z_prior, const prior::Prior& prior, const double* flux_obs,
             const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms = nullptr);
 
   int n_bands() const { return n_bands_; }
   /// Coordinates of x: 11, or 12 with z free.
   int dim() const { return static_cast<int>(lo_.size()); }
 
-  /// Draws in flow coordinates x [n, dim()]: log_target [n] (-0.5 chi^2 + the simulator terms; -inf
+  /// Draws in flow coordinates x [n, dim()]: log_target [n] (-0.5 chi^2 + the simulator terms
+  /// + the z prior's log relative density; -inf
   /// outside the box), chi2 [n] (+inf outside the box; finite outside the flux range), unit
   /// [n, B] model fluxes per M_sun formed (NaN outside the box).
   void evaluate_flow(const double* x, int n, double* log_target, double* chi2, double* unit) const;
@@ -98,6 +102,7 @@ class SedTarget {
   int n_bands_;
   double m_lo_, m_hi_;  ///< prior mass range [M_sun]
   const SimulatorTerms* terms_;
+  std::optional<prior::RedshiftPrior> z_prior_;  ///< set when z is free
 };
 
 }  // namespace sedpost::posterior

@@ -41,6 +41,17 @@ RedshiftRange redshift_range_from_config(const Config& config) {
   if (mode != "given" && mode != "inferred")
     throw ConfigError(config.source() + ": model.redshift = '" + mode + "': expected \"given\" or \"inferred\"");
   r.inferred = mode == "inferred";
+  const std::string z_prior = config.get_string("model.z_prior", "uniform");
+  if (z_prior == "histogram") {
+    r.z_weights = config.get_doubles("model.z_prior_weights", {});
+    if (r.z_weights.empty())
+      throw ConfigError(config.source() + ": model.z_prior = \"histogram\" needs model.z_prior_weights (bin weights)");
+  } else if (z_prior != "uniform") {
+    throw ConfigError(config.source() + ": model.z_prior = '" + z_prior + "': expected \"uniform\" or \"histogram\"");
+  } else if (config.has("model.z_prior_weights")) {
+    throw ConfigError(config.source() + ": model.z_prior_weights is set but model.z_prior is \"uniform\"");
+  }
+  prior::RedshiftPrior(r.z_min, r.z_max, r.z_weights, config.source() + ": model");  // checks the weights
   return r;
 }
 

@@ -18,16 +18,22 @@ sps::SedModelSettings sed_settings_from_config(const Config& config, const std::
 
 /// Redshift range of simulated galaxies ([model] z_min, z_max; SEDflow: U(0, 0.2)), and whether
 /// z is given (an input: part of the conditioning vector) or inferred (a 12th flow coordinate,
-/// its prior uniform on [z_min, z_max]; [model] redshift = "given" | "inferred").
+/// its prior on [z_min, z_max]; [model] redshift = "given" | "inferred"), and the prior the
+/// simulator draws z from ([model] z_prior = "uniform" (default) | "histogram" with
+/// z_prior_weights: relative weights of equal-width bins on [z_min, z_max]; prior::RedshiftPrior).
 struct RedshiftRange {
   double z_min = 0.0;
   double z_max = 0.2;
   bool inferred = false;
+  std::vector<double> z_weights;  ///< histogram weights (empty: uniform)
 
   /// The flow's theta layout this implies.
-  prior::ThetaLayout layout() const { return {inferred, z_min, z_max}; }
+  prior::ThetaLayout layout() const { return {inferred, z_min, z_max, z_weights}; }
+  /// The prior z is drawn from.
+  prior::RedshiftPrior z_prior() const { return layout().z_prior(); }
 };
-/// Throws ConfigError naming the key for a bad range or an unknown model.redshift.
+/// Throws ConfigError naming the key for a bad range, an unknown model.redshift or
+/// model.z_prior, or bad z_prior_weights.
 RedshiftRange redshift_range_from_config(const Config& config);
 
 /// Throws ConfigError when the model cannot simulate the range: the universe at z_max must be

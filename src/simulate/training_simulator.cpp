@@ -19,6 +19,7 @@ TrainingSimulator::TrainingSimulator(const sps::SedModel& model, const prior::Pr
       masks_(std::move(masks)),
       noise_scale_(static_cast<std::size_t>(model.num_bands()), 1.0),
       z_range_(z_range),
+      z_prior_(z_range.z_prior()),
       seed_(seed),
       max_attempts_(max_attempts),
       n_bands_(static_cast<std::size_t>(model.num_bands())) {
@@ -88,7 +89,7 @@ void TrainingSimulator::simulate(std::uint64_t first, std::uint64_t count, Simul
     for (int attempt = 1; attempt <= max_attempts_ && !accepted; ++attempt) {
       const prior::FlowCoords u = prior_.sample_flow(prior_rng);
       const prior::Physical theta = prior_.to_physical(u);
-      const double z = z_rng.uniform(z_range_.z_min, z_range_.z_max);
+      const double z = z_prior_.sample(z_rng);
       if (reject_by_bounds(theta.data(), z, counters)) {
         ++counters.rejected_draws;
         ++counters.prechecked_draws;

@@ -52,7 +52,8 @@ class TrainingSimulator {
                     RedshiftRange z_range, std::uint64_t seed, int max_attempts = 1000, BandMasks masks = {});
 
   /// Simulates rows [first, first + count). Draws for row i come from Rng(seed, kPrior, i) and
-  /// Rng(seed, kRedshift, i) (candidate k: the k-th prior draw and the k-th redshift); a candidate
+  /// Rng(seed, kRedshift, i) (candidate k: the k-th prior draw and the k-th redshift, drawn from
+  /// z_range.z_prior()); a candidate
   /// whose true flux falls outside the noise catalog's range in any band (MODEL.md 5) is dropped
   /// and the next one is taken. Candidates whose sps::FluxBounds already prove that are dropped
   /// without evaluating the SED (the same decision, so the same rows as evaluating all of them).
@@ -85,6 +86,7 @@ class TrainingSimulator {
   BandMasks masks_;
   std::vector<double> noise_scale_;  ///< [bands] error inflation (1 = the noise model's)
   RedshiftRange z_range_;
+  prior::RedshiftPrior z_prior_;  ///< z_range_.z_prior()
   std::uint64_t seed_;
   int max_attempts_;
   std::size_t n_bands_;

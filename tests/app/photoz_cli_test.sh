@@ -10,6 +10,7 @@
 #    catalog (exit 2);
 #  - mcmc samples z too (chains [G, steps, walkers, 13], z last); validate includes z in its
 #    calibration and in flow vs MCMC;
+#  - a histogram z prior reaches simulate, infer (from the model file) and mcmc;
 #  - `noise fit` reads a CSV catalog through the config's [catalog] columns.
 set -u
 mpiexec=$1 sedpost=$2 src=$3
@@ -22,6 +23,8 @@ sed -e 's/^n = 50000/n = 3000/' -e 's/^blocks = 5/blocks = 2/' -e 's/^hidden = 1
 sed -e 's/^z_min = 0.0/z_min = 0.01\nredshift = "inferred"/' -e 's/^steps = 30000/steps = 1000/' \
     -e 's/^burn = 2000/burn = 200/' -e 's/^early_stop = true/early_stop = false/' given.toml >pz.toml
 grep -q 'redshift = "inferred"' pz.toml || fail "could not write pz.toml"
+sed -e 's/^redshift = "inferred"/redshift = "inferred"\nz_prior = "histogram"\nz_prior_weights = [0, 0, 1, 1]/' \
+  pz.toml >pzh.toml  # a histogram z prior (below)
 
 sed -e 's/^z_max = 0.2/z_max = 1000.0\nmodel_z_max = 1000.0/' pz.toml >old.toml
 "$mpiexec" -n 1 "$sedpost" --config old.toml simulate --n 10 --out old.h5 >old.log 2>&1
@@ -149,6 +152,33 @@ with h5py.File("rep/chains.h5") as c:
     assert z.min() >= 0.01 and z.max() <= 0.2 and z.std() > 0, (z.min(), z.max())
     with h5py.File("rep/test_set.h5") as t:
         assert np.array_equal(c["z"][...], t["z"][:2]), "/z is the catalog's (true) redshift"
+PY
+
+# --- a histogram z prior (docs/photo-z.md, "Redshift prior") reaches every stage: weights
+# [0, 0, 1, 1] on [0.01, 0.2] allow only z >= 0.1075, in the training set, in infer's weighted
+# draws (the prior comes from the model file) and in the MCMC's chains.
+"$mpiexec" -n 2 "$sedpost" --config pzh.toml simulate --out htrain.h5 >log 2>&1 || fail "simulate histogram: $(tail -3 log)"
+grep -q "histogram of 4 bins on \[0.01, 0.2\]" log || fail "simulate must name the z prior: $(grep simulate: log | head -1)"
+"$mpiexec" -n 2 "$sedpost" --config pzh.toml train --data htrain.h5 --out hmodel.pt >log 2>&1 || fail "train histogram: $(tail -3 log)"
+"$mpiexec" -n 1 "$sedpost" --config pzh.toml simulate --n 6 --seed 98 --out hcat.h5 >log 2>&1 || fail "simulate hcat: $(tail -3 log)"
+"$mpiexec" -n 1 "$sedpost" infer --model hmodel.pt --catalog hcat.h5 --n-samples 300 --n-store 50 --out hp.h5 >log 2>&1 ||
+  fail "infer histogram: $(tail -3 log)"
+"$mpiexec" -n 1 "$sedpost" --config pzh.toml mcmc --catalog hcat.h5 --rows 0:1 --burn 100 --steps 200 --out hch.h5 >log 2>&1 ||
+  fail "mcmc histogram: $(tail -3 log)"
+grep -q "z sampled, prior histogram of 4 bins" log || fail "mcmc must name the z prior: $(grep 'mcmc:' log | head -1)"
+$py - <<'PY' || fail "histogram z prior not applied"
+import h5py, numpy as np
+z_cut = 0.01 + 0.5 * (0.2 - 0.01)
+with h5py.File("htrain.h5") as t:
+    z = t["z"][...]
+    z = z[np.isfinite(z)]
+    assert z.min() >= z_cut and z.size > 2000, (z.min(), z.size)
+with h5py.File("hp.h5") as f:
+    s = f["samples"][:, :, 18]
+    assert np.isfinite(s).all() and s.min() >= z_cut, s.min()
+with h5py.File("hch.h5") as c:
+    z = c["chains"][0, :c["n_steps"][0], :, 12]
+    assert z.min() >= z_cut and z.std() > 0, (z.min(), z.std())
 PY
 
 # --- noise fit through the [catalog] columns (the BOSS CSV)

@@ -192,6 +192,7 @@ TEST(CatalogSupport, TomlRoundTrip) {
   s.bands = bands;
   s.z_min = 0.0;
   s.z_max = 0.2;
+  s.z_prior_weights = {0.25, 0.75};
   s.noise = noise::NoiseModel::fit_ivar(flux, ivar, bands);
   std::vector<float> x;
   for (int i = 0; i < 1000; ++i)
@@ -206,6 +207,7 @@ TEST(CatalogSupport, TomlRoundTrip) {
   EXPECT_EQ(t.colour_lo, s.colour_lo);
   EXPECT_EQ(t.colour_hi, s.colour_hi);
   EXPECT_EQ(t.z_max, 0.2);
+  EXPECT_EQ(t.z_prior_weights, s.z_prior_weights);
   for (std::size_t b = 0; b < 3; ++b) {
     EXPECT_EQ(t.noise.band(b).mu, s.noise.band(b).mu);
     EXPECT_EQ(t.noise.band(b).flux_max, s.noise.band(b).flux_max);

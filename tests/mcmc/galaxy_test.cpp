@@ -182,7 +182,7 @@ TEST(McmcGalaxyPosterior, FreeRedshiftMatchesFixedAndRoundTrips) {
   xz.leftCols(D) = x;
   xz.col(D).setConstant(z);
   GalaxyPosterior fixed(at_z, prior, g.flux.data(), g.sigma.data(), B, SampledCoords::kBox);
-  GalaxyPosterior box(free_z_model(), z_lo, z_hi, prior, g.flux.data(), g.sigma.data(), B, SampledCoords::kBox);
+  GalaxyPosterior box(free_z_model(), prior::RedshiftPrior(z_lo, z_hi), prior, g.flux.data(), g.sigma.data(), B, SampledCoords::kBox);
   ASSERT_EQ(box.dim(), D + 1);
   EXPECT_EQ(box.bounded_axes().size(), static_cast<std::size_t>(D + 1));
   Eigen::VectorXd lp_fixed(x.rows()), lp_box(x.rows());
@@ -196,7 +196,7 @@ TEST(McmcGalaxyPosterior, FreeRedshiftMatchesFixedAndRoundTrips) {
   box(out, lp1);
   EXPECT_EQ(lp1[0], -kInf);
   for (const SampledCoords c : {SampledCoords::kUnbounded, SampledCoords::kAmplitude}) {
-    GalaxyPosterior post(free_z_model(), z_lo, z_hi, prior, g.flux.data(), g.sigma.data(), B, c);
+    GalaxyPosterior post(free_z_model(), prior::RedshiftPrior(z_lo, z_hi), prior, g.flux.data(), g.sigma.data(), B, c);
     const Eigen::MatrixXd y = post.from_flow(xz);
     Eigen::VectorXd lp(y.rows());
     post(y, lp);

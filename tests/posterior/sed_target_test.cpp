@@ -174,7 +174,7 @@ TEST(PosteriorSedTarget, FreeRedshiftMatchesTheFixedTargetAndRoundTrips) {
     const int B = at_z.num_bands();
     const Galaxy g = make_galaxy(prior, at_z, 20 + gi);
     const SedTarget fixed(at_z, prior, g.flux.data(), g.sigma.data(), B, 0.02);
-    const SedTarget free(free_z_model(), z_lo, z_hi, prior, g.flux.data(), g.sigma.data(), B, 0.02);
+    const SedTarget free(free_z_model(), prior::RedshiftPrior(z_lo, z_hi), prior, g.flux.data(), g.sigma.data(), B, 0.02);
     ASSERT_EQ(free.dim(), D + 1);
     prior::FlowCoords x = g.x;
     x[0] += 0.02;
@@ -220,7 +220,41 @@ TEST(PosteriorSedTarget, FreeRedshiftMatchesTheFixedTargetAndRoundTrips) {
     }
     EXPECT_NEAR((wp[D] - wm[D]) / (2 * h), (z_hi - z_lo) / ((z - z_lo) * (z_hi - z)), 1e-4 * (z_hi - z_lo) / ((z - z_lo) * (z_hi - z)));
   }
-  EXPECT_THROW(SedTarget(free_z_model(), 0.1, 0.5, prior, nullptr, nullptr, 0, 0.0), ConfigError);  // beyond the model's z_max
+  EXPECT_THROW(SedTarget(free_z_model(), prior::RedshiftPrior(0.1, 0.5), prior, nullptr, nullptr, 0, 0.0), ConfigError);  // beyond the model's z_max
+}
+
+// A histogram z prior (docs/photo-z.md, "Redshift prior") adds log p(z) relative to the uniform
+// density to the target, in flow and in amplitude coordinates; the chi^2 is the uniform prior's.
+TEST(PosteriorSedTarget, HistogramRedshiftPriorAddsItsLogDensity) {
+  const prior::Prior prior;
+  const double z_lo = 0.01, z_hi = 0.2;
+  const prior::RedshiftPrior histogram(z_lo, z_hi, {1.0, 3.0, 0.0, 4.0});  // densities x 0.5, 1.5, 0, 2
+  const double z = 0.06;                                                   // in bin 1
+  const sps::FixedZModel at_z(sed_model(), z);
+  const int B = at_z.num_bands();
+  const Galaxy g = make_galaxy(prior, at_z, 31);
+  const SedTarget flat(free_z_model(), prior::RedshiftPrior(z_lo, z_hi), prior, g.flux.data(), g.sigma.data(), B, 0.02);
+  const SedTarget shaped(free_z_model(), histogram, prior, g.flux.data(), g.sigma.data(), B, 0.02);
+  double x12[D + 1];
+  std::copy(g.x.begin(), g.x.end(), x12);
+  std::vector<double> unit(static_cast<std::size_t>(B));
+  for (const auto& [zz, log_ratio] : {std::pair{z, std::log(1.5)}, std::pair{0.16, std::log(2.0)}}) {
+    x12[D] = zz;
+    double lt_flat, chi2_flat, lt, chi2;
+    flat.evaluate_flow(x12, 1, &lt_flat, &chi2_flat, unit.data());
+    shaped.evaluate_flow(x12, 1, &lt, &chi2, unit.data());
+    EXPECT_EQ(chi2, chi2_flat);
+    EXPECT_NEAR(lt - lt_flat, log_ratio, 1e-12) << "z " << zz;
+    double w[D + 1], back[D + 1], lt_w, chi2_w, log_det;
+    shaped.to_amplitude(x12, unit.data(), w);
+    shaped.evaluate_amplitude(w, 1, back, &lt_w, &chi2_w, unit.data(), &log_det);
+    EXPECT_NEAR(lt_w, lt, 1e-7 * (1 + std::abs(lt)));
+  }
+  x12[D] = 0.12;  // the empty bin: outside the support
+  double lt, chi2;
+  shaped.evaluate_flow(x12, 1, &lt, &chi2, unit.data());
+  EXPECT_TRUE(std::isinf(lt) && lt < 0);
+  EXPECT_TRUE(std::isfinite(chi2));
 }
 
 TEST(PosteriorSedTarget, AmplitudeOutsideTheMassPriorIsExcluded) {

@@ -34,6 +34,34 @@ TEST(SimulateRedshift, ModeAndRangeFromConfig) {
   }
 }
 
+// [model] z_prior: "uniform" (default, no weights) or "histogram" with z_prior_weights; errors
+// name the file and key.
+TEST(SimulateRedshift, HistogramPriorFromConfig) {
+  const std::string base = "[model]\nredshift = \"inferred\"\nz_min = 0.0\nz_max = 1.0\n";
+  const RedshiftRange flat = redshift_range_from_config(Config::from_text(base, "a.toml"));
+  EXPECT_TRUE(flat.z_weights.empty());
+  EXPECT_TRUE(flat.z_prior().uniform());
+  const RedshiftRange hist = redshift_range_from_config(
+      Config::from_text(base + "z_prior = \"histogram\"\nz_prior_weights = [1, 3]\n", "b.toml"));
+  EXPECT_EQ(hist.layout().z_weights, (std::vector<double>{1, 3}));
+  EXPECT_EQ(hist.z_prior().weights(), (std::vector<double>{0.25, 0.75}));
+  const auto message = [&](const std::string& extra) {
+    try {
+      redshift_range_from_config(Config::from_text(base + extra, "c.toml"));
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message("z_prior = \"histogram\"\n").find("c.toml: model.z_prior = \"histogram\" needs model.z_prior_weights"),
+            std::string::npos);
+  EXPECT_NE(message("z_prior = \"nz\"\n").find("c.toml: model.z_prior = 'nz'"), std::string::npos);
+  EXPECT_NE(message("z_prior_weights = [1, 2]\n").find("z_prior is \"uniform\""), std::string::npos);
+  EXPECT_NE(message("z_prior = \"histogram\"\nz_prior_weights = [1, -2]\n").find("c.toml: model: z_prior_weights[1] = -2"),
+            std::string::npos);
+  EXPECT_NE(message("z_prior = \"histogram\"\nz_prior_weights = [0, 0]\n").find("all 0"), std::string::npos);
+}
+
 TEST(SimulateTheta, FloatCoordinatesStayInsideTheOpenBox) {
   const std::vector<double> lo = {7.0, 0.0}, hi = {12.5, 1.0};
   // 1 - 1e-9 rounds to 1.0f and 1e-50 to 0.0f: both must be nudged inwards; NaN stays NaN.

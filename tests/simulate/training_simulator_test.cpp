@@ -60,7 +60,7 @@ const prior::Prior& prior() {
 
 TEST(SimulateTrainingSimulator, KeepsExactlyTheRowsOfEvaluatingEveryDraw) {
   const std::uint64_t seed = 17;
-  const TrainingSimulator sim(model(), prior(), noise_model(), RedshiftRange{0.0, 0.2}, seed);
+  const TrainingSimulator sim(model(), prior(), noise_model(), RedshiftRange{0.0, 0.2, false, {}}, seed);
   SimulatedRows rows;
   SimulationCounters c;
   const std::uint64_t first = 1000, n = 300;
@@ -105,7 +105,7 @@ TEST(SimulateTrainingSimulator, KeepsExactlyTheRowsOfEvaluatingEveryDraw) {
 }
 
 TEST(SimulateTrainingSimulator, RowsDependOnTheirIndexOnly) {
-  const TrainingSimulator sim(model(), prior(), noise_model(), RedshiftRange{0.0, 0.2}, 5);
+  const TrainingSimulator sim(model(), prior(), noise_model(), RedshiftRange{0.0, 0.2, false, {}}, 5);
   SimulatedRows all, a, b;
   SimulationCounters c;
   sim.simulate(0, 200, all, c);
@@ -126,8 +126,8 @@ TEST(SimulateTrainingSimulator, RowsDependOnTheirIndexOnly) {
 
 // Photo-z mode: the same rows as with z given; z moves from x's last entry to theta's last column.
 TEST(SimulateTrainingSimulator, InferredRedshiftMovesZFromXToTheta) {
-  const TrainingSimulator given(model(), prior(), noise_model(), RedshiftRange{0.0, 0.2}, 6);
-  const TrainingSimulator inferred(model(), prior(), noise_model(), RedshiftRange{0.0, 0.2, true}, 6);
+  const TrainingSimulator given(model(), prior(), noise_model(), RedshiftRange{0.0, 0.2, false, {}}, 6);
+  const TrainingSimulator inferred(model(), prior(), noise_model(), RedshiftRange{0.0, 0.2, true, {}}, 6);
   EXPECT_EQ(inferred.layout().dim(), 12u);
   EXPECT_EQ(inferred.conditioning().dim(), given.conditioning().dim() - 1);
   SimulatedRows g, z;
@@ -148,11 +148,28 @@ TEST(SimulateTrainingSimulator, InferredRedshiftMovesZFromXToTheta) {
   }
 }
 
+// A histogram z prior: every simulated z lies in a bin with weight (here the upper three
+// quarters of [0, 0.2]), and theta's z column is that z.
+TEST(SimulateTrainingSimulator, HistogramRedshiftPriorDrawsFromItsBins) {
+  const TrainingSimulator sim(model(), prior(), noise_model(), RedshiftRange{0.0, 0.2, true, {0.0, 1.0, 1.0, 1.0}}, 7);
+  SimulatedRows rows;
+  SimulationCounters c;
+  sim.simulate(0, 200, rows, c);
+  int upper_half = 0;
+  for (std::size_t r = 0; r < 200; ++r) {
+    if (std::isnan(rows.theta_flow[r * 12 + 11])) continue;  // a failed row
+    EXPECT_GE(rows.z[r], 0.05) << "row " << r;
+    EXPECT_EQ(rows.theta_flow[r * 12 + 11], rows.z[r]);
+    upper_half += rows.z[r] > 0.1;
+  }
+  EXPECT_GT(upper_half, 100);  // 2/3 of the prior mass, before the flux-range cut
+}
+
 // A redshift range the universe is too young for: the universe at z = 1000 is ~0.4 Myr old,
 // younger than the youngest burst the prior allows (10 Myr).
 TEST(SimulateTrainingSimulator, RedshiftBeyondTheModelIsAConfigError) {
-  EXPECT_NO_THROW(check_redshift_range(model(), prior(), RedshiftRange{0.0, 0.2, true}, "x.toml"));
-  EXPECT_THROW(check_redshift_range(model(), prior(), RedshiftRange{0.0, 1000.0, true}, "x.toml"), ConfigError);
+  EXPECT_NO_THROW(check_redshift_range(model(), prior(), RedshiftRange{0.0, 0.2, true, {}}, "x.toml"));
+  EXPECT_THROW(check_redshift_range(model(), prior(), RedshiftRange{0.0, 1000.0, true, {}}, "x.toml"), ConfigError);
 }
 
 // Band masks: rates = catalog missing fraction + floor; rows lose bands at those rates, never all
@@ -190,8 +207,8 @@ TEST(SimulateBandMasks, RatesAndMaskedRows) {
   st.rates = {0.2, 0.2, 0.3, 0.2, 0.2};
   const BandMasks masks(st, full);
   const std::uint64_t seed = 9, n = 400;
-  const TrainingSimulator plain(model(), prior(), full, RedshiftRange{0.0, 0.2}, seed);
-  const TrainingSimulator sim(model(), prior(), full, RedshiftRange{0.0, 0.2}, seed, 1000, masks);
+  const TrainingSimulator plain(model(), prior(), full, RedshiftRange{0.0, 0.2, false, {}}, seed);
+  const TrainingSimulator sim(model(), prior(), full, RedshiftRange{0.0, 0.2, false, {}}, seed, 1000, masks);
   ASSERT_EQ(sim.conditioning().dim(), 16u);
   SimulatedRows a, m;
   SimulationCounters c;
@@ -223,7 +240,7 @@ TEST(SimulateBandMasks, RatesAndMaskedRows) {
     EXPECT_NEAR(dropped[b] / static_cast<double>(n), p, 4 * sd) << "band " << b;
   }
   // A fixed drop list removes exactly that band from every row.
-  const TrainingSimulator drop_r(model(), prior(), full, RedshiftRange{0.0, 0.2}, seed, 1000,
+  const TrainingSimulator drop_r(model(), prior(), full, RedshiftRange{0.0, 0.2, false, {}}, seed, 1000,
                                  BandMasks(st, full, {"r"}));
   SimulatedRows d;
   drop_r.simulate(0, 50, d, c);
