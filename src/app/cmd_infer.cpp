@@ -57,7 +57,8 @@ void register_infer(Cli& cli) {
                   "(NMGY[2..6], NMGY_IVAR, Z, NSAID), `sedpost simulate` output for HDF5 (docs/catalogs.md)");
   sub->add_option("--out", opt->out,
                   "Posterior catalog (HDF5, written as <out>.partial and renamed when complete): /id, /summary "
-                  "[N, 18, 7], /flags, /flag_reason, /chi2, optional /samples [N, n-store, 18]")
+                  "[N, K, 7] (K = 22 quantities, 23 with z inferred), /flags, /flag_reason, /chi2, optional /samples "
+                  "[N, n-store, K]")
       ->capture_default_str();
   sub->add_option("--rows", opt->rows, "Catalog rows 'begin:end' (0-based, end excluded; default all)");
   sub->add_option("--n-samples", opt->posterior.n_samples,

@@ -74,7 +74,9 @@ int run_sed(Context& ctx, const SedOptions& opt) {
               << ", \"derived\": {\"log_mstar\": " << number(d.log_mstar_surviving)
               << ", \"log_sfr_100myr\": " << number(d.log_sfr_100myr)
               << ", \"log_sfr_1gyr\": " << number(d.log_sfr_1gyr) << ", \"log_age_mw\": " << number(d.log_age_mw)
-              << ", \"log_z_mw\": " << number(d.log_z_mw) << ", \"t50\": " << number(d.t50_gyr) << "}}"
+              << ", \"log_z_mw\": " << number(d.log_z_mw) << ", \"t50\": " << number(d.t50_gyr)
+              << ", \"t10\": " << number(d.t10_gyr) << ", \"t25\": " << number(d.t25_gyr)
+              << ", \"t75\": " << number(d.t75_gyr) << ", \"t90\": " << number(d.t90_gyr) << "}}"
               << std::endl;
     return 0;
   }
@@ -88,6 +90,8 @@ int run_sed(Context& ctx, const SedOptions& opt) {
               d.log_mstar_surviving, d.log_sfr_100myr, d.log_sfr_1gyr);
   std::printf("log mass-weighted age %.4f [log Gyr], log Z_MW %.4f, t50 %.4f Gyr\n", d.log_age_mw, d.log_z_mw,
               d.t50_gyr);
+  std::printf("SFH percentiles (lookback by which X %% had formed) t10 %.4f, t25 %.4f, t50 %.4f, t75 %.4f, t90 %.4f Gyr\n",
+              d.t10_gyr, d.t25_gyr, d.t50_gyr, d.t75_gyr, d.t90_gyr);
   return 0;
 }
 

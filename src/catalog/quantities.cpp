@@ -11,7 +11,8 @@ namespace sedpost::catalog {
 const std::vector<std::string>& quantity_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> v = prior::Prior::physical_names();
-    for (const char* d : {"log_mstar", "log_sfr_100myr", "log_sfr_1gyr", "log_age_mw", "log_z_mw", "t50"})
+    for (const char* d : {"log_mstar", "log_sfr_100myr", "log_sfr_1gyr", "log_age_mw", "log_z_mw", "t50", "t10", "t25",
+                          "t75", "t90"})
       v.emplace_back(d);
     return v;
   }();
@@ -21,7 +22,8 @@ const std::vector<std::string>& quantity_names() {
 const std::vector<std::string>& quantity_units() {
   static const std::vector<std::string> units = [] {
     std::vector<std::string> v = prior::Prior::physical_units();
-    for (const char* u : {"log10(M_sun)", "log10(M_sun/yr)", "log10(M_sun/yr)", "log10(Gyr)", "log10(Z)", "Gyr"})
+    for (const char* u : {"log10(M_sun)", "log10(M_sun/yr)", "log10(M_sun/yr)", "log10(Gyr)", "log10(Z)", "Gyr", "Gyr", "Gyr",
+                          "Gyr", "Gyr"})
       v.emplace_back(u);
     return v;
   }();
@@ -53,6 +55,10 @@ void derived_values(const sps::DerivedQuantities& d, double* out) {
   out[3] = d.log_age_mw;
   out[4] = d.log_z_mw;
   out[5] = d.t50_gyr;
+  out[6] = d.t10_gyr;
+  out[7] = d.t25_gyr;
+  out[8] = d.t75_gyr;
+  out[9] = d.t90_gyr;
 }
 
 const std::vector<std::string>& summary_columns() {

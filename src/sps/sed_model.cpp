@@ -551,6 +551,41 @@ void eval_fluxes(const ModelData& d, const ZSetup& s, const double* theta, doubl
   for (Eigen::Index b = 0; b < out.size(); ++b) flux[b] = static_cast<double>(out[b]);
 }
 
+/// SFH percentiles of `q` (t10 .. t90): the lookback time by which a fraction f of the formed
+/// mass `mform` [M_sun] had formed, i.e. the lookback at which the mass formed since then (counted
+/// from lookback 0 outwards: constant SFR per bin, the burst a step at its age) reaches
+/// (1 - f) mform. A fraction not reached (rounding) keeps t_age.
+void formed_fraction_times(const ZSetup& s, const ThetaBreakdown& br, double mform, DerivedQuantities& q) {
+  double* const t_out[] = {&q.t90_gyr, &q.t75_gyr, &q.t50_gyr, &q.t25_gyr, &q.t10_gyr};  // rising thresholds
+  constexpr double kFraction[] = {0.90, 0.75, 0.50, 0.25, 0.10};
+  constexpr int kN = 5;
+  for (double* t : t_out) *t = s.t_age_yr * 1e-9;
+  int next = 0;  // the next threshold to cross
+  double cum = 0;
+  const auto threshold = [&] { return (1.0 - kFraction[next]) * mform; };
+  // A bin's constant-SFR stretch from lookback t0 [yr] holding mass m of the bin's mass_k over dt.
+  const auto ramp = [&](double t0, double m, double mass_k, double dt) {
+    for (; next < kN && m > 0 && cum + m >= threshold(); ++next) *t_out[next] = (t0 + (threshold() - cum) / mass_k * dt) * 1e-9;
+    cum += m;
+  };
+  const auto step = [&](double t0, double m) {
+    for (; next < kN && cum + m >= threshold(); ++next) *t_out[next] = t0 * 1e-9;
+    cum += m;
+  };
+  bool burst_done = !(br.burst_mass > 0);
+  for (size_t k = 0; k < s.bins.size() && next < kN; ++k) {
+    const auto& bi = s.bins[k];
+    double t = bi.a;
+    if (!burst_done && br.burst_age_yr < bi.b) {  // the part of the bin before the burst, then the burst
+      ramp(bi.a, br.mass[k] * (br.burst_age_yr - bi.a) / bi.dt, br.mass[k], bi.dt);
+      step(br.burst_age_yr, br.burst_mass);
+      burst_done = true;
+      t = br.burst_age_yr;
+    }
+    ramp(t, br.mass[k] * (bi.b - t) / bi.dt, br.mass[k], bi.dt);
+  }
+}
+
 DerivedQuantities eval_derived(const ModelData& d, const ZSetup& s, const double* theta) {
   ThetaBreakdown br;
   const int n = s.j1 - s.j0;
@@ -577,37 +612,7 @@ DerivedQuantities eval_derived(const ModelData& d, const ZSetup& s, const double
   q.log_sfr_1gyr = std::log10(sfr_within(1e9));
   q.log_age_mw = std::log10(age_sum / mform * 1e-9);
   q.log_z_mw = std::log10(z_sum / mform);
-  // t50: cumulative formed mass from lookback 0 outwards (constant SFR per bin, burst a step).
-  const double half = 0.5 * mform;
-  double cum = 0;
-  bool burst_done = !(br.burst_mass > 0);
-  q.t50_gyr = s.t_age_yr * 1e-9;
-  for (size_t k = 0; k < s.bins.size(); ++k) {
-    const auto& bi = s.bins[k];
-    double t = bi.a;
-    if (!burst_done && br.burst_age_yr < bi.b) {
-      // part of the bin before the burst, then the burst step
-      const double m1 = br.mass[k] * (br.burst_age_yr - bi.a) / bi.dt;
-      if (cum + m1 >= half) {
-        q.t50_gyr = (bi.a + (half - cum) / br.mass[k] * bi.dt) * 1e-9;
-        return q;
-      }
-      cum += m1;
-      if (cum + br.burst_mass >= half) {
-        q.t50_gyr = br.burst_age_yr * 1e-9;
-        return q;
-      }
-      cum += br.burst_mass;
-      burst_done = true;
-      t = br.burst_age_yr;
-    }
-    const double mrest = br.mass[k] * (bi.b - t) / bi.dt;
-    if (mrest > 0 && cum + mrest >= half) {
-      q.t50_gyr = (t + (half - cum) / br.mass[k] * bi.dt) * 1e-9;
-      return q;
-    }
-    cum += mrest;
-  }
+  formed_fraction_times(s, br, mform, q);
   return q;
 }
 

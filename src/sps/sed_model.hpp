@@ -35,7 +35,11 @@ struct DerivedQuantities {
   double log_sfr_1gyr = 0;         ///< log10 mean SFR over the last 1 Gyr [M_sun/yr] (-inf if 0)
   double log_age_mw = 0;           ///< log10 formed-mass-weighted lookback age [log10 Gyr]
   double log_z_mw = 0;             ///< log10 formed-mass-weighted absolute metallicity Z
-  double t50_gyr = 0;              ///< lookback time by which half the formed mass had formed [Gyr]
+  /// SFH percentiles: lookback time by which 10, 25, 50, 75, 90 % of the formed mass had formed
+  /// [Gyr] (t10 >= t25 >= t50 >= t75 >= t90; the burst counts at its age).
+  double t10_gyr = 0, t25_gyr = 0;
+  double t50_gyr = 0;
+  double t75_gyr = 0, t90_gyr = 0;
 };
 
 /// The star-formation and metallicity history one theta implies at one z.

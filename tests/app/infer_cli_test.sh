@@ -2,7 +2,7 @@
 # Usage: infer_cli_test.sh MPIEXEC SEDPOST SOURCE_DIR
 # `sedpost infer` end to end on a tiny model and a simulated catalog with known truth:
 #  - the posterior catalog is identical (bitwise) for mpirun -n 1 and -n 2, and for 1 and 2 threads;
-#  - the schema: /summary [N, 18, 7] with names/columns/units, /samples, /truth, /flags, ...;
+#  - the schema: /summary [N, 22, 7] with names/columns/units, /samples, /truth, /flags, ...;
 #  - crafted bad rows (NaN sigma, missing flux, z beyond the training range, zero inverse
 #    variance) are flagged with a reason and NaN summaries while the run goes on;
 #  - --resume recomputes exactly the chunks not marked done (same file as an uninterrupted run),
@@ -45,13 +45,15 @@ import h5py, numpy as np
 with h5py.File("p1.h5") as f:
     assert f.attrs["complete"] == 1
     n = 60
-    assert f["summary"].shape == (n, 18, 7) and f["summary"].dtype == np.float32
+    assert f["summary"].shape == (n, 22, 7) and f["summary"].dtype == np.float32
     names = [s.decode() if isinstance(s, bytes) else s for s in f["summary"].attrs["names"]]
-    assert names[0] == "log_mstar_formed" and names[12] == "log_mstar" and names[-1] == "t50", names
+    assert names[0] == "log_mstar_formed" and names[12] == "log_mstar" and names[17] == "t50" and names[-1] == "t90", names
     cols = [s.decode() if isinstance(s, bytes) else s for s in f["summary"].attrs["columns"]]
     assert cols == ["mean", "std", "p2.5", "p16", "p50", "p84", "p97.5"], cols
-    assert len(f["summary"].attrs["units"]) == 18
-    assert f["samples"].shape == (n, 20, 18) and f["truth"].shape == (n, 18)
+    assert len(f["summary"].attrs["units"]) == 22
+    assert f["samples"].shape == (n, 20, 22) and f["truth"].shape == (n, 22)
+    t = f["samples"][...][:, :, [18, 19, 17, 20, 21]]  # t10, t25, t50, t75, t90 [Gyr]
+    assert (t > 0).all() and (np.diff(t, axis=2) <= 0).all(), "SFH percentiles must fall from t10 to t90"
     assert f["id"].shape == (n,) and f["flags"].shape == (n,) and f["chi2"].shape == (n,)
     assert list(f["row"][...]) == list(range(n))
     s = f["summary"][...]

@@ -3,7 +3,7 @@
 # The photo-z mode ([model] redshift = "inferred", docs/photo-z.md) end to end on a tiny model:
 #  - simulate writes /theta [N, 12] with z last (box attributes include the z range) and /x
 #    without z; a z range the universe is too young for is a config error (exit 2);
-#  - infer writes z as the last /summary quantity (K = 19), /truth's z is the simulated one, the
+#  - infer writes z as the last /summary quantity (K = 23), /truth's z is the simulated one, the
 #    z_multimodal flag is named, and the catalog is the same for 1 and 2 ranks;
 #  - a CSV catalog without a redshift column works; a row with a missing flux is flagged with a
 #    reason, a negative flux is ordinary data; a model that takes z as input refuses such a
@@ -58,17 +58,17 @@ import h5py, numpy as np
 dec = lambda v: [s.decode() if isinstance(s, bytes) else s for s in v]
 with h5py.File("p1.h5") as f, h5py.File("cat.h5") as c:
     n = 40
-    assert f["summary"].shape == (n, 19, 7), f["summary"].shape
+    assert f["summary"].shape == (n, 23, 7), f["summary"].shape
     names = dec(f["summary"].attrs["names"])
-    assert names[-1] == "z" and names[12] == "log_mstar" and len(dec(f["summary"].attrs["units"])) == 19, names
+    assert names[-1] == "z" and names[12] == "log_mstar" and len(dec(f["summary"].attrs["units"])) == 23, names
     assert "z_multimodal" in dec(f["flags"].attrs["flag_names"])
-    assert f["samples"].shape == (n, 20, 19) and f["truth"].shape == (n, 19)
-    assert np.array_equal(f["truth"][:, 18], c["z"][...]), "truth z must be the simulated z"
+    assert f["samples"].shape == (n, 20, 23) and f["truth"].shape == (n, 23)
+    assert np.array_equal(f["truth"][:, 22], c["z"][...]), "truth z must be the simulated z"
     assert np.array_equal(f["truth"][:, :12], c["theta_physical"][...])
     s, sm = f["summary"][...], f["samples"][...]
     assert ((f["flags"][...] & 3) == 0).all(), "simulated rows must all have posteriors"
-    assert np.all(np.diff(s[:, :, 2:], axis=2)[:, :12] >= 0) and np.all(np.diff(s[:, 18, 2:], axis=1) >= 0)
-    z = sm[:, :, 18]
+    assert np.all(np.diff(s[:, :, 2:], axis=2)[:, :12] >= 0) and np.all(np.diff(s[:, 22, 2:], axis=1) >= 0)
+    z = sm[:, :, 22]
     assert z.min() >= 0.01 and z.max() <= 0.2, (z.min(), z.max())
     assert np.unique(z).size > 100, "z draws must vary"
     assert np.isfinite(s[:, 12, 4]).all(), "log M* (surviving) marginalised over z must be finite"
@@ -107,7 +107,7 @@ with h5py.File("csv.h5") as f:
     fl = f["flags"][...]
     why = [s.decode() if isinstance(s, bytes) else s for s in f["flag_reason"][...]]
     assert fl[2] & 1 and "g: flux missing" in why[2], (fl[2], why[2])
-    assert (fl[3] & 3) == 0 and np.isfinite(f["summary"][3, 18, 4]), "a negative flux is data, not an error"
+    assert (fl[3] & 3) == 0 and np.isfinite(f["summary"][3, 22, 4]), "a negative flux is data, not an error"
     assert np.isnan(f["z"][...]).all(), "no redshift column: /z is NaN"
     assert list(f["id"][...]) == list(range(100, 108))
 PY
@@ -132,7 +132,7 @@ with h5py.File("trainm.h5") as f:
 with h5py.File("m.h5") as f:
     fl, used = f["flags"][...], f["bands_used"][...]
     assert (fl[2] & 1) == 0 and used[2] == 0b11101, (fl[2], bin(used[2]))  # g left out, the rest used
-    assert np.isfinite(f["summary"][2, 18, 4]), "z of the row without g"
+    assert np.isfinite(f["summary"][2, 22, 4]), "z of the row without g"
 PY
 
 # --- validate: z in the calibration and in flow vs MCMC (short chains: a schema check). The
@@ -174,7 +174,7 @@ with h5py.File("htrain.h5") as t:
     z = z[np.isfinite(z)]
     assert z.min() >= z_cut and z.size > 2000, (z.min(), z.size)
 with h5py.File("hp.h5") as f:
-    s = f["samples"][:, :, 18]
+    s = f["samples"][:, :, 22]
     assert np.isfinite(s).all() and s.min() >= z_cut, s.min()
 with h5py.File("hch.h5") as c:
     z = c["chains"][0, :c["n_steps"][0], :, 12]

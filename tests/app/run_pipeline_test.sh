@@ -39,7 +39,7 @@ assert m["calibration"]["n_samples"] == 150, m["calibration"]["n_samples"]
 with h5py.File("out/posteriors.h5") as f:
     assert f["summary"].shape[0] == 934, f["summary"].shape  # every A2052 galaxy has a row
 with h5py.File("out/report/test_posteriors.h5") as f:
-    assert f["samples"].shape == (40, 150, 18) and f["truth"].shape == (40, 18), f["samples"].shape
+    assert f["samples"].shape == (40, 150, 22) and f["truth"].shape == (40, 22), f["samples"].shape
 PY
 [ -f out/report/index.html ] || fail "no out/report/index.html"
 [ -f out/report/nsa_posteriors.h5 ] || fail "the report lacks the real-catalog posteriors"

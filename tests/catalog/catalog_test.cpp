@@ -99,6 +99,11 @@ TEST(CatalogQuantities, NamesAndUnitsAlign) {
   ASSERT_EQ(quantity_units().size(), static_cast<std::size_t>(kNumQuantities));
   EXPECT_EQ(quantity_names()[12], "log_mstar");
   EXPECT_EQ(quantity_names()[17], "t50");
+  EXPECT_EQ(quantity_names()[18], "t10");
+  EXPECT_EQ(quantity_names()[21], "t90");
+  EXPECT_EQ(quantity_units()[21], "Gyr");
+  EXPECT_EQ(quantity_names(true).back(), "z");
+  EXPECT_EQ(quantity_names(true).size(), static_cast<std::size_t>(kNumQuantities) + 1);
 }
 
 TEST(CatalogReaderCsv, ReadsChunksConvertsMagnitudesAndNotesBadCells) {

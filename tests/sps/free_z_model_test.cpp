@@ -90,6 +90,8 @@ TEST(SpsFreeZModel, ExactAtTableNodesAndDerivedUnchanged) {
     EXPECT_DOUBLE_EQ(dt.log_mstar_surviving, de.log_mstar_surviving);
     EXPECT_DOUBLE_EQ(dt.log_sfr_100myr, de.log_sfr_100myr);
     EXPECT_DOUBLE_EQ(dt.t50_gyr, de.t50_gyr);
+    EXPECT_DOUBLE_EQ(dt.t10_gyr, de.t10_gyr);
+    EXPECT_DOUBLE_EQ(dt.t90_gyr, de.t90_gyr);
     EXPECT_DOUBLE_EQ(dt.log_z_mw, de.log_z_mw);
   }
   std::vector<double> f(2);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -248,6 +249,45 @@ TEST(SpsSedModel, DerivedQuantitiesAreSane) {
   auto t = kTheta;
   t[5] = 0.999999;
   EXPECT_NEAR(model().derived(t.data(), 0.05).t50_gyr, t[6], 1e-9);
+}
+
+// SFH percentiles against an independent bisection of the cumulative formed mass of sfh():
+// t_X is where the mass formed at lookback > t equals X % of the total (constant SFR within a
+// bin, the burst a step at its age), for a smooth history and for one with a burst.
+TEST(SpsSedModel, SfhPercentilesInvertTheFormedMass) {
+  auto smooth = kTheta, big_burst = kTheta;
+  smooth[5] = 0.0;     // f_burst
+  big_burst[5] = 0.4;  // (t_burst 2 Gyr)
+  for (const auto& theta : {smooth, kTheta, big_burst}) {
+    for (double z : {0.05, 0.6}) {
+      const auto q = model().derived(theta.data(), z);
+      const auto h = model().sfh(theta.data(), z);
+      double total = h.burst_mass;
+      for (double m : h.mass) total += m;
+      const auto formed_before = [&](double t_yr) {  // mass formed at lookback > t_yr
+        double m = h.burst_mass > 0 && h.burst_age_gyr * 1e9 > t_yr ? h.burst_mass : 0.0;
+        for (std::size_t k = 0; k < h.mass.size(); ++k) {
+          const double a = h.edges_yr[k], b = h.edges_yr[k + 1];
+          m += h.mass[k] * std::clamp((b - t_yr) / (b - a), 0.0, 1.0);
+        }
+        return m;
+      };
+      const double got[] = {q.t10_gyr, q.t25_gyr, q.t50_gyr, q.t75_gyr, q.t90_gyr};
+      const double fraction[] = {0.10, 0.25, 0.50, 0.75, 0.90};
+      for (int i = 0; i < 5; ++i) {
+        double lo = 0, hi = h.edges_yr.back();
+        for (int it = 0; it < 200; ++it) {
+          const double mid = 0.5 * (lo + hi);
+          (formed_before(mid) > fraction[i] * total ? lo : hi) = mid;
+        }
+        // At a burst the formed mass jumps: any t with the burst straddling X % is its age.
+        EXPECT_NEAR(got[i], 0.5 * (lo + hi) * 1e-9, 1e-6) << "t" << fraction[i] * 100 << " z " << z;
+        if (i > 0) {
+          EXPECT_LE(got[i], got[i - 1]);
+        }
+      }
+    }
+  }
 }
 
 TEST(SpsSedModel, BadRedshiftThrowsDataError) {
