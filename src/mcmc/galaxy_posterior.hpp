@@ -50,8 +50,8 @@ SampledCoords sampled_coords_from_string(const std::string& name);
 /// mass range get -inf. One model evaluation per point, as in the other coordinates.
 ///
 /// With the redshift free (photo-z mode, docs/photo-z.md) a 12th coordinate is z on
-/// [z_min, z_max] with the prior::RedshiftPrior p(z) (uniform by default): linear in kBox, logit((z - z_min) / (z_max - z_min)) in kUnbounded and
-/// kAmplitude (the fluxes stay linear in M at every z), and the model is evaluated at each
+/// [z_min, z_max] with the prior::RedshiftPrior p(z) (uniform by default): linear in kBox,
+/// logit((z - z_min) / (z_max - z_min)) in kUnbounded and kAmplitude (the fluxes stay linear in M at every z), and the model is evaluated at each
 /// point's own z.
 ///
 /// Keeps references to `model` and `prior` (they must outlive it) and work buffers: one

@@ -97,8 +97,8 @@ struct GalaxyRunSetup {
   const sps::SedModel& model;     ///< redshifts up to model.settings().z_max are accepted
   const prior::Prior& prior;
   GalaxyRunSettings settings;
-  /// z_inferred: the redshift is sampled too (prior layout.z_prior() on [z_min, z_max]; the catalog's z is
-  /// not used), a 12th coordinate, and the chains get it as their 13th column.
+  /// z_inferred: the redshift is sampled too (prior layout.z_prior() on [z_min, z_max]; the
+  /// catalog's z is not used), a 12th coordinate, and the chains get it as their 13th column.
   prior::ThetaLayout layout{};
   /// z_inferred: the model at any z (required then; built once from `model`, it must outlive
   /// the calls). Unused at a fixed z.
