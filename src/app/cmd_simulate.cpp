@@ -3,6 +3,7 @@
 // the same for any number of ranks; --resume continues an interrupted run.
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "app/commands.hpp"
 #include "core/error.hpp"
@@ -86,6 +87,18 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
+/// /spectrum [N, pixels] and /spectrum_wavelength [pixels] (docs/spectra.md; written by rank 0).
+void create_spectrum_datasets(io::H5File& f, const sps::Spectrograph& sg, const SimulateOptions& opt,
+                              std::uint64_t chunk) {
+  const auto np = static_cast<std::uint64_t>(sg.num_pixels());
+  f.create_dataset("spectrum", io::DType::kFloat32, {opt.n, np}, std::max<std::uint64_t>(1, chunk / 8));
+  f.set_attr("spectrum", "units", std::string("f_lambda / its mean over the pixels, with noise 1 / snr per pixel"));
+  f.set_attr("spectrum", "resolution", sg.settings().resolution);
+  f.set_attr("spectrum", "snr", sg.settings().snr);
+  f.create_dataset("spectrum_wavelength", io::DType::kFloat64, {np});
+  f.set_attr("spectrum_wavelength", "units", std::string("observed-frame pixel centre [A], uniform in ln(lambda)"));
+}
+
 void create_training_file(io::H5File& f, const SimulateOptions& opt, const Context& ctx,
                           const sps::SedModel& model, const prior::Prior& prior,
                           const simulate::TrainingSimulator& sim, const noise::NoiseModel& noise_model) {
@@ -115,6 +128,7 @@ void create_training_file(io::H5File& f, const SimulateOptions& opt, const Conte
   f.set_attr("", "inflate_errors", join(opt.inflate_errors));
   f.set_attr("", "band_mask_rates", sim.masks().rates());
   simulate::write_noise_model(f, "noise_model", noise_model);
+  if (const sps::Spectrograph* sg = sim.spectrograph()) create_spectrum_datasets(f, *sg, opt, chunk);
 }
 
 /// On resume: the partial file must be from the same run (rows, seed, config).
@@ -150,6 +164,14 @@ int run_simulate(Context& ctx, const SimulateOptions& opt) {
   simulate::check_redshift_range(model, prior, z_range, ctx.config.source());
   simulate::TrainingSimulator sim(model, prior, noise_model, z_range, opt.seed, 1000, masks);
   sim.set_noise_scale(noise_scale(opt.inflate_errors, noise_model.bands()));
+  std::optional<sps::Spectrograph> spectrograph;  // [spectrum] enabled: spectra next to the photometry
+  if (ctx.config.get_bool("spectrum.enabled", false)) {
+    spectrograph.emplace(sps::SpectrographSettings::from_config(ctx.config));
+    sim.set_spectrograph(&*spectrograph);
+    logger().info(cat("simulate: spectra of ", spectrograph->num_pixels(), " pixels, ",
+                      spectrograph->settings().lambda_min, "-", spectrograph->settings().lambda_max, " A, R = ",
+                      spectrograph->settings().resolution, ", S/N ", spectrograph->settings().snr, " per pixel"));
+  }
   logger().info(cat("simulate: ", opt.n, " galaxies, bands ", join(model.band_names()), ", seed ", opt.seed,
                     ", ", comm.size(), " rank(s); z ", z_range.inferred ? "inferred" : "given", ", drawn ",
                     z_range.z_prior().describe(), "; noise model from ", noise_model.source(), "; ",
@@ -162,6 +184,10 @@ int run_simulate(Context& ctx, const SimulateOptions& opt) {
     check_resumable(f, opt, ctx);
   } else {
     create_training_file(f, opt, ctx, model, prior, sim, noise_model);
+    if (sim.spectrograph()) {
+      const std::uint64_t n = comm.is_root() ? sim.spectrograph()->wavelength().size() : 0;
+      f.write_rows("spectrum_wavelength", 0, n, sim.spectrograph()->wavelength().data());
+    }
     // From here on only raw data is written (datasets are allocated at creation), so a run
     // killed later leaves a file --resume can open.
     f.flush();
@@ -200,6 +226,7 @@ int run_simulate(Context& ctx, const SimulateOptions& opt) {
     f.write_rows("sigma", begin, count, rows.sigma.data());
     f.write_rows("attempts", begin, count, rows.attempts.data());
     f.write_rows("bands_used", begin, count, rows.bands_used.data());
+    if (sim.spectrograph()) f.write_rows("spectrum", begin, count, to_type<float>(rows.spectrum).data());
     // row_done last: a row is marked only after all its data is written.
     const std::vector<std::uint8_t> ones(count, 1);
     f.write_rows("row_done", begin, count, ones.data());

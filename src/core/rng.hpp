@@ -26,6 +26,7 @@ enum class RngStream : std::uint32_t {
   kImportance = 10,  ///< likelihood weighting: refinement draws
   kResample = 11,    ///< likelihood weighting: resampling the weighted draws
   kBandMask = 12,    ///< random band masks of simulated galaxies
+  kSpectrumNoise = 13,  ///< per-pixel noise of simulated spectra
 };
 
 /// One independent random sequence. Cheap to construct (no state beyond 3 counters);

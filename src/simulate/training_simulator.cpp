@@ -78,6 +78,8 @@ void TrainingSimulator::simulate(std::uint64_t first, std::uint64_t count, Simul
   out.x.assign(count * nx, 0.0);
   out.attempts.assign(count, 0);
   out.bands_used.assign(count, 0);
+  const std::size_t np = spectrograph_ ? static_cast<std::size_t>(spectrograph_->num_pixels()) : 0;
+  out.spectrum.assign(count * np, std::numeric_limits<double>::quiet_NaN());
   std::vector<double> flux(nb);
   std::vector<std::uint8_t> present(nb, 1);
   for (std::uint64_t r = 0; r < count; ++r) {
@@ -135,6 +137,12 @@ void TrainingSimulator::simulate(std::uint64_t first, std::uint64_t count, Simul
       }
       const std::vector<double> x = conditioning_.make(flux_obs.data(), sigma.data(), z, present.data());
       std::copy(x.begin(), x.end(), out.x.begin() + static_cast<std::ptrdiff_t>(r * nx));
+      if (spectrograph_) {
+        std::vector<double> spec = spectrograph_->observe(model_.spectrum(theta.data(), z));
+        Rng spectrum_rng(seed_, RngStream::kSpectrumNoise, i);
+        spectrograph_->normalise_and_add_noise(spec, spectrum_rng);
+        std::copy(spec.begin(), spec.end(), out.spectrum.begin() + static_cast<std::ptrdiff_t>(r * np));
+      }
     }
     if (!accepted) {
       // No draw within the catalog's flux range: leave a NaN row (training skips it).

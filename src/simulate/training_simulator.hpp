@@ -13,6 +13,7 @@
 #include "simulate/model_config.hpp"
 #include "sps/flux_bounds.hpp"
 #include "sps/sed_model.hpp"
+#include "sps/spectrograph.hpp"
 
 namespace sedpost::simulate {
 
@@ -28,6 +29,8 @@ struct SimulatedRows {
   std::vector<double> x;               ///< [count, conditioning().dim()] conditioning vector
   std::vector<std::uint32_t> bands_used; ///< [count] bit b set when band b is kept (not masked)
   std::vector<std::uint32_t> attempts; ///< [count] prior draws needed (1 = first accepted)
+  /// [count, pixels] normalised noisy spectrum (set_spectrograph only; NaN for a failed row)
+  std::vector<double> spectrum;
 };
 
 /// Counts across rows (sum over ranks with Comm::allreduce_sum on the integer fields).
@@ -68,6 +71,12 @@ class TrainingSimulator {
   /// the noise model allows. Throws ConfigError for a wrong length or a factor < 1.
   void set_noise_scale(std::vector<double> scale);
 
+  /// Rows also get the observed spectrum of their galaxy (docs/spectra.md): the model spectrum at
+  /// the row's theta and z through `spectrograph` (must outlive the simulator), normalised, with
+  /// its noise from Rng(seed, kSpectrumNoise, i). The photometry is unchanged.
+  void set_spectrograph(const sps::Spectrograph* spectrograph) { spectrograph_ = spectrograph; }
+  const sps::Spectrograph* spectrograph() const { return spectrograph_; }
+
   std::size_t num_bands() const { return n_bands_; }
   const noise::Conditioning& conditioning() const { return conditioning_; }
   /// The flow's theta columns (theta_flow).
@@ -85,6 +94,7 @@ class TrainingSimulator {
   noise::Conditioning conditioning_;
   BandMasks masks_;
   std::vector<double> noise_scale_;  ///< [bands] error inflation (1 = the noise model's)
+  const sps::Spectrograph* spectrograph_ = nullptr;
   RedshiftRange z_range_;
   prior::RedshiftPrior z_prior_;  ///< z_range_.z_prior()
   std::uint64_t seed_;

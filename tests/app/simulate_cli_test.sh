@@ -4,6 +4,7 @@
 #  - P = 1 and P = 2 give the same training set (every dataset and attribute bitwise);
 #  - a run killed part-way leaves only <out>.partial, and --resume then gives the same file
 #    as an uninterrupted run;
+#  - spectra ([spectrum] enabled) are written next to the photometry, the same for P = 1, 2;
 #  - bad input fails with the documented exit code and a message naming the value.
 set -u
 mpiexec=$1 sedpost=$2 src=$3
@@ -78,6 +79,33 @@ kill -9 $pid 2>/dev/null; pkill -9 -f "simulate --n $big --seed 5" 2>/dev/null; 
   >logr 2>&1 || fail "resume: $(cat logr)"
 grep -q "resuming cut.h5.partial" logr || echo "note: the run was killed before its file existed; resume started afresh"
 $py "$src/tests/app/h5_equal.py" ref/cut.h5 cut.h5 || fail "resumed file differs from the uninterrupted one"
+
+# --- spectra next to the photometry (docs/spectra.md): the same file for P = 1 and 2, the
+# photometry unchanged (the config attribute names the output file), a spectrograph range the model does not cover a data error (exit 3)
+cp "$cfg" spec.toml
+printf '\n[spectrum]\nenabled = true\nresolution = 500\n' >>spec.toml
+for p in 1 2; do
+  "$mpiexec" -n $p "$sedpost" --config spec.toml simulate --n 30 --seed 5 --noise "$tmp/noise.h5" --chunk 8 \
+    --out spec$p.h5 >out 2>&1 || fail "simulate with spectra -n $p: $(tail -3 out)"
+done
+grep -q "spectra of 1002 pixels" out || fail "simulate must describe the spectra: $(grep spectra out)"
+$py "$src/tests/app/h5_equal.py" spec1.h5 spec2.h5 --ignore-attr config || fail "spectra differ between 1 and 2 ranks"
+"$sedpost" --config "$cfg" simulate --n 30 --seed 5 --noise "$tmp/noise.h5" --out nospec.h5 >out 2>&1 || fail "$(tail -3 out)"
+$py - <<'PY' || fail "spectrum datasets wrong"
+import h5py, numpy as np
+with h5py.File("spec1.h5") as f, h5py.File("nospec.h5") as g:
+    s, w = f["spectrum"][...], f["spectrum_wavelength"][...]
+    assert s.shape == (30, 1002) and w.shape == (1002,), (s.shape, w.shape)
+    assert 3600 < w[0] < w[-1] < 9800 * 1.001 and np.allclose(np.diff(np.log(w)), 1 / 1000)
+    ok = np.isfinite(g["z"][...])
+    assert np.allclose(s[ok].mean(axis=1), 1, atol=0.02), s[ok].mean(axis=1)
+    assert np.array_equal(f["x"][...], g["x"][...]) and "spectrum" not in g
+    assert f["spectrum"].attrs["snr"] == 20
+PY
+printf 'lambda_min = 2000.0\n' >>spec.toml
+"$sedpost" --config spec.toml simulate --n 3 --noise noise.h5 --out bad.h5 >out 2>&1; rc=$?
+[ $rc -eq 3 ] && grep -q "spectrograph needs" out && [ ! -e bad.h5 ] ||
+  fail "a spectrograph range beyond the model must exit 3 naming the ranges, got $rc: $(tail -2 out)"
 
 # --- bad input
 "$sedpost" --config "$cfg" simulate --n 10 --noise missing.h5 --out bad.h5 >out 2>&1; rc=$?

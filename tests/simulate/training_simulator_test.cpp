@@ -165,6 +165,34 @@ TEST(SimulateTrainingSimulator, HistogramRedshiftPriorDrawsFromItsBins) {
   EXPECT_GT(upper_half, 100);  // 2/3 of the prior mass, before the flux-range cut
 }
 
+// Spectra (docs/spectra.md): rows get a normalised noisy spectrum without changing anything
+// else; a row's spectrum depends on (seed, row) only.
+TEST(SimulateTrainingSimulator, SpectraNextToThePhotometry) {
+  sps::SpectrographSettings st;
+  st.resolution = 500;  // 1,002 pixels: a quick test
+  const sps::Spectrograph sg(st);
+  const TrainingSimulator plain(model(), prior(), noise_model(), RedshiftRange{0.0, 0.2, false, {}}, 8);
+  TrainingSimulator with(model(), prior(), noise_model(), RedshiftRange{0.0, 0.2, false, {}}, 8);
+  with.set_spectrograph(&sg);
+  SimulatedRows a, b, c;
+  SimulationCounters counters;
+  plain.simulate(0, 20, a, counters);
+  with.simulate(0, 20, b, counters);
+  with.simulate(10, 5, c, counters);
+  EXPECT_EQ(a.x, b.x);
+  EXPECT_EQ(a.theta_physical, b.theta_physical);
+  EXPECT_TRUE(a.spectrum.empty());
+  const auto np = static_cast<std::size_t>(sg.num_pixels());
+  ASSERT_EQ(b.spectrum.size(), 20 * np);
+  for (std::size_t r = 0; r < 20; ++r) {
+    if (std::isnan(b.z[r])) continue;
+    double mean = 0;
+    for (std::size_t k = 0; k < np; ++k) mean += b.spectrum[r * np + k] / static_cast<double>(np);
+    EXPECT_NEAR(mean, 1.0, 5.0 / st.snr / std::sqrt(static_cast<double>(np))) << "row " << r;
+  }
+  for (std::size_t k = 0; k < 5 * np; ++k) ASSERT_EQ(c.spectrum[k], b.spectrum[10 * np + k]);
+}
+
 // A redshift range the universe is too young for: the universe at z = 1000 is ~0.4 Myr old,
 // younger than the youngest burst the prior allows (10 Myr).
 TEST(SimulateTrainingSimulator, RedshiftBeyondTheModelIsAConfigError) {
