@@ -47,6 +47,7 @@ Spectrograph::Spectrograph(const SpectrographSettings& settings) : settings_(set
   for (int k = 0; k < kNodes; ++k) {
     const double u = -4.0 + 8.0 * k / (kNodes - 1);  // in sigmas
     offsets_.push_back(u * sigma_ln_);
+    scales_.push_back(std::exp(offsets_.back()));
     weights_.push_back(std::exp(-0.5 * u * u));
     sum += weights_.back();
   }
@@ -63,12 +64,11 @@ std::vector<double> Spectrograph::observe(const Spectrum& s) const {
   std::vector<double> out(wavelength_.size(), 0.0);
   std::size_t j = 0;  // lam[j] <= the current node < lam[j + 1]; nodes rise with the pixels
   for (std::size_t i = 0; i < wavelength_.size(); ++i) {
-    const double ln_centre = std::log(wavelength_[i]);
-    j = static_cast<std::size_t>(std::upper_bound(lam.begin(), lam.end(), wavelength_[i] * std::exp(offsets_.front())) -
+    j = static_cast<std::size_t>(std::upper_bound(lam.begin(), lam.end(), wavelength_[i] * scales_.front()) -
                                  lam.begin()) - 1;
     double acc = 0;
-    for (std::size_t k = 0; k < offsets_.size(); ++k) {
-      const double x = std::exp(ln_centre + offsets_[k]);
+    for (std::size_t k = 0; k < scales_.size(); ++k) {
+      const double x = wavelength_[i] * scales_[k];
       while (j + 2 < lam.size() && lam[j + 1] <= x) ++j;
       const double t = (x - lam[j]) / (lam[j + 1] - lam[j]);
       acc += weights_[k] * (s.flambda[j] + t * (s.flambda[j + 1] - s.flambda[j]));
