@@ -81,8 +81,8 @@ if implemented infer; then
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
     n, k, c = f["summary"].shape
-    sys.exit(0 if n == 934 and k == 18 and c == 7 else 1)' "$out/posteriors.h5" ||
-    fail "posteriors.h5 should have /summary [934, 18, 7] (one row per A2052 galaxy)"
+    sys.exit(0 if n == 934 and k == 22 and c == 7 else 1)' "$out/posteriors.h5" ||
+    fail "posteriors.h5 should have /summary [934, 22, 7] (one row per A2052 galaxy)"
 fi
 if implemented validate; then
   [ -s "$out/report/index.html" ] || fail "validate wrote no report/index.html"
