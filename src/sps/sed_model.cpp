@@ -565,7 +565,8 @@ void formed_fraction_times(const ZSetup& s, const ThetaBreakdown& br, double mfo
   const auto threshold = [&] { return (1.0 - kFraction[next]) * mform; };
   // A bin's constant-SFR stretch from lookback t0 [yr] holding mass m of the bin's mass_k over dt.
   const auto ramp = [&](double t0, double m, double mass_k, double dt) {
-    for (; next < kN && m > 0 && cum + m >= threshold(); ++next) *t_out[next] = (t0 + (threshold() - cum) / mass_k * dt) * 1e-9;
+    for (; next < kN && m > 0 && cum + m >= threshold(); ++next)
+      *t_out[next] = (t0 + (threshold() - cum) / mass_k * dt) * 1e-9;
     cum += m;
   };
   const auto step = [&](double t0, double m) {
