@@ -59,7 +59,10 @@ PosteriorEngine::PosteriorEngine(const flow::Flow& flow, const sps::SedModel& mo
                           " in the SED model"));
   // z inferred: the likelihood and the quantities at each draw's z read the band weights from a
   // table in ln(1 + z) (sps::FreeZModel; the best fit and the truth stay exact).
-  if (z_inferred()) free_z_.emplace(model);
+  if (z_inferred()) {
+    free_z_.emplace(model);
+    z_prior_.emplace(layout_.z_prior());
+  }
 }
 
 std::uint32_t PosteriorEngine::check_row(const CatalogChunk& c, std::size_t i, std::string* reason,
@@ -275,7 +278,7 @@ void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, c
   auto target = [&](const SimulatorTerms* t) {
     const int B = static_cast<int>(nb);
     return at_z ? SedTarget(*at_z, prior_, flux, sigma.data(), B, settings_.model_error, t)
-                : SedTarget(*free_z_, layout_.z_prior(), prior_, flux, sigma.data(), B, settings_.model_error, t);
+                : SedTarget(*free_z_, *z_prior_, prior_, flux, sigma.data(), B, settings_.model_error, t);
   };
   WeightedDraws d = weighting.run(target(&terms), x_cond, theta_flow, log_q, row);
   if (d.best < 0) {

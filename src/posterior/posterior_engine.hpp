@@ -124,6 +124,7 @@ class PosteriorEngine {
   const flow::Flow& flow_;
   const sps::SedModel& model_;
   std::optional<sps::FreeZModel> free_z_;  ///< z inferred: the model at each draw's z (tabulated bands)
+  std::optional<prior::RedshiftPrior> z_prior_;  ///< z inferred: layout_.z_prior(), built once
   const prior::Prior& prior_;
   const catalog::TrainingSupport& support_;
   PosteriorSettings settings_;

@@ -38,7 +38,7 @@ Spectrograph::Spectrograph(const SpectrographSettings& settings) : settings_(set
     throw ConfigError(cat("spectrum.resolution = ", s.resolution, ", pixels_per_fwhm = ", s.pixels_per_fwhm,
                           ", snr = ", s.snr, ": each must be > 0"));
   const double fwhm_ln = 1.0 / s.resolution;  // FWHM lambda / R is 1 / R in ln(lambda)
-  sigma_ln_ = fwhm_ln / kFwhmPerSigma;
+  const double sigma_ln = fwhm_ln / kFwhmPerSigma;  // line-spread sigma in ln(lambda)
   const double step = fwhm_ln / s.pixels_per_fwhm;
   const auto n = static_cast<std::size_t>(std::ceil(std::log(s.lambda_max / s.lambda_min) / step));
   if (n > 1000000) throw ConfigError(cat("spectrum: ", n, " pixels; lower spectrum.resolution or pixels_per_fwhm"));
@@ -46,8 +46,7 @@ Spectrograph::Spectrograph(const SpectrographSettings& settings) : settings_(set
   double sum = 0;
   for (int k = 0; k < kNodes; ++k) {
     const double u = -4.0 + 8.0 * k / (kNodes - 1);  // in sigmas
-    offsets_.push_back(u * sigma_ln_);
-    scales_.push_back(std::exp(offsets_.back()));
+    scales_.push_back(std::exp(u * sigma_ln));
     weights_.push_back(std::exp(-0.5 * u * u));
     sum += weights_.back();
   }
@@ -56,16 +55,16 @@ Spectrograph::Spectrograph(const SpectrographSettings& settings) : settings_(set
 
 std::vector<double> Spectrograph::observe(const Spectrum& s) const {
   const std::vector<double>& lam = s.wavelength;
-  const double lo = wavelength_.front() * std::exp(offsets_.front()), hi = wavelength_.back() * std::exp(offsets_.back());
+  const double lo = wavelength_.front() * scales_.front(), hi = wavelength_.back() * scales_.back();
   if (lam.size() < 2 || lam.front() > lo || lam.back() < hi)
     throw DataError(cat("spectrum: the model covers [", lam.empty() ? 0.0 : lam.front(), ", ",
                         lam.empty() ? 0.0 : lam.back(), "] A observed, the spectrograph needs [", lo, ", ", hi,
                         "] A; widen the model's bands or narrow spectrum.lambda_min/lambda_max"));
   std::vector<double> out(wavelength_.size(), 0.0);
-  std::size_t j = 0;  // lam[j] <= the current node < lam[j + 1]; nodes rise with the pixels
   for (std::size_t i = 0; i < wavelength_.size(); ++i) {
-    j = static_cast<std::size_t>(std::upper_bound(lam.begin(), lam.end(), wavelength_[i] * scales_.front()) -
-                                 lam.begin()) - 1;
+    // lam[j] <= the node < lam[j + 1]: found for the pixel's first node, then stepped up.
+    const auto first = std::upper_bound(lam.begin(), lam.end(), wavelength_[i] * scales_.front());
+    auto j = static_cast<std::size_t>(first - lam.begin()) - 1;
     double acc = 0;
     for (std::size_t k = 0; k < scales_.size(); ++k) {
       const double x = wavelength_[i] * scales_[k];

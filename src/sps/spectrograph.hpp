@@ -50,10 +50,8 @@ class Spectrograph {
 
  private:
   SpectrographSettings settings_;
-  double sigma_ln_;                  ///< line-spread sigma in ln(lambda)
   std::vector<double> wavelength_;   ///< [P] pixel centres [A]
-  std::vector<double> offsets_;      ///< [K] ln(lambda) offsets of the quadrature nodes, +-4 sigma
-  std::vector<double> scales_;       ///< [K] exp(offsets_): node wavelength / pixel centre
+  std::vector<double> scales_;       ///< [K] node wavelength / pixel centre: exp(+-4 line-spread sigma in ln lambda)
   std::vector<double> weights_;      ///< [K] Gaussian weights of those nodes, summing to 1
 };
 
