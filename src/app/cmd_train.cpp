@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "app/commands.hpp"
@@ -13,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/logger.hpp"
 #include "flow/flow.hpp"
+#include "flow/spectrum_embedding.hpp"
 #include "flow/train.hpp"
 
 namespace sedpost::app {
@@ -40,6 +42,9 @@ struct TrainOptions {
   int threads = 0;
   std::string device = "cpu";
   bool resume = false;
+  std::string spectra = "auto";  ///< auto (when the training set has /spectrum), on, off
+  int embedding_dim = 16;
+  int embedding_channels = 16;
 };
 
 /// Defaults of the options left at 0. An SED training set (written by `simulate`) gets
@@ -79,7 +84,12 @@ int run_train(Context& ctx, const TrainOptions& opt) {
   Comm& comm = ctx.comm;
   flow::set_threads(threads_per_rank(opt.threads, comm.size()));
   const flow::Device device = rank_device(comm, opt.device);
-  TrainingShard shard = read_training_shard(comm, opt.data);
+  const bool file_has_spectra =
+      read_on_root<DataError>(comm, [&] { return std::string(has_spectra(opt.data) ? "1" : "0"); }) == "1";
+  if (opt.spectra == "on" && !file_has_spectra)
+    throw DataError(opt.data + ": --spectra on, but the training set has no /spectrum (simulate with [spectrum] enabled = true)");
+  const bool use_spectra = opt.spectra == "on" || (opt.spectra == "auto" && file_has_spectra);
+  TrainingShard shard = read_training_shard(comm, opt.data, use_spectra);
   logger().info(cat("training set ", opt.data, ": ", shard.n_total, " rows, theta ", shard.n_theta,
                     "-D, x ", shard.n_x, "-D, prior box ", shard.theta_lower.empty() ? "none" : "yes",
                     "; ", comm.size(), " rank(s) x ", flow::get_threads(), " thread(s)"));
@@ -99,6 +109,8 @@ int run_train(Context& ctx, const TrainOptions& opt) {
   meta.theta_upper = shard.theta_upper;
   meta.theta_names = shard.theta_names;
   meta.x_names = shard.x_names;
+  if (use_spectra && !meta.x_names.empty())
+    for (int k = 0; k < opt.embedding_dim; ++k) meta.x_names.push_back(cat("spectrum_embedding_", k));
   meta.band_names = shard.bands;
   meta.config_text = ctx.config.to_toml();
 
@@ -117,7 +129,7 @@ int run_train(Context& ctx, const TrainOptions& opt) {
   for (const std::string& kind : kinds) {
     flow::MafConfig cfg;
     cfg.n_theta = static_cast<int>(shard.n_theta);
-    cfg.n_x = static_cast<int>(shard.n_x);
+    cfg.n_x = static_cast<int>(shard.n_x) + (use_spectra ? opt.embedding_dim : 0);
     cfg.n_blocks = blocks;
     cfg.hidden = hidden;
     cfg.n_hidden_blocks = opt.depth;
@@ -132,7 +144,24 @@ int run_train(Context& ctx, const TrainOptions& opt) {
     // Each candidate keeps its own checkpoint until the end, so --resume finds both.
     settings.checkpoint_path = kinds.size() > 1 ? cat(opt.out, ".", kind, ".ckpt") : opt.out + ".ckpt";
     settings.resume_from = opt.resume ? settings.checkpoint_path : "";
-    flow::TrainResult result = flow::train(comm, model, settings, shard.theta.data(), shard.x.data(), shard.n_local);
+    std::optional<flow::SpectrumEmbedding> embedding;
+    flow::SpectrumInput spectra;
+    if (use_spectra) {
+      flow::EmbeddingConfig ecfg;
+      ecfg.n_pixels = static_cast<int>(shard.n_pixels);
+      ecfg.out_dim = opt.embedding_dim;
+      ecfg.channels = opt.embedding_channels;
+      ecfg.seed = opt.seed;
+      embedding.emplace(ecfg);
+      spectra = {&*embedding, shard.spectra.data()};
+      logger().info(cat("spectra: ", shard.n_pixels, " pixels per galaxy into a ", ecfg.out_dim,
+                        "-D embedding (1-D CNN, ", ecfg.n_conv, " convolutions x ", ecfg.channels,
+                        " channels, attention pooling; ", embedding->parameter_count(),
+                        " parameters), trained with the flow (LibTorch autograd)"));
+    }
+    flow::TrainResult result = flow::train(comm, model, settings, shard.theta.data(), shard.x.data(), shard.n_local,
+                                           use_spectra ? &spectra : nullptr);
+    if (embedding) model.set_attachment(flow::kSpectrumEmbeddingAttachment, embedding->to_bytes());
     trained.push_back({kind, std::move(model), std::move(result), settings.checkpoint_path});
   }
   std::size_t best = 0;
@@ -210,6 +239,16 @@ void register_train(Cli& cli) {
   sub->add_option("--threads", opt->threads, "Threads per rank (0 = cores / ranks)")->capture_default_str();
   add_device_option(sub, opt->device);
   sub->add_flag("--resume", opt->resume, "Continue from <out>.ckpt written after every epoch");
+  sub->add_option("--spectra", opt->spectra,
+                  "Condition on the training set's spectra too (/spectrum, docs/spectra.md): an embedding network "
+                  "(1-D CNN with attention pooling) compresses each spectrum to --embedding-dim numbers appended to "
+                  "the photometry's conditioning vector, trained jointly with the flow. auto: when the training set "
+                  "has /spectrum")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "on", "off"}));
+  sub->add_option("--embedding-dim", opt->embedding_dim, "Outputs of the spectrum embedding")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
+  sub->add_option("--embedding-channels", opt->embedding_channels, "Channels of the embedding's convolutions")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
 }
 
 }  // namespace sedpost::app

@@ -23,7 +23,9 @@ std::vector<std::string> optional_strings(const io::H5File& f, const std::string
 
 }  // namespace
 
-TrainingShard read_training_shard(Comm& comm, const std::string& path) {
+bool has_spectra(const std::string& path) { return io::H5File::open_read(path).has("spectrum"); }
+
+TrainingShard read_training_shard(Comm& comm, const std::string& path, bool with_spectra) {
   io::H5File f = io::H5File::open_read(path);
   TrainingShard s;
   for (const char* name : {"theta", "x"}) {
@@ -49,11 +51,23 @@ TrainingShard read_training_shard(Comm& comm, const std::string& path) {
   s.theta_names = optional_strings(f, "theta_names");
   s.x_names = optional_strings(f, "x_names");
   s.bands = optional_strings(f, "bands");
+  if (with_spectra) {
+    if (!f.has("spectrum") || !f.has("spectrum_wavelength"))
+      throw DataError(path + ": no '/spectrum' and '/spectrum_wavelength' (simulate with [spectrum] enabled = true)");
+    const auto ss = f.shape("spectrum");
+    if (ss.size() != 2 || ss[0] != ts[0] || f.shape("spectrum_wavelength") != std::vector<std::uint64_t>{ss[1]})
+      throw DataError(cat(path, ": '/spectrum' must be [", ts[0], ", pixels] with '/spectrum_wavelength' [pixels]"));
+    s.n_pixels = static_cast<std::int64_t>(ss[1]);
+    s.spectrum_wavelength = f.read_all_double("spectrum_wavelength");
+  }
+  const std::uint64_t np = static_cast<std::uint64_t>(s.n_pixels);
 
   const RowRange mine = block_range(s.n_total, comm.rank(), comm.size());
   std::vector<float> theta(mine.count() * ts[1]), x(mine.count() * xs[1]);
   f.read_rows("theta", mine.begin, mine.count(), theta.data());
   f.read_rows("x", mine.begin, mine.count(), x.data());
+  std::vector<float> spectra(mine.count() * np);
+  if (np) f.read_rows("spectrum", mine.begin, mine.count(), spectra.data());
 
   // Keep finite rows only; a row is dropped for the same reason on any rank count, so the
   // compacted global order (and so the training split) does not depend on the rank count.
@@ -62,6 +76,7 @@ TrainingShard read_training_shard(Comm& comm, const std::string& path) {
     bool ok = true;
     for (std::uint64_t j = 0; j < ts[1]; ++j) ok = ok && std::isfinite(theta[i * ts[1] + j]);
     for (std::uint64_t j = 0; j < xs[1]; ++j) ok = ok && std::isfinite(x[i * xs[1] + j]);
+    for (std::uint64_t j = 0; j < np; ++j) ok = ok && std::isfinite(spectra[i * np + j]);
     if (!ok) {
       dropped.push_back(mine.begin + i);
       continue;
@@ -70,6 +85,8 @@ TrainingShard read_training_shard(Comm& comm, const std::string& path) {
                    theta.begin() + static_cast<std::ptrdiff_t>((i + 1) * ts[1]));
     s.x.insert(s.x.end(), x.begin() + static_cast<std::ptrdiff_t>(i * xs[1]),
                x.begin() + static_cast<std::ptrdiff_t>((i + 1) * xs[1]));
+    s.spectra.insert(s.spectra.end(), spectra.begin() + static_cast<std::ptrdiff_t>(i * np),
+                     spectra.begin() + static_cast<std::ptrdiff_t>((i + 1) * np));
   }
   s.n_local = static_cast<std::int64_t>(s.theta.size() / ts[1]);
   s.n_dropped = comm.sum(static_cast<std::int64_t>(dropped.size()));
@@ -80,7 +97,7 @@ TrainingShard read_training_shard(Comm& comm, const std::string& path) {
     std::string rows;
     for (const auto& p : parts) rows += p;
     logger().warn(cat(path, ": skipped ", s.n_dropped, " of ", s.n_total,
-                      " rows with NaN or inf in /theta or /x (first rows: ", rows, ")"));
+                      " rows with NaN or inf in /theta or /x", np ? " or /spectrum" : "", " (first rows: ", rows, ")"));
   }
   return s;
 }

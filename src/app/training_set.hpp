@@ -20,12 +20,21 @@ struct TrainingShard {
   std::vector<std::uint64_t> first_dropped;  ///< up to 5 dropped row indices (rank 0's view)
   std::vector<double> theta_lower, theta_upper;  ///< prior box attributes, or empty
   std::vector<std::string> theta_names, x_names, bands;
+  /// With spectra requested and present: [n_local, n_pixels] /spectrum rows (rows with a
+  /// non-finite pixel are dropped like rows with a non-finite theta or x), else empty.
+  std::vector<float> spectra;
+  std::int64_t n_pixels = 0;
+  std::vector<double> spectrum_wavelength;  ///< [n_pixels] /spectrum_wavelength [A]
 };
 
-/// Collective. Reads rows block_range(N, rank, size) of /theta and /x from `path`.
+/// Collective. Reads rows block_range(N, rank, size) of /theta and /x from `path`, and of
+/// /spectrum when `with_spectra` (DataError when the file has none).
 /// Throws DataError naming the file and dataset when a dataset is missing, 2-D shapes
 /// disagree, or the box attributes have the wrong length.
-TrainingShard read_training_shard(Comm& comm, const std::string& path);
+TrainingShard read_training_shard(Comm& comm, const std::string& path, bool with_spectra = false);
+
+/// True when the training set at `path` has /spectrum (written by `simulate` with [spectrum]).
+bool has_spectra(const std::string& path);
 
 /// Collective. For a training set written by `sedpost simulate` (root attributes `config` and
 /// `bands`, group `noise_model`): the model-file attachments that `infer` needs, i.e. the

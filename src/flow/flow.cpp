@@ -103,6 +103,15 @@ void Flow::set_standardization(std::vector<double> tm, std::vector<double> ts,
   m.x_std = std::move(xs);
 }
 
+void Flow::set_attachment(const std::string& name, std::string blob) {
+  for (auto& [n, b] : impl_->meta.attachments)
+    if (n == name) {
+      b = std::move(blob);
+      return;
+    }
+  impl_->meta.attachments.emplace_back(name, std::move(blob));
+}
+
 std::vector<float> Flow::parameters() const {
   const float* p = impl_->flat.data_ptr<float>();
   return std::vector<float>(p, p + impl_->n_params);

@@ -100,6 +100,8 @@ class Flow {
 
   const MafConfig& config() const;
   const FlowMetadata& metadata() const;
+  /// Sets the attachment `name` (replacing one of that name) to `blob`.
+  void set_attachment(const std::string& name, std::string blob);
   int n_theta() const;
   int n_x() const;
   bool has_box() const;

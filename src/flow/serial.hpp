@@ -16,7 +16,7 @@ namespace sedpost::flow {
 std::uint64_t fnv1a64(const char* data, std::size_t n);
 
 inline constexpr char kMagic[16] = {'S', 'E', 'D', 'P', 'O', 'S', 'T', '-', 'F', 'L', 'O', 'W', 0, 0, 0, 0};
-enum class FileKind : std::uint32_t { kModel = 1, kCheckpoint = 2 };
+enum class FileKind : std::uint32_t { kModel = 1, kCheckpoint = 2, kEmbedding = 3 };
 
 class Writer {
  public:
@@ -60,6 +60,14 @@ class Writer {
 
 class Reader {
  public:
+  static std::string kind_name(std::uint32_t k) {
+    switch (k) {
+      case static_cast<std::uint32_t>(FileKind::kModel): return "model file";
+      case static_cast<std::uint32_t>(FileKind::kCheckpoint): return "training checkpoint";
+      case static_cast<std::uint32_t>(FileKind::kEmbedding): return "spectrum embedding";
+      default: return "file of unknown kind " + std::to_string(k);
+    }
+  }
   /// Validates the container (format version in [oldest, version]; oldest = 0 means
   /// exactly `version`); throws DataError naming `what` (a file name).
   Reader(const std::string& bytes, FileKind kind, std::uint32_t version, std::string what,
@@ -79,8 +87,7 @@ class Reader {
                       (oldest != 0 && oldest < version ? " down to " + std::to_string(oldest) : ""));
     version_ = ver;
     if (k != static_cast<std::uint32_t>(kind))
-      throw DataError(what_ + (kind == FileKind::kModel ? ": is a training checkpoint, not a model file"
-                                                        : ": is a model file, not a training checkpoint"));
+      throw DataError(what_ + ": is a " + kind_name(k) + ", not a " + kind_name(static_cast<std::uint32_t>(kind)));
     if (bytes.size() != head + size + 8)
       throw DataError(what_ + ": truncated or corrupted flow file (size " +
                       std::to_string(bytes.size()) + " bytes, header says " +

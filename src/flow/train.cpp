@@ -13,6 +13,7 @@
 #include "core/logger.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
+#include "flow/embedding_model.hpp"
 #include "flow/maf_model.hpp"
 #include "flow/serial.hpp"
 
@@ -20,7 +21,7 @@ namespace sedpost::flow {
 
 namespace {
 
-constexpr std::uint32_t kCheckpointVersion = 2;  // 2: + lr_scale, lr_decays_done, per-epoch lr
+constexpr std::uint32_t kCheckpointVersion = 3;  // 2: + lr_scale, lr_decays_done, per-epoch lr; 3: + embedding
 constexpr double kAdamBeta1 = 0.9, kAdamBeta2 = 0.999, kAdamEps = 1e-8;  // torch.optim.Adam
 constexpr double kLog2Pi = 1.8378770664093453;
 
@@ -42,6 +43,10 @@ struct TrainState {
   double lr_scale = 1.0;  ///< current lr / settings' lr
   int lr_decays_done = 0; ///< restarts from the best weights at a lower lr so far
   std::vector<EpochRecord> curve;
+  /// Spectral training only (else empty): the embedding (SpectrumEmbedding::to_bytes, written
+  /// into checkpoints) and its Adam moments and best weights, laid out as its parameters().
+  std::string embedding;
+  std::vector<float> emb_m, emb_v, emb_best;
 };
 
 std::string checkpoint_bytes(const Flow& flow, const TrainState& s) {
@@ -67,6 +72,10 @@ std::string checkpoint_bytes(const Flow& flow, const TrainState& s) {
     w.pod<std::uint8_t>(r.improved ? 1 : 0);
     w.pod<double>(r.learning_rate);
   }
+  w.str(s.embedding);
+  w.vec(s.emb_m);
+  w.vec(s.emb_v);
+  w.vec(s.emb_best);
   return w.finish(FileKind::kCheckpoint, kCheckpointVersion);
 }
 
@@ -106,14 +115,50 @@ void read_checkpoint(const std::string& bytes, const std::string& path, Flow& fl
     e.improved = r.pod<std::uint8_t>() != 0;
     e.learning_rate = r.version() >= 2 ? r.pod<double>() : std::numeric_limits<double>::quiet_NaN();
   }
+  if (r.version() >= 3) {
+    s.embedding = r.str();
+    s.emb_m = r.vec<float>();
+    s.emb_v = r.vec<float>();
+    s.emb_best = r.vec<float>();
+  }
   if (!r.at_end()) r.fail();
   flow = std::move(loaded);
+}
+
+/// Unbiased std from a sum of squared deviations over n rows, as torch.std; a constant column
+/// gets 1 (sbi would clamp to 1e-14).
+double unbiased_std(double sum_sq, std::int64_t n) {
+  const double s = n > 1 ? std::sqrt(sum_sq / static_cast<double>(n - 1)) : 0.0;
+  return s > 1e-12 ? s : 1.0;
+}
+
+/// Collective. The embedding's per-pixel input z-score from the training rows (local_val[i] = 0)
+/// of spectra [n_local, P]; n_train rows job-wide.
+void set_pixel_statistics(Comm& comm, SpectrumEmbedding& embedding, const float* spectra,
+                          const std::vector<char>& local_val, std::int64_t n_train) {
+  const std::size_t P = static_cast<std::size_t>(embedding.n_pixels());
+  std::vector<double> acc(2 * P, 0.0);  // sums, then sums of squared deviations
+  for (std::size_t i = 0; i < local_val.size(); ++i)
+    if (!local_val[i])
+      for (std::size_t p = 0; p < P; ++p) acc[p] += spectra[i * P + p];
+  comm.allreduce_sum(acc.data(), P);
+  for (std::size_t p = 0; p < P; ++p) acc[p] /= static_cast<double>(n_train);
+  for (std::size_t i = 0; i < local_val.size(); ++i)
+    if (!local_val[i])
+      for (std::size_t p = 0; p < P; ++p) acc[P + p] += std::pow(spectra[i * P + p] - acc[p], 2);
+  comm.allreduce_sum(acc.data() + P, P);
+  std::vector<float> mean(P), sd(P);
+  for (std::size_t p = 0; p < P; ++p) {
+    mean[p] = static_cast<float>(acc[p]);
+    sd[p] = static_cast<float>(unbiased_std(acc[P + p], n_train));
+  }
+  embedding.set_standardization(mean, sd);
 }
 
 }  // namespace
 
 TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* theta,
-                  const float* x, std::int64_t n_local) {
+                  const float* x, std::int64_t n_local, const SpectrumInput* spectra) {
   const auto t_start = Clock::now();
   if (st.batch_size < 1) throw ConfigError("train: batch_size must be >= 1");
   if (!(st.learning_rate > 0)) throw ConfigError("train: learning rate must be > 0");
@@ -124,6 +169,14 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
     throw ConfigError("train: lr_decays >= 0 and lr_decay_factor in (0, 1)");
   const int P = comm.size(), rank = comm.rank();
   const int D = flow.n_theta(), C = flow.n_x();
+  // With spectra the flow's context is (x [Cx], embedding [E]); without, x is all of it.
+  if (spectra && (!spectra->embedding || !spectra->spectra))
+    throw ConfigError("train: a SpectrumInput needs an embedding and spectra");
+  const int E = spectra ? spectra->embedding->out_dim() : 0;
+  const int Cx = C - E;
+  const std::int64_t NP = spectra ? spectra->embedding->n_pixels() : 0;  // pixels per spectrum
+  if (Cx < 0 || (spectra && Cx < 1))
+    throw ConfigError(cat("train: the flow's ", C, "-D context cannot hold x and a ", E, "-D spectrum embedding"));
 
   // ---- global row offsets (rank r holds the rows after those of ranks < r) ----
   std::vector<std::int64_t> counts(P, 0);
@@ -145,7 +198,8 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
     for (std::int64_t i = 0; i < n_local && first_bad < 0; ++i) {
       bool ok = id.to_flow_coords(theta + i * D, u.data() + i * D, &ld_box[i]);
       for (int j = 0; j < D && ok; ++j) ok = std::isfinite(u[i * D + j]);
-      for (int j = 0; j < C && ok; ++j) ok = std::isfinite(x[i * C + j]);
+      for (int j = 0; j < Cx && ok; ++j) ok = std::isfinite(x[i * Cx + j]);
+      for (std::int64_t p = 0; p < NP && ok; ++p) ok = std::isfinite(spectra->spectra[i * NP + p]);
       if (!ok) first_bad = offset + i;
     }
   }
@@ -154,7 +208,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
     bad = comm.max(bad);
     if (bad >= 0)
       throw DataError(cat("train: training row ", static_cast<std::int64_t>(bad),
-                          " has theta outside the open prior box or non-finite theta/x"));
+                          " has theta outside the open prior box or non-finite theta/x", spectra ? "/spectrum" : ""));
   }
 
   // ---- split by global row index ----
@@ -187,52 +241,58 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       comm.broadcast(bytes, 0);
       read_checkpoint(bytes, st.resume_from, flow, state);
       flow.impl().set_torch_device(torch_device);
+      if (spectra && state.embedding.empty())
+        throw DataError(cat("checkpoint '", st.resume_from, "' has no spectrum embedding (trained without spectra)"));
+      if (spectra) *spectra->embedding = SpectrumEmbedding::from_bytes(state.embedding, "checkpoint '" + st.resume_from + "'");
       resumed = true;
       logger().info(cat("train: resumed from '", st.resume_from, "' after epoch ", state.epoch));
     }
   }
   Flow::Impl& M = flow.impl();  // flow may have been replaced by the checkpoint
+  if (spectra && M.torch_device)
+    throw ConfigError("train: a spectrum embedding trains on the CPU only (no --device with spectra yet)");
 
   // ---- z-score statistics of the training split (sbi: standardizing transform) ----
   if (!resumed) {
-    std::vector<double> acc(2 * (D + C), 0.0);
+    std::vector<double> acc(2 * (D + Cx), 0.0);
     std::int64_t nt_local = 0;
     for (std::int64_t i = 0; i < n_local; ++i) {
       if (local_val[i]) continue;
       ++nt_local;
       for (int j = 0; j < D; ++j) acc[j] += u[i * D + j];
-      for (int j = 0; j < C; ++j) acc[D + j] += x[i * C + j];
+      for (int j = 0; j < Cx; ++j) acc[D + j] += x[i * Cx + j];
     }
-    comm.allreduce_sum(acc.data(), D + C);
-    std::vector<double> mean(D + C);
-    for (int j = 0; j < D + C; ++j) mean[j] = acc[j] / static_cast<double>(n_train);
+    comm.allreduce_sum(acc.data(), D + Cx);
+    std::vector<double> mean(D + Cx);
+    for (int j = 0; j < D + Cx; ++j) mean[j] = acc[j] / static_cast<double>(n_train);
     for (std::int64_t i = 0; i < n_local; ++i) {
       if (local_val[i]) continue;
-      for (int j = 0; j < D; ++j) acc[D + C + j] += std::pow(u[i * D + j] - mean[j], 2);
-      for (int j = 0; j < C; ++j) acc[2 * D + C + j] += std::pow(x[i * C + j] - mean[D + j], 2);
+      for (int j = 0; j < D; ++j) acc[D + Cx + j] += std::pow(u[i * D + j] - mean[j], 2);
+      for (int j = 0; j < Cx; ++j) acc[2 * D + Cx + j] += std::pow(x[i * Cx + j] - mean[D + j], 2);
     }
-    comm.allreduce_sum(acc.data() + D + C, D + C);
-    std::vector<double> tm(D), ts(D), xm(C), xs(C);
-    auto sd = [&](double ss) {
-      // Unbiased std as torch.std; a constant column gets 1 (sbi would clamp to 1e-14).
-      const double s = n_train > 1 ? std::sqrt(ss / static_cast<double>(n_train - 1)) : 0.0;
-      return s > 1e-12 ? s : 1.0;
-    };
+    comm.allreduce_sum(acc.data() + D + Cx, D + Cx);
+    // The embedding's outputs are learned: identity z-score (mean 0, std 1).
+    std::vector<double> tm(D), ts(D), xm(C, 0.0), xs(C, 1.0);
     for (int j = 0; j < D; ++j) {
       tm[j] = mean[j];
-      ts[j] = sd(acc[D + C + j]);
+      ts[j] = unbiased_std(acc[D + Cx + j], n_train);
     }
-    for (int j = 0; j < C; ++j) {
+    for (int j = 0; j < Cx; ++j) {
       xm[j] = mean[D + j];
-      xs[j] = sd(acc[2 * D + C + j]);
+      xs[j] = unbiased_std(acc[2 * D + Cx + j], n_train);
     }
     flow.set_standardization(tm, ts, xm, xs);
     state.m.assign(M.n_params, 0.0f);
     state.v.assign(M.n_params, 0.0f);
+    if (spectra) {
+      set_pixel_statistics(comm, *spectra->embedding, spectra->spectra, local_val, n_train);
+      state.emb_m.assign(spectra->embedding->parameter_count(), 0.0f);
+      state.emb_v.assign(spectra->embedding->parameter_count(), 0.0f);
+    }
   }
 
   // ---- z-scored local arrays; constant log-det terms per row for reported losses ----
-  std::vector<float> y(static_cast<std::size_t>(n_local) * D), e(static_cast<std::size_t>(n_local) * C);
+  std::vector<float> y(static_cast<std::size_t>(n_local) * D), e(static_cast<std::size_t>(n_local) * Cx);
   std::vector<double> ld_const(n_local);
   for (std::int64_t i = 0; i < n_local; ++i) {
     double ld = ld_box[i];
@@ -240,7 +300,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       y[i * D + j] = static_cast<float>((u[i * D + j] - M.theta_mean[j]) / M.theta_std[j]);
       ld -= std::log(M.theta_std[j]);
     }
-    for (int j = 0; j < C; ++j) e[i * C + j] = static_cast<float>((x[i * C + j] - M.x_mean[j]) / M.x_std[j]);
+    for (int j = 0; j < Cx; ++j) e[i * Cx + j] = static_cast<float>((x[i * Cx + j] - M.x_mean[j]) / M.x_std[j]);
     ld_const[i] = ld;  // log |d y / d theta|; log_prob_train has the base constant
   }
   std::vector<std::int64_t> local_val_rows;
@@ -256,8 +316,14 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   const std::int64_t B = st.batch_size;
   const std::int64_t n_batches = (n_train + B - 1) / B;
   const bool fused_needed = P > 1;
-  std::vector<float> fused(fused_needed ? M.n_live : 0);
-  std::vector<float> by, be;
+  // The embedding's weights (spectral training) follow the flow's live parameters in the fused
+  // gradient buffer; emb_params mirrors them for the Adam step.
+  SpectrumEmbedding::Impl* emb = spectra ? &spectra->embedding->impl() : nullptr;
+  const std::int64_t n_emb = emb ? emb->n_params() : 0;
+  std::vector<float> emb_params, emb_grad(n_emb, 0.0f);
+  if (emb) emb_params = spectra->embedding->parameters();
+  std::vector<float> fused(fused_needed ? M.n_live + n_emb : 0);
+  std::vector<float> by, be, bs;  // batch rows: y [nb, D], e [nb, Cx], spectra [nb, NP]
   std::vector<const float*> grad_ptr(M.params.size(), nullptr);
   torch::Tensor autograd_grad;  // [n_params] on the host: the autograd path's dense gradient
   // Gradients by the hand-written back-propagation (made_backprop.hpp) where the CPU has
@@ -266,7 +332,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   // torch device such as a GPU: there the forward and backward passes run on the device, the
   // gradient comes back to the host in one copy, and the allreduce, clipping and Adam step
   // below run on the host as for every other path; the new weights go back in one copy).
-  const bool backprop = kern::backprop_available() && !M.is_spline() && !M.torch_device;
+  const bool backprop = kern::backprop_available() && !M.is_spline() && !M.torch_device && !spectra;
   const torch::Device batch_device = M.torch_device ? *M.torch_device : torch::Device(torch::kCPU);
   std::vector<float> dense_grad(backprop ? M.n_params : 0, 0.0f);  // masked entries stay 0
   const kern::MafView view = M.kernel_view();
@@ -300,13 +366,15 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       const std::int64_t r0 = b * B, r1 = std::min(n_train, r0 + B), bc = r1 - r0;
       by.clear();
       be.clear();
+      bs.clear();
       double const_sum = 0.0;
       for (std::int64_t r = r0; r < r1; ++r) {
         const std::int64_t g = perm_rows[r];
         if (g < offset || g >= offset + n_local) continue;
         const std::int64_t i = g - offset;
         by.insert(by.end(), y.begin() + i * D, y.begin() + (i + 1) * D);
-        be.insert(be.end(), e.begin() + i * C, e.begin() + (i + 1) * C);
+        be.insert(be.end(), e.begin() + i * Cx, e.begin() + (i + 1) * Cx);
+        if (spectra) bs.insert(bs.end(), spectra->spectra + i * NP, spectra->spectra + (i + 1) * NP);
         const_sum += ld_const[i];
       }
       const std::int64_t nb = static_cast<std::int64_t>(by.size()) / D;
@@ -319,7 +387,8 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         have_grad = true;
       } else if (nb > 0) {
         const torch::Tensor ty = torch::from_blob(by.data(), {nb, D}, torch::kFloat32).to(batch_device);
-        const torch::Tensor te = torch::from_blob(be.data(), {nb, C}, torch::kFloat32).to(batch_device);
+        torch::Tensor te = torch::from_blob(be.data(), {nb, Cx}, torch::kFloat32).to(batch_device);
+        if (emb) te = torch::cat({te, emb->forward(torch::from_blob(bs.data(), {nb, NP}, torch::kFloat32))}, 1);
         const torch::Tensor lq_sum = M.log_prob_train(ty, te).sum();
         (lq_sum * (-1.0 / static_cast<double>(bc))).backward();
         train_sum += -(lq_sum.item<double>() + const_sum);
@@ -334,8 +403,10 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         for (const torch::Tensor& leaf : leaves) leaf.mutable_grad() = torch::Tensor();
         for (std::size_t p = 0; p < M.params.size(); ++p)
           grad_ptr[p] = autograd_grad.data_ptr<float>() + M.params[p].offset;
+        if (emb) emb->take_grad(emb_grad.data());
         have_grad = true;
       }
+      if (!have_grad) std::fill(emb_grad.begin(), emb_grad.end(), 0.0f);
       // ONE fused buffer of all unmasked gradients per step, summed over ranks.
       if (fused_needed) {
         at::parallel_for(0, nseg, 64, [&](std::int64_t a, std::int64_t z) {
@@ -348,6 +419,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
               std::fill_n(dst, sg.length, 0.0f);
           }
         });
+        std::copy(emb_grad.begin(), emb_grad.end(), fused.begin() + M.n_live);
         const auto t_reduce = Clock::now();
         comm.allreduce_sum(fused.data(), fused.size());
         allreduce_s += std::chrono::duration<double>(Clock::now() - t_reduce).count();
@@ -355,6 +427,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       auto grad_of = [&](const Segment& sg) -> const float* {
         return fused_needed ? fused.data() + sg.compact_offset : grad_ptr[sg.param_index] + sg.param_offset;
       };
+      const float* emb_grad_all = fused_needed ? fused.data() + M.n_live : emb_grad.data();
       // Gradient-norm clipping (torch.nn.utils.clip_grad_norm_).
       double clip = 1.0;
       if (st.clip_grad_norm > 0) {
@@ -366,7 +439,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
               return acc;
             },
             std::plus<double>());
-        const double norm = std::sqrt(sq);
+        const double norm = std::sqrt(sq + kern::sum_squares(emb_grad_all, n_emb));
         if (!std::isfinite(norm))
           throw NumericsError(cat("train: non-finite gradient at epoch ", epoch, ", batch ", b));
         const double coef = st.clip_grad_norm / (norm + 1e-6);
@@ -393,6 +466,10 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         }
       });
       M.upload_parameters();
+      if (emb) {
+        kern::adam_update(emb_params.data(), state.emb_m.data(), state.emb_v.data(), emb_grad_all, n_emb, adam);
+        emb->set_flat(emb_params.data());
+      }
       meter.advance(static_cast<std::uint64_t>(bc));
     }
 
@@ -405,15 +482,22 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         const std::int64_t c1 = std::min(nv, c0 + 8192);
         by.clear();
         be.clear();
+        bs.clear();
         for (std::int64_t r = c0; r < c1; ++r) {
           const std::int64_t i = local_val_rows[r];
           by.insert(by.end(), y.begin() + i * D, y.begin() + (i + 1) * D);
-          be.insert(be.end(), e.begin() + i * C, e.begin() + (i + 1) * C);
+          be.insert(be.end(), e.begin() + i * Cx, e.begin() + (i + 1) * Cx);
+          if (spectra) bs.insert(bs.end(), spectra->spectra + i * NP, spectra->spectra + (i + 1) * NP);
           val_sum -= ld_const[i] - 0.5 * D * kLog2Pi;
         }
         torch::Tensor z, ld;
-        M.forward_fast(torch::from_blob(by.data(), {c1 - c0, D}, torch::kFloat32),
-                       torch::from_blob(be.data(), {c1 - c0, C}, torch::kFloat32), z, ld);
+        torch::Tensor te = torch::from_blob(be.data(), {c1 - c0, Cx}, torch::kFloat32);
+        if (emb) {
+          std::vector<float> ve(static_cast<std::size_t>((c1 - c0) * E));
+          spectra->embedding->embed(bs.data(), c1 - c0, ve.data());
+          te = torch::cat({te, torch::from_blob(ve.data(), {c1 - c0, E}, torch::kFloat32)}, 1);
+        }
+        M.forward_fast(torch::from_blob(by.data(), {c1 - c0, D}, torch::kFloat32), te, z, ld);
         val_sum -= (ld - 0.5 * z.pow(2).sum(1)).sum().item<double>();
       }
     }
@@ -435,6 +519,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       state.best_epoch = epoch;
       state.since_improve = 0;
       state.best.assign(pflat, pflat + M.n_params);
+      state.emb_best = emb_params;
       rec.improved = true;
     } else {
       ++state.since_improve;
@@ -443,6 +528,10 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
     if (state.since_improve >= st.patience && state.lr_decays_done < st.lr_decays) {
       std::copy(state.best.begin(), state.best.end(), pflat);
       M.upload_parameters();
+      if (emb) {
+        emb_params = state.emb_best;
+        emb->set_flat(emb_params.data());
+      }
       state.lr_scale *= st.lr_decay_factor;
       ++state.lr_decays_done;
       state.since_improve = 0;
@@ -465,8 +554,10 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       meter.advance(0, buf);
       logger().info(cat("train: ", buf));
     }
-    if (!st.checkpoint_path.empty() && comm.is_root())
+    if (!st.checkpoint_path.empty() && comm.is_root()) {
+      if (spectra) state.embedding = spectra->embedding->to_bytes();
       write_file_atomic(st.checkpoint_path, checkpoint_bytes(flow, state));
+    }
     if (st.on_epoch) st.on_epoch(rec);
     if (state.since_improve >= st.patience) {
       early = true;
@@ -477,6 +568,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
 
   if (!state.best.empty()) std::copy(state.best.begin(), state.best.end(), pflat);
   M.upload_parameters();
+  if (emb && !state.emb_best.empty()) emb->set_flat(state.emb_best.data());
   TrainResult res;
   res.curve = state.curve;
   res.best_epoch = state.best_epoch;

@@ -8,6 +8,7 @@
 
 #include "core/comm.hpp"
 #include "flow/flow.hpp"
+#include "flow/spectrum_embedding.hpp"
 
 namespace sedpost::flow {
 
@@ -57,6 +58,13 @@ struct TrainResult {
   double seconds = 0.0;
 };
 
+/// Spectra of the training rows and the embedding network that trains with the flow: the flow's
+/// conditioning vector is then (x, embedding(spectrum)), n_x = the x columns + out_dim().
+struct SpectrumInput {
+  SpectrumEmbedding* embedding = nullptr;  ///< trained in place (its pixel statistics set here)
+  const float* spectra = nullptr;          ///< [n_local, embedding->n_pixels()], finite
+};
+
 /// Trains `flow` (collective: every rank calls it with its shard).
 /// theta: [n_local, n_theta], x: [n_local, n_x]; rank r holds the global rows that follow
 /// those of ranks 0..r-1 (a block partition such as block_range()). Sets the flow's z-score
@@ -67,9 +75,15 @@ struct TrainResult {
 /// `lr_decays` restarts at lower rates are used up) and restores the best weights. The split
 /// and the batches depend on global row indices only, so the result does not depend on the
 /// number of ranks (up to float summation order).
+///
+/// With `spectra` (docs/spectra.md): x has n_x - E columns (E = embedding->out_dim()); each
+/// batch's spectra pass through the embedding, whose E outputs complete the conditioning vector
+/// (their z-score is the identity); the embedding's weights are trained with the flow's by the
+/// same Adam, clipping and allreduce (LibTorch autograd for both), and its per-pixel input
+/// statistics are set from the training split. The best epoch's weights of both are restored.
 /// Throws DataError (theta outside the prior box, non-finite data, too few rows),
 /// NumericsError (non-finite loss), IoError (checkpoint).
 TrainResult train(Comm& comm, Flow& flow, const TrainSettings& settings, const float* theta,
-                  const float* x, std::int64_t n_local);
+                  const float* x, std::int64_t n_local, const SpectrumInput* spectra = nullptr);
 
 }  // namespace sedpost::flow

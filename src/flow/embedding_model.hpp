@@ -1,0 +1,31 @@
+#pragma once
+/// Internal (LibTorch) side of SpectrumEmbedding. Included only by src/flow/*.cpp and tests/flow.
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "flow/spectrum_embedding.hpp"
+
+namespace sedpost::flow {
+
+struct SpectrumEmbedding::Impl {
+  EmbeddingConfig cfg;
+  /// Weights, in the fixed order of parameters(): per convolution W [C, C_in, 7], b [C]; the
+  /// attention scores W [heads, C, 1], b [heads]; the head's W1 [hidden, heads C], b1, W2 [E,
+  /// hidden], b2. Leaves that require grad (joint training reads their .grad()).
+  std::vector<torch::Tensor> weights;
+  torch::Tensor pixel_mean, pixel_std;  ///< [P] input z-score
+  torch::Tensor position;               ///< [P] ln(lambda) position on [-1, 1] (pixel index, uniform in ln lambda)
+
+  explicit Impl(const EmbeddingConfig& c);
+  /// spectra [B, P] float32 -> [B, E]; autograd through the weights when grad mode is on.
+  torch::Tensor forward(const torch::Tensor& spectra) const;
+  std::int64_t n_params() const;
+  /// Weights flattened into / from one [n_params] vector (the order of `weights`).
+  torch::Tensor flat() const;
+  void set_flat(const float* p);
+  /// Gradients of the weights in the same layout (zeros where a weight has none), then cleared.
+  void take_grad(float* out);
+};
+
+}  // namespace sedpost::flow

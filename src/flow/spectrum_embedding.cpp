@@ -1,0 +1,207 @@
+#include "flow/spectrum_embedding.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/logger.hpp"
+#include "core/rng.hpp"
+#include "flow/embedding_model.hpp"
+#include "flow/serial.hpp"
+
+namespace sedpost::flow {
+
+namespace {
+
+constexpr int kKernel = 7;  // kernel of the later convolutions (stride 2, padding 3)
+constexpr std::uint32_t kEmbeddingVersion = 1;
+/// Rng index base of the embedding's initial weights (the flow's own draws use small indices).
+constexpr std::uint64_t kInitIndex = std::uint64_t{0xE3B} << 40;
+
+void check(const EmbeddingConfig& c) {
+  if (c.n_pixels < 16 * c.input_stride || c.input_stride < 1 || c.input_stride > 1024 || c.out_dim < 1 || c.channels < 1 || c.n_conv < 1 || c.heads < 1 || c.hidden < 1 ||
+      c.n_pixels > 10000000 || c.out_dim > 4096 || c.channels > 4096 || c.n_conv > 16 || c.heads > 256 ||
+      c.hidden > 65536)
+    throw ConfigError(cat("spectrum embedding: bad architecture (pixels ", c.n_pixels, ", out ", c.out_dim,
+                          ", channels ", c.channels, ", convolutions ", c.n_conv, ", input stride ", c.input_stride, ", heads ", c.heads,
+                          ", hidden ", c.hidden, ")"));
+}
+
+/// Shapes of the weights in the order of Impl::weights, with their fan-in (torch.nn's bound).
+struct Shape {
+  std::vector<std::int64_t> dims;
+  std::int64_t fan_in;
+};
+
+std::vector<Shape> shapes(const EmbeddingConfig& c) {
+  std::vector<Shape> s;
+  std::int64_t in = 2;
+  for (int l = 0; l < c.n_conv; ++l) {
+    const std::int64_t k = l == 0 ? 2 * c.input_stride : kKernel;
+    s.push_back({{c.channels, in, k}, in * k});
+    s.push_back({{c.channels}, in * k});
+    in = c.channels;
+  }
+  s.push_back({{c.heads, c.channels, 1}, c.channels});
+  s.push_back({{c.heads}, c.channels});
+  const std::int64_t pooled = std::int64_t{c.heads} * c.channels;
+  s.push_back({{c.hidden, pooled}, pooled});
+  s.push_back({{c.hidden}, pooled});
+  s.push_back({{c.out_dim, c.hidden}, c.hidden});
+  s.push_back({{c.out_dim}, c.hidden});
+  return s;
+}
+
+}  // namespace
+
+SpectrumEmbedding::Impl::Impl(const EmbeddingConfig& c) : cfg(c) {
+  check(c);
+  std::uint64_t index = kInitIndex;
+  for (const Shape& sh : shapes(c)) {
+    torch::Tensor w = torch::empty(sh.dims, torch::kFloat32);
+    const double bound = 1.0 / std::sqrt(static_cast<double>(sh.fan_in));
+    float* p = w.data_ptr<float>();
+    Rng rng(c.seed, RngStream::kFlowInit, index++);
+    for (std::int64_t i = 0; i < w.numel(); ++i) p[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * bound);
+    weights.push_back(w.set_requires_grad(true));
+  }
+  pixel_mean = torch::zeros({c.n_pixels}, torch::kFloat32);
+  pixel_std = torch::ones({c.n_pixels}, torch::kFloat32);
+  position = torch::linspace(-1.0, 1.0, c.n_pixels, torch::kFloat32);
+}
+
+torch::Tensor SpectrumEmbedding::Impl::forward(const torch::Tensor& spectra) const {
+  const std::int64_t B = spectra.size(0);
+  torch::Tensor z = ((spectra - pixel_mean) / pixel_std).unsqueeze(1);             // [B, 1, P]
+  torch::Tensor h = torch::cat({z, position.expand({B, 1, cfg.n_pixels})}, 1);     // [B, 2, P]
+  std::size_t k = 0;
+  for (int l = 0; l < cfg.n_conv; ++l, k += 2) {
+    const int stride = l == 0 ? cfg.input_stride : 2;
+    const int padding = l == 0 ? cfg.input_stride / 2 : kKernel / 2;
+    h = torch::gelu(torch::conv1d(h, weights[k], weights[k + 1], stride, padding));
+  }
+  // Attention pooling: softmax over positions of each head's score; pooled [B, heads, C].
+  const torch::Tensor score = torch::conv1d(h, weights[k], weights[k + 1]).softmax(2);  // [B, heads, L]
+  const torch::Tensor pooled = torch::bmm(score, h.transpose(1, 2)).reshape({B, -1});   // [B, heads C]
+  const torch::Tensor hidden = torch::gelu(torch::linear(pooled, weights[k + 2], weights[k + 3]));
+  return torch::linear(hidden, weights[k + 4], weights[k + 5]);
+}
+
+std::int64_t SpectrumEmbedding::Impl::n_params() const {
+  std::int64_t n = 0;
+  for (const torch::Tensor& w : weights) n += w.numel();
+  return n;
+}
+
+torch::Tensor SpectrumEmbedding::Impl::flat() const {
+  std::vector<torch::Tensor> parts;
+  for (const torch::Tensor& w : weights) parts.push_back(w.detach().reshape({-1}));
+  return torch::cat(parts).contiguous();
+}
+
+void SpectrumEmbedding::Impl::set_flat(const float* p) {
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor& w : weights) {
+    std::copy_n(p, w.numel(), w.data_ptr<float>());
+    p += w.numel();
+  }
+}
+
+void SpectrumEmbedding::Impl::take_grad(float* out) {
+  for (torch::Tensor& w : weights) {
+    const std::int64_t n = w.numel();
+    if (w.grad().defined()) {
+      const torch::Tensor g = w.grad().contiguous();
+      std::copy_n(g.data_ptr<float>(), n, out);
+    } else {
+      std::fill_n(out, n, 0.0f);
+    }
+    w.mutable_grad() = torch::Tensor();
+    out += n;
+  }
+}
+
+SpectrumEmbedding::SpectrumEmbedding(const EmbeddingConfig& cfg) : impl_(std::make_unique<Impl>(cfg)) {}
+SpectrumEmbedding::SpectrumEmbedding(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SpectrumEmbedding::~SpectrumEmbedding() = default;
+SpectrumEmbedding::SpectrumEmbedding(SpectrumEmbedding&&) noexcept = default;
+SpectrumEmbedding& SpectrumEmbedding::operator=(SpectrumEmbedding&&) noexcept = default;
+
+const EmbeddingConfig& SpectrumEmbedding::config() const { return impl_->cfg; }
+std::int64_t SpectrumEmbedding::parameter_count() const { return impl_->n_params(); }
+
+void SpectrumEmbedding::set_standardization(const std::vector<float>& mean, const std::vector<float>& std) {
+  const auto P = static_cast<std::size_t>(n_pixels());
+  if (mean.size() != P || std.size() != P)
+    throw ConfigError(cat("spectrum embedding: ", mean.size(), " / ", std.size(), " pixel statistics for ", P,
+                          " pixels"));
+  for (std::size_t p = 0; p < P; ++p)
+    if (!std::isfinite(mean[p]) || !(std[p] > 0.0f) || !std::isfinite(std[p]))
+      throw ConfigError(cat("spectrum embedding: pixel ", p, " has mean ", mean[p], " and std ", std[p]));
+  impl_->pixel_mean = torch::tensor(mean, torch::kFloat32);
+  impl_->pixel_std = torch::tensor(std, torch::kFloat32);
+}
+
+void SpectrumEmbedding::embed(const float* spectra, std::int64_t n, float* out) const {
+  c10::InferenceMode guard;
+  constexpr std::int64_t kRows = 256;  // rows per pass: bounds the activations (rows x channels x P / 2)
+  const std::int64_t P = n_pixels(), E = out_dim();
+  for (std::int64_t r0 = 0; r0 < n; r0 += kRows) {
+    const std::int64_t m = std::min(kRows, n - r0);
+    const torch::Tensor s =
+        torch::from_blob(const_cast<float*>(spectra + r0 * P), {m, P}, torch::kFloat32);
+    const torch::Tensor e = impl_->forward(s).contiguous();
+    std::copy_n(e.data_ptr<float>(), m * E, out + r0 * E);
+  }
+}
+
+std::vector<float> SpectrumEmbedding::parameters() const {
+  const torch::Tensor f = impl_->flat();
+  return {f.data_ptr<float>(), f.data_ptr<float>() + f.numel()};
+}
+
+void SpectrumEmbedding::set_parameters(const std::vector<float>& p) {
+  if (static_cast<std::int64_t>(p.size()) != impl_->n_params())
+    throw ConfigError(cat("spectrum embedding: ", p.size(), " parameters given, ", impl_->n_params(), " needed"));
+  impl_->set_flat(p.data());
+}
+
+std::string SpectrumEmbedding::to_bytes() const {
+  const EmbeddingConfig& c = config();
+  Writer w;
+  for (int v : {c.n_pixels, c.out_dim, c.channels, c.n_conv, c.input_stride, c.heads, c.hidden}) w.pod<std::int32_t>(v);
+  w.pod<std::uint64_t>(c.seed);
+  auto vec_of = [](const torch::Tensor& t) {
+    return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+  };
+  w.vec(vec_of(impl_->pixel_mean.contiguous()));
+  w.vec(vec_of(impl_->pixel_std.contiguous()));
+  w.vec(parameters());
+  return w.finish(FileKind::kEmbedding, kEmbeddingVersion);
+}
+
+SpectrumEmbedding SpectrumEmbedding::from_bytes(const std::string& bytes, const std::string& what) {
+  Reader r(bytes, FileKind::kEmbedding, kEmbeddingVersion, what);
+  EmbeddingConfig c;
+  for (int* v : {&c.n_pixels, &c.out_dim, &c.channels, &c.n_conv, &c.input_stride, &c.heads, &c.hidden})
+    *v = r.pod<std::int32_t>();
+  c.seed = r.pod<std::uint64_t>();
+  std::unique_ptr<Impl> impl;
+  try {
+    impl = std::make_unique<Impl>(c);
+  } catch (const ConfigError& e) {
+    throw DataError(what + ": " + e.what());
+  }
+  SpectrumEmbedding out(std::move(impl));
+  std::vector<float> mean = r.vec<float>(), sd = r.vec<float>(), p = r.vec<float>();
+  if (!r.at_end() || static_cast<std::int64_t>(p.size()) != out.parameter_count()) r.fail();
+  try {
+    out.set_standardization(mean, sd);
+  } catch (const ConfigError& e) {
+    throw DataError(what + ": " + e.what());
+  }
+  out.set_parameters(p);
+  return out;
+}
+
+}  // namespace sedpost::flow
