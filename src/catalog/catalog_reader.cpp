@@ -142,9 +142,11 @@ class Hdf5Reader final : public CatalogReader {
     }
     has_truth_ = file_.has("theta_physical") &&
                  file_.shape("theta_physical") == std::vector<std::uint64_t>{n_rows_, kNumPhysical};
+    if (file_.has("spectrum")) read_wavelength();
   }
   std::uint64_t num_rows() const override { return n_rows_; }
   bool has_truth() const override { return has_truth_; }
+  const std::vector<double>& spectrum_wavelength() const override { return wavelength_; }
 
   CatalogChunk read(std::uint64_t first, std::uint64_t n) const override {
     check_range(path_, first, n, n_rows_);
@@ -165,10 +167,26 @@ class Hdf5Reader final : public CatalogReader {
       c.truth.resize(n * kNumPhysical);
       if (n) file_.read_rows("theta_physical", first, n, c.truth.data());
     }
+    if (!wavelength_.empty()) {
+      c.spectrum.resize(n * wavelength_.size());
+      if (n) file_.read_rows("spectrum", first, n, c.spectrum.data());
+    }
     return c;
   }
 
  private:
+  /// Checks /spectrum [N, P] against /spectrum_wavelength [P] and keeps the wavelengths.
+  void read_wavelength() {
+    const auto s = file_.shape("spectrum");
+    if (s.size() != 2 || s[0] != n_rows_ || s[1] == 0)
+      throw DataError(cat(path_, ": dataset /spectrum must be [", n_rows_, ", P] (rows x pixels)"));
+    if (!file_.has("spectrum_wavelength"))
+      throw DataError(cat(path_, ": dataset /spectrum_wavelength is missing (the catalog has /spectrum)"));
+    if (file_.shape("spectrum_wavelength") != std::vector<std::uint64_t>{s[1]})
+      throw DataError(cat(path_, ": dataset /spectrum_wavelength must be [", s[1], "], one per /spectrum pixel"));
+    wavelength_ = file_.read_all_double("spectrum_wavelength");
+  }
+
   /// Checks shapes; returns the width of a vector dataset (0 for per-band datasets).
   std::uint64_t check_columns(const std::vector<std::string>& cols, const std::vector<int>& elements,
                               const char* key) const {
@@ -209,6 +227,7 @@ class Hdf5Reader final : public CatalogReader {
   std::uint64_t widths_flux_ = 0, widths_error_ = 0;
   bool has_id_ = false;
   bool has_truth_ = false;
+  std::vector<double> wavelength_;  ///< [P] Angstrom; empty without /spectrum
 };
 
 // ---------------------------------------------------------------------------- CSV

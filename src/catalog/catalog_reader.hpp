@@ -27,6 +27,7 @@ struct CatalogChunk {
   std::vector<double> z;              ///< [n]
   std::vector<std::string> note;      ///< [n] "" or why a row could not be read as given
   std::vector<double> truth;          ///< [n, 12] physical theta (simulated catalogs only), else empty
+  std::vector<float> spectrum;        ///< [n, P] normalised spectra when the catalog has /spectrum, else empty
 };
 
 /// Rows [begin, end) of a catalog selected by a "--rows" spec.
@@ -53,6 +54,12 @@ class CatalogReader {
   virtual std::uint64_t id_width() const { return 0; }
   /// True when read() fills CatalogChunk::truth.
   virtual bool has_truth() const { return false; }
+  /// Observed-frame wavelengths [P] in Angstrom of the spectra read() returns in
+  /// CatalogChunk::spectrum (HDF5 catalogs with /spectrum and /spectrum_wavelength); empty when
+  /// the catalog has no spectra (always for FITS and CSV).
+  virtual const std::vector<double>& spectrum_wavelength() const { return no_wavelength_; }
+  /// P, the pixels per spectrum (0 without spectra).
+  int num_pixels() const { return static_cast<int>(spectrum_wavelength().size()); }
 
   const std::string& path() const { return path_; }
   const ColumnMap& map() const { return map_; }
@@ -67,6 +74,9 @@ class CatalogReader {
   std::string path_;
   ColumnMap map_;
   int n_bands_;
+
+ private:
+  static inline const std::vector<double> no_wavelength_{};
 };
 
 }  // namespace sedpost::catalog

@@ -9,12 +9,14 @@
 
 #include "catalog/catalog_reader.hpp"
 #include "catalog/quantities.hpp"
+#include "catalog/spectra.hpp"
 #include "catalog/support.hpp"
 #include "catalog/units.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/special_functions.hpp"
+#include "io/h5_file.hpp"
 #include "noise/fits_table.hpp"
 
 namespace sedpost::catalog {
@@ -164,6 +166,101 @@ TEST(CatalogReaderFits, NsaChunksMatchWholeColumnReads) {
     for (int b = 0; b < 5; ++b) EXPECT_EQ(c.flux[i * 5 + b], flux[(first + i) * 5 + b]);
   }
   EXPECT_THROW(reader->read(reader->num_rows() - 1, 2), DataError);
+}
+
+/// Writes a `sedpost simulate`-like catalog of `n` rows, 2 bands, with /spectrum [spec_rows, P]
+/// (none when P = 0) and, when `wavelength`, /spectrum_wavelength [P].
+fs::path write_spectral_catalog(const std::string& name, std::uint64_t n, std::uint64_t spec_rows, std::uint64_t P,
+                                bool wavelength) {
+  const fs::path path = fs::temp_directory_path() / name;
+  io::H5File f = io::H5File::create(path.string(), io::FileAccess::serial());
+  std::vector<double> flux(n * 2, 10.0), sigma(n * 2, 1.0), z(n, 0.05);
+  f.create_dataset("flux_obs", io::DType::kFloat64, {n, 2});
+  f.write_rows("flux_obs", 0, n, flux.data());
+  f.create_dataset("sigma", io::DType::kFloat64, {n, 2});
+  f.write_rows("sigma", 0, n, sigma.data());
+  f.create_dataset("z", io::DType::kFloat64, {n});
+  f.write_rows("z", 0, n, z.data());
+  if (P > 0) {
+    std::vector<float> spec(spec_rows * P);
+    for (std::size_t k = 0; k < spec.size(); ++k) spec[k] = static_cast<float>(k);
+    f.create_dataset("spectrum", io::DType::kFloat32, {spec_rows, P});
+    f.write_rows("spectrum", 0, spec_rows, spec.data());
+  }
+  if (wavelength) {
+    std::vector<double> w(P);
+    for (std::uint64_t p = 0; p < P; ++p) w[p] = 4000.0 * std::exp(1e-4 * static_cast<double>(p));
+    f.create_dataset("spectrum_wavelength", io::DType::kFloat64, {P});
+    f.write_rows("spectrum_wavelength", 0, P, w.data());
+  }
+  f.close();
+  return path;
+}
+
+TEST(CatalogReaderHdf5, ReadsSpectraByRows) {
+  const fs::path path = write_spectral_catalog("sedpost_catalog_spectra.h5", 5, 5, 7, true);
+  const auto reader = CatalogReader::open(path.string(), ColumnMap::preset(CatalogFormat::kHdf5), 2);
+  ASSERT_EQ(reader->num_pixels(), 7);
+  EXPECT_NEAR(reader->spectrum_wavelength()[0], 4000.0, 1e-9);
+  const CatalogChunk c = reader->read(2, 3);
+  ASSERT_EQ(c.spectrum.size(), 3u * 7u);
+  EXPECT_EQ(c.spectrum[0], 14.0f);   // row 2, pixel 0
+  EXPECT_EQ(c.spectrum[20], 34.0f);  // row 4, pixel 6
+  EXPECT_TRUE(reader->read(0, 0).spectrum.empty());
+  fs::remove(path);
+}
+
+TEST(CatalogReaderHdf5, NoSpectrumMeansEmpty) {
+  const fs::path path = write_spectral_catalog("sedpost_catalog_nospec.h5", 4, 0, 0, false);
+  const auto reader = CatalogReader::open(path.string(), ColumnMap::preset(CatalogFormat::kHdf5), 2);
+  EXPECT_EQ(reader->num_pixels(), 0);
+  EXPECT_TRUE(reader->spectrum_wavelength().empty());
+  EXPECT_TRUE(reader->read(0, 4).spectrum.empty());
+  fs::remove(path);
+}
+
+TEST(CatalogReaderHdf5, BadSpectrumShapesAreDataErrorsNamingFileAndDataset) {
+  auto expect_error = [](const fs::path& path, const std::string& dataset) {
+    try {
+      CatalogReader::open(path.string(), ColumnMap::preset(CatalogFormat::kHdf5), 2);
+      ADD_FAILURE() << "no error for " << path;
+    } catch (const DataError& e) {
+      EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(dataset), std::string::npos) << e.what();
+    }
+    fs::remove(path);
+  };
+  expect_error(write_spectral_catalog("sedpost_catalog_badrows.h5", 4, 3, 7, true), "/spectrum");
+  expect_error(write_spectral_catalog("sedpost_catalog_nowave.h5", 4, 4, 7, false), "/spectrum_wavelength");
+}
+
+TEST(CatalogSpectra, GridCheckAcceptsTheSameGridAndNamesTheFileOtherwise) {
+  std::vector<double> model(100);
+  for (std::size_t p = 0; p < model.size(); ++p) model[p] = 3600.0 * std::exp(2.5e-4 * static_cast<double>(p));
+  std::vector<double> close = model;
+  for (double& w : close) w *= 1.0 + 1e-8;
+  EXPECT_NO_THROW(check_spectrum_grid(close, model, "cat.h5"));
+  std::vector<double> shifted = model;
+  shifted[50] *= 1.0 + 1e-5;
+  EXPECT_THROW(check_spectrum_grid(shifted, model, "cat.h5"), DataError);
+  std::vector<double> shorter(model.begin(), model.end() - 1);
+  try {
+    check_spectrum_grid(shorter, model, "cat.h5");
+    ADD_FAILURE() << "no error";
+  } catch (const DataError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("spectrum wavelength grid of cat.h5 (99 pixels, 3600-"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("does not match the model's (100 pixels, 3600-"), std::string::npos) << msg;
+  }
+}
+
+TEST(CatalogSpectra, FirstBadPixel) {
+  std::vector<float> s(10, 1.0f);
+  EXPECT_EQ(first_bad_spectrum_pixel(s.data(), 10), "");
+  s[7] = std::numeric_limits<float>::infinity();
+  s[3] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(first_bad_spectrum_pixel(s.data(), 10), "spectrum pixel 3 is NaN");
+  EXPECT_EQ(first_bad_spectrum_pixel(s.data() + 4, 6), "spectrum pixel 3 is +inf");
 }
 
 TEST(CatalogColumnMap, ConfigOverridesThePreset) {
