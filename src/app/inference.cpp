@@ -12,6 +12,7 @@
 #include "app/work_queue.hpp"
 #include "catalog/catalog_reader.hpp"
 #include "catalog/quantities.hpp"
+#include "catalog/spectra.hpp"
 #include "catalog/support.hpp"
 #include "posterior/posterior_engine.hpp"
 #include "core/data_dir.hpp"
@@ -23,6 +24,7 @@
 #include "prior/prior.hpp"
 #include "simulate/model_config.hpp"
 #include "sps/sed_model.hpp"
+#include "sps/spectrograph.hpp"
 
 namespace sedpost::app {
 
@@ -203,6 +205,17 @@ void write_chunk(io::H5File& f, const Layout& l, std::uint64_t row0, const catal
   f.write_string_rows("flag_reason", row0, r.reason);
 }
 
+/// A model that conditions on spectra needs the catalog's /spectrum on the spectrograph grid of
+/// its training config: DataError naming the catalog otherwise.
+void check_catalog_spectra(const catalog::CatalogReader& reader, const Config& training_config,
+                           const std::string& model_path) {
+  const sps::Spectrograph spectrograph(sps::SpectrographSettings::from_config(training_config));
+  if (reader.spectrum_wavelength().empty())
+    throw DataError(cat(reader.path(), ": no /spectrum and /spectrum_wavelength, but ", model_path,
+                        " conditions on spectra (", spectrograph.num_pixels(), " pixels; docs/spectra.md)"));
+  catalog::check_spectrum_grid(reader.spectrum_wavelength(), spectrograph.wavelength(), reader.path());
+}
+
 }  // namespace
 
 InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* loaded) {
@@ -230,6 +243,7 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
   const std::string catalog_path = resolve_input_path(job.catalog, ctx.data_dir());
   const auto reader = catalog::CatalogReader::open(catalog_path, job.columns, engine.num_bands());
   const catalog::RowSelection sel = catalog::select_rows(job.rows, reader->num_rows());
+  if (engine.uses_spectra()) check_catalog_spectra(*reader, s.sed.training_config, job.model);
 
   Layout l;
   l.n = sel.count();

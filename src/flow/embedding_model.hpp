@@ -11,7 +11,7 @@ namespace sedpost::flow {
 struct SpectrumEmbedding::Impl {
   EmbeddingConfig cfg;
   /// Weights, in the fixed order of parameters(): per convolution W [C, C_in, 7], b [C]; the
-  /// attention scores W [heads, C, 1], b [heads]; the head's W1 [hidden, heads C], b1, W2 [E,
+  /// attention scores W [heads, C, 1] and their per-position bias [L, heads]; the head's W1 [hidden, heads C], b1, W2 [E,
   /// hidden], b2. Leaves that require grad (joint training reads their .grad()).
   std::vector<torch::Tensor> weights;
   torch::Tensor pixel_mean, pixel_std;  ///< [P] input z-score

@@ -33,6 +33,13 @@ struct Shape {
   std::int64_t fan_in;
 };
 
+/// Positions after the convolutions: floor(P / input_stride), then (L - 1) / 2 + 1 per later one.
+std::int64_t pooled_positions(const EmbeddingConfig& c) {
+  std::int64_t L = c.n_pixels / c.input_stride;
+  for (int l = 1; l < c.n_conv; ++l) L = (L - 1) / 2 + 1;
+  return L;
+}
+
 std::vector<Shape> shapes(const EmbeddingConfig& c) {
   std::vector<Shape> s;
   std::int64_t in = 2;
@@ -43,7 +50,7 @@ std::vector<Shape> shapes(const EmbeddingConfig& c) {
     in = c.channels;
   }
   s.push_back({{c.heads, c.channels, 1}, c.channels});
-  s.push_back({{c.heads}, c.channels});
+  s.push_back({{pooled_positions(c), c.heads}, c.channels});  // per position: where each head looks
   const std::int64_t pooled = std::int64_t{c.heads} * c.channels;
   s.push_back({{c.hidden, pooled}, pooled});
   s.push_back({{c.hidden}, pooled});
@@ -70,19 +77,32 @@ SpectrumEmbedding::Impl::Impl(const EmbeddingConfig& c) : cfg(c) {
   position = torch::linspace(-1.0, 1.0, c.n_pixels, torch::kFloat32);
 }
 
+namespace {
+
+/// 1-D convolution in the [B, L, C] layout (positions, then channels): h [B, L, C_in], w [C_out,
+/// C_in, K], b [C_out] -> [B, L_out, C_out] with zero padding `pad` on both sides. Written as
+/// unfold + matrix product (im2col) rather than torch::conv1d, whose oneDNN backward in the
+/// LibTorch this project builds against gives wrong weight gradients for these shapes.
+torch::Tensor conv(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& b, std::int64_t stride,
+                   std::int64_t pad) {
+  const std::int64_t B = h.size(0), c_out = w.size(0), k = w.size(2);
+  const torch::Tensor cols = torch::constant_pad_nd(h, {0, 0, pad, pad}).unfold(1, k, stride);  // [B, L_out, C_in, K]
+  return torch::matmul(cols.reshape({B, cols.size(1), -1}), w.reshape({c_out, -1}).t()) + b;
+}
+
+}  // namespace
+
 torch::Tensor SpectrumEmbedding::Impl::forward(const torch::Tensor& spectra) const {
   const std::int64_t B = spectra.size(0);
-  torch::Tensor z = ((spectra - pixel_mean) / pixel_std).unsqueeze(1);             // [B, 1, P]
-  torch::Tensor h = torch::cat({z, position.expand({B, 1, cfg.n_pixels})}, 1);     // [B, 2, P]
+  const torch::Tensor z = ((spectra - pixel_mean) / pixel_std).unsqueeze(2);                   // [B, P, 1]
+  torch::Tensor h = torch::cat({z, position.reshape({1, -1, 1}).expand({B, cfg.n_pixels, 1})}, 2);  // [B, P, 2]
   std::size_t k = 0;
-  for (int l = 0; l < cfg.n_conv; ++l, k += 2) {
-    const int stride = l == 0 ? cfg.input_stride : 2;
-    const int padding = l == 0 ? cfg.input_stride / 2 : kKernel / 2;
-    h = torch::gelu(torch::conv1d(h, weights[k], weights[k + 1], stride, padding));
-  }
+  for (int l = 0; l < cfg.n_conv; ++l, k += 2)
+    h = torch::gelu(conv(h, weights[k], weights[k + 1], l == 0 ? cfg.input_stride : 2,
+                         l == 0 ? cfg.input_stride / 2 : kKernel / 2));                           // [B, L, C]
   // Attention pooling: softmax over positions of each head's score; pooled [B, heads, C].
-  const torch::Tensor score = torch::conv1d(h, weights[k], weights[k + 1]).softmax(2);  // [B, heads, L]
-  const torch::Tensor pooled = torch::bmm(score, h.transpose(1, 2)).reshape({B, -1});   // [B, heads C]
+  const torch::Tensor score = (torch::linear(h, weights[k].reshape({cfg.heads, -1})) + weights[k + 1]).softmax(1);  // [B, L, heads]
+  const torch::Tensor pooled = torch::bmm(score.transpose(1, 2), h).reshape({B, -1});  // [B, heads C]
   const torch::Tensor hidden = torch::gelu(torch::linear(pooled, weights[k + 2], weights[k + 3]));
   return torch::linear(hidden, weights[k + 4], weights[k + 5]);
 }

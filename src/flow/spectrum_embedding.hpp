@@ -13,8 +13,10 @@
 ///     2^(n_conv - 1)) positions). The first stride is large because the pixels oversample the
 ///     SSP library (BC03's nodes are 10-20 A apart, a pixel at R = 2,000 is 1-2.5 A): a learned
 ///     binning, at a fraction of the cost of a stride-2 first layer;
-///   attention pooling: `heads` scores per position (a 1x1 convolution), softmax over positions,
-///     each head the score-weighted mean of the features -> [heads x channels];
+///   attention pooling: `heads` scores per position (a 1x1 convolution of the features plus a
+///     learned bias per position and head, so a head can attend to a wavelength as well as to a
+///     feature), softmax over positions, each head the score-weighted mean of the features ->
+///     [heads x channels];
 ///   Linear(heads x channels, hidden) -> GELU -> Linear(hidden, E).
 /// Plain C++ interface: no LibTorch header here (the model lives in embedding_model.hpp).
 #include <cstdint>

@@ -155,6 +155,35 @@ void set_pixel_statistics(Comm& comm, SpectrumEmbedding& embedding, const float*
   embedding.set_standardization(mean, sd);
 }
 
+/// Collective. Mean and unbiased std [E] of the embedding's outputs over the training rows
+/// (local_val[i] = 0) of spectra [n_local, P], into mean and sd.
+void embedding_output_statistics(Comm& comm, const SpectrumEmbedding& embedding, const float* spectra,
+                                 const std::vector<char>& local_val, std::int64_t n_train, double* mean, double* sd) {
+  const std::size_t P = static_cast<std::size_t>(embedding.n_pixels()), E = static_cast<std::size_t>(embedding.out_dim());
+  std::vector<float> rows, out;
+  std::vector<double> acc(2 * E, 0.0);  // sums, sums of squares
+  const std::size_t n_local = local_val.size();
+  for (std::size_t r0 = 0; r0 < n_local; r0 += 4096) {
+    rows.clear();
+    for (std::size_t i = r0; i < std::min(n_local, r0 + 4096); ++i)
+      if (!local_val[i]) rows.insert(rows.end(), spectra + i * P, spectra + (i + 1) * P);
+    const std::size_t m = rows.size() / P;
+    out.resize(m * E);
+    embedding.embed(rows.data(), static_cast<std::int64_t>(m), out.data());
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t k = 0; k < E; ++k) {
+        acc[k] += out[i * E + k];
+        acc[E + k] += static_cast<double>(out[i * E + k]) * out[i * E + k];
+      }
+  }
+  comm.allreduce_sum(acc.data(), acc.size());
+  for (std::size_t k = 0; k < E; ++k) {
+    mean[k] = acc[k] / static_cast<double>(n_train);
+    const double ss = std::max(0.0, acc[E + k] - static_cast<double>(n_train) * mean[k] * mean[k]);
+    sd[k] = unbiased_std(ss, n_train);
+  }
+}
+
 }  // namespace
 
 TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* theta,
@@ -271,7 +300,6 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       for (int j = 0; j < Cx; ++j) acc[2 * D + Cx + j] += std::pow(x[i * Cx + j] - mean[D + j], 2);
     }
     comm.allreduce_sum(acc.data() + D + Cx, D + Cx);
-    // The embedding's outputs are learned: identity z-score (mean 0, std 1).
     std::vector<double> tm(D), ts(D), xm(C, 0.0), xs(C, 1.0);
     for (int j = 0; j < D; ++j) {
       tm[j] = mean[j];
@@ -281,14 +309,19 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       xm[j] = mean[D + j];
       xs[j] = unbiased_std(acc[2 * D + Cx + j], n_train);
     }
-    flow.set_standardization(tm, ts, xm, xs);
-    state.m.assign(M.n_params, 0.0f);
-    state.v.assign(M.n_params, 0.0f);
     if (spectra) {
+      // The embedding's outputs are z-scored with the statistics of the initial network's
+      // outputs (kept fixed while it trains): its raw outputs, pooled over many positions,
+      // start with a spread far below 1, which the flow's context layer would barely see.
       set_pixel_statistics(comm, *spectra->embedding, spectra->spectra, local_val, n_train);
+      embedding_output_statistics(comm, *spectra->embedding, spectra->spectra, local_val, n_train,
+                                  xm.data() + Cx, xs.data() + Cx);
       state.emb_m.assign(spectra->embedding->parameter_count(), 0.0f);
       state.emb_v.assign(spectra->embedding->parameter_count(), 0.0f);
     }
+    flow.set_standardization(tm, ts, xm, xs);
+    state.m.assign(M.n_params, 0.0f);
+    state.v.assign(M.n_params, 0.0f);
   }
 
   // ---- z-scored local arrays; constant log-det terms per row for reported losses ----
@@ -322,6 +355,11 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   const std::int64_t n_emb = emb ? emb->n_params() : 0;
   std::vector<float> emb_params, emb_grad(n_emb, 0.0f);
   if (emb) emb_params = spectra->embedding->parameters();
+  // The flow's z-score of the embedding's outputs (the last E entries of its context).
+  const auto tail = [&](const std::vector<double>& v) {
+    return torch::tensor(std::vector<float>(v.begin() + Cx, v.end()), torch::kFloat32);
+  };
+  const torch::Tensor emb_mean = emb ? tail(M.x_mean) : torch::Tensor(), emb_std = emb ? tail(M.x_std) : torch::Tensor();
   std::vector<float> fused(fused_needed ? M.n_live + n_emb : 0);
   std::vector<float> by, be, bs;  // batch rows: y [nb, D], e [nb, Cx], spectra [nb, NP]
   std::vector<const float*> grad_ptr(M.params.size(), nullptr);
@@ -388,7 +426,8 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       } else if (nb > 0) {
         const torch::Tensor ty = torch::from_blob(by.data(), {nb, D}, torch::kFloat32).to(batch_device);
         torch::Tensor te = torch::from_blob(be.data(), {nb, Cx}, torch::kFloat32).to(batch_device);
-        if (emb) te = torch::cat({te, emb->forward(torch::from_blob(bs.data(), {nb, NP}, torch::kFloat32))}, 1);
+        if (emb)
+          te = torch::cat({te, (emb->forward(torch::from_blob(bs.data(), {nb, NP}, torch::kFloat32)) - emb_mean) / emb_std}, 1);
         const torch::Tensor lq_sum = M.log_prob_train(ty, te).sum();
         (lq_sum * (-1.0 / static_cast<double>(bc))).backward();
         train_sum += -(lq_sum.item<double>() + const_sum);
@@ -495,7 +534,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         if (emb) {
           std::vector<float> ve(static_cast<std::size_t>((c1 - c0) * E));
           spectra->embedding->embed(bs.data(), c1 - c0, ve.data());
-          te = torch::cat({te, torch::from_blob(ve.data(), {c1 - c0, E}, torch::kFloat32)}, 1);
+          te = torch::cat({te, (torch::from_blob(ve.data(), {c1 - c0, E}, torch::kFloat32) - emb_mean) / emb_std}, 1);
         }
         M.forward_fast(torch::from_blob(by.data(), {c1 - c0, D}, torch::kFloat32), te, z, ld);
         val_sum -= (ld - 0.5 * z.pow(2).sum(1)).sum().item<double>();

@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 
+#include "catalog/spectra.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
 #include "core/rng.hpp"
@@ -51,9 +52,13 @@ PosteriorEngine::PosteriorEngine(const flow::Flow& flow, const sps::SedModel& mo
   if (flow.n_theta() != theta_dim())
     throw ConfigError(cat("model file: the flow has ", flow.n_theta(), "-D theta, the SED prior ", theta_dim(),
                           z_inferred() ? " (11 flow coordinates and z)" : ""));
-  if (flow.n_x() != static_cast<int>(conditioning_.dim()))
+  if (const std::string* blob = flow.metadata().attachment(flow::kSpectrumEmbeddingAttachment))
+    embedding_.emplace(flow::SpectrumEmbedding::from_bytes(*blob, "model file (spectrum embedding)"));
+  const int n_embedding = embedding_ ? embedding_->out_dim() : 0;
+  if (flow.n_x() != static_cast<int>(conditioning_.dim()) + n_embedding)
     throw ConfigError(cat("model file: the flow has ", flow.n_x(), "-D x, but ", support.bands.size(),
-                          " bands give a ", conditioning_.dim(), "-D conditioning vector"));
+                          " bands give a ", conditioning_.dim(), "-D conditioning vector",
+                          embedding_ ? cat(" and the spectrum embedding ", n_embedding, " more") : ""));
   if (model.num_bands() != num_bands())
     throw ConfigError(cat("model file: ", num_bands(), " bands in the training support, ", model.num_bands(),
                           " in the SED model"));
@@ -355,7 +360,7 @@ void PosteriorEngine::posterior_of_row(const CatalogChunk& c, std::size_t i, con
 }
 
 void PosteriorEngine::flow_log_q_best(const float* x, const std::vector<double>& best_x, ChunkResult& r) const {
-  const std::size_t nx = conditioning_.dim(), D = layout_.dim();
+  const std::size_t nx = static_cast<std::size_t>(flow_.n_x()), D = layout_.dim();
   std::vector<std::size_t> rows;
   std::vector<float> theta, xs;
   for (std::size_t i = 0; i < r.n; ++i) {
@@ -371,10 +376,30 @@ void PosteriorEngine::flow_log_q_best(const float* x, const std::vector<double>&
     r.log_q_best[rows[j]] = log_q_unbounded(&best_x[rows[j] * D], lq[j]);
 }
 
+void PosteriorEngine::append_spectrum_embedding(const CatalogChunk& c, float* x) const {
+  const std::size_t n = c.n, P = static_cast<std::size_t>(embedding_->n_pixels());
+  const std::size_t nx = static_cast<std::size_t>(flow_.n_x()), E = static_cast<std::size_t>(embedding_->out_dim());
+  if (c.spectrum.size() != n * P)
+    throw DataError(cat("the model conditions on spectra of ", P, " pixels, but the catalog has ",
+                        c.spectrum.empty() ? std::string("no /spectrum") : cat(c.spectrum.size() / std::max<std::size_t>(n, 1), " pixels per row")));
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string bad = catalog::first_bad_spectrum_pixel(c.spectrum.data() + i * P, static_cast<int>(P));
+    if (!bad.empty()) {
+      const std::string id = c.id_text.size() == n ? c.id_text[i] : c.id.size() == n ? std::to_string(c.id[i]) : "?";
+      throw DataError(cat("galaxy ", id, " (row ", c.first + i, "): ", bad));
+    }
+  }
+  std::vector<float> e(n * E);
+  embedding_->embed(c.spectrum.data(), static_cast<std::int64_t>(n), e.data());
+  const std::size_t nxp = nx - E;
+  for (std::size_t i = 0; i < n; ++i) std::copy_n(e.data() + i * E, E, x + i * nx + nxp);
+}
+
 ChunkResult PosteriorEngine::run(const CatalogChunk& c) const {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
-  const std::size_t n = c.n, nb = support_.bands.size(), nx = conditioning_.dim(), D = layout_.dim();
+  const std::size_t n = c.n, nb = support_.bands.size(), nx = static_cast<std::size_t>(flow_.n_x()), D = layout_.dim();
+  const std::size_t nxp = conditioning_.dim();  // the photometry's part of x (then the spectrum embedding)
   const auto K = static_cast<std::size_t>(num_quantities());
   const std::size_t S = static_cast<std::size_t>(settings_.n_samples);
   const std::size_t n_store = static_cast<std::size_t>(settings_.n_store);
@@ -410,9 +435,10 @@ ChunkResult PosteriorEngine::run(const CatalogChunk& c) const {
       r.bands_used[i] = noise::band_bits(bands.used.data(), nb);
       const std::vector<double> xd =
           conditioning_.make(c.flux.data() + i * nb, bands.sigma_flow.data(), c.z[i], bands.in_flow.data());
-      for (std::size_t j = 0; j < nx; ++j) xi[j] = static_cast<float>(xd[j]);
+      for (std::size_t j = 0; j < nxp; ++j) xi[j] = static_cast<float>(xd[j]);
     }
   }
+  if (embedding_) append_spectrum_embedding(c, x.data());
   std::vector<float> theta(n * S * D), log_q(n * S);
   const auto t1 = Clock::now();
   // Galaxies per Flow::sample call: about kRowsPerCall draws in flight bounds the activations

@@ -14,6 +14,7 @@
 #include "catalog/quantities.hpp"
 #include "catalog/support.hpp"
 #include "flow/flow.hpp"
+#include "flow/spectrum_embedding.hpp"
 #include "noise/conditioning.hpp"
 #include "sps/free_z_model.hpp"
 #include "posterior/flags.hpp"
@@ -60,6 +61,10 @@ class PosteriorEngine {
                   const catalog::TrainingSupport& support, const PosteriorSettings& settings);
 
   ChunkResult run(const catalog::CatalogChunk& chunk) const;
+  /// True when the flow conditions on a spectrum as well (then every chunk needs
+  /// CatalogChunk::spectrum with spectrum_pixels() pixels per row).
+  bool uses_spectra() const { return embedding_.has_value(); }
+  int spectrum_pixels() const { return embedding_ ? embedding_->n_pixels() : 0; }
 
   int num_bands() const { return static_cast<int>(support_.bands.size()); }
   /// chi2_implausible threshold of a galaxy with `n_used` bands (default all B): the
@@ -111,6 +116,10 @@ class PosteriorEngine {
   /// r.log_q_best of every row with a best draw (best_x [n, D], NaN rows skipped), one flow call;
   /// x [n, n_x] the conditioning vectors.
   void flow_log_q_best(const float* x, const std::vector<double>& best_x, ChunkResult& r) const;
+  /// The spectrum embedding of every row of c into the last E entries of x [n, n_x]. DataError
+  /// when c has no spectra of the model's size, or naming the galaxy (ID and row) with a
+  /// non-finite pixel.
+  void append_spectrum_embedding(const catalog::CatalogChunk& c, float* x) const;
   /// Physical and derived quantities [K] of flow coordinates x [D]: at the galaxy's z `at_z`, or
   /// (at_z null, z inferred) at the draw's own z, which is then the last quantity.
   void quantities(const sps::FixedZModel* at_z, const double* x, double* out) const;
@@ -123,6 +132,9 @@ class PosteriorEngine {
 
   const flow::Flow& flow_;
   const sps::SedModel& model_;
+  /// Set when the model conditions on spectra (the model file's spectrum embedding): its outputs
+  /// are the last entries of each row's conditioning vector.
+  std::optional<flow::SpectrumEmbedding> embedding_;
   std::optional<sps::FreeZModel> free_z_;  ///< z inferred: the model at each draw's z (tabulated bands)
   std::optional<prior::RedshiftPrior> z_prior_;  ///< z inferred: layout_.z_prior(), built once
   const prior::Prior& prior_;
