@@ -35,13 +35,14 @@ double sigmoid_in(double y, double lo, double hi) {
 }  // namespace
 
 SedTarget::SedTarget(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs,
-                     const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms)
-    : SedTarget(&model, nullptr, prior, flux_obs, sigma, n_bands, model_error, terms) {}
+                     const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms,
+                     const SpectrumLikelihood* spectrum)
+    : SedTarget(&model, nullptr, prior, flux_obs, sigma, n_bands, model_error, terms, spectrum) {}
 
 SedTarget::SedTarget(const sps::FreeZModel& model, const prior::RedshiftPrior& z_prior, const prior::Prior& prior,
                      const double* flux_obs, const double* sigma, int n_bands, double model_error,
-                     const SimulatorTerms* terms)
-    : SedTarget(nullptr, &model, prior, flux_obs, sigma, n_bands, model_error, terms) {
+                     const SimulatorTerms* terms, const SpectrumLikelihood* spectrum)
+    : SedTarget(nullptr, &model, prior, flux_obs, sigma, n_bands, model_error, terms, spectrum) {
   const double z_min = z_prior.z_min(), z_max = z_prior.z_max();
   if (!(z_max <= model.z_max()))
     throw ConfigError(cat("SedTarget: redshift range [", z_min, ", ", z_max, "] not inside (0, ", model.z_max(),
@@ -53,11 +54,11 @@ SedTarget::SedTarget(const sps::FreeZModel& model, const prior::RedshiftPrior& z
 
 SedTarget::SedTarget(const sps::FixedZModel* fixed, const sps::FreeZModel* free, const prior::Prior& prior,
                      const double* flux_obs, const double* sigma, int n_bands, double model_error,
-                     const SimulatorTerms* terms)
+                     const SimulatorTerms* terms, const SpectrumLikelihood* spectrum)
     : fixed_(fixed), free_(free), prior_(prior), lo_(prior.flow_lower().begin(), prior.flow_lower().end()),
       hi_(prior.flow_upper().begin(), prior.flow_upper().end()), flux_obs_(flux_obs, flux_obs + n_bands),
       ivar_(static_cast<std::size_t>(n_bands)), n_bands_(n_bands), m_lo_(std::pow(10.0, prior.flow_lower()[0])),
-      m_hi_(std::pow(10.0, prior.flow_upper()[0])), terms_(terms) {
+      m_hi_(std::pow(10.0, prior.flow_upper()[0])), terms_(terms), spectrum_(spectrum) {
   if (n_bands > kMaxBands) throw ConfigError(cat("SedTarget: ", n_bands, " bands, at most ", kMaxBands));
   for (int b = 0; b < n_bands; ++b) {
     const auto k = static_cast<std::size_t>(b);
@@ -69,6 +70,11 @@ SedTarget::SedTarget(const sps::FixedZModel* fixed, const sps::FreeZModel* free,
     const double floor = model_error * flux_obs[b];
     ivar_[k] = 1.0 / (sigma[b] * sigma[b] + floor * floor);
   }
+}
+
+double SedTarget::spectrum_term(const double* phys, double z) const {
+  if (!spectrum_) return 0.0;
+  return -0.5 * spectrum_->chi2(phys, fixed_ ? fixed_->redshift() : z);
 }
 
 void SedTarget::unit_fluxes(const double* phys, const double* z, int m, double* g) const {
@@ -155,6 +161,8 @@ void SedTarget::evaluate_flow(const double* x, int n, double* log_target, double
     chi2[i] = chi2_of(unit + i * n_bands_, mass);
     log_target[i] = log_target_of(unit + i * n_bands_, mass, chi2[i]);
     if (free_) log_target[i] += z_prior_->log_relative_density(x[i * D + D11]);
+    if (spectrum_ && log_target[i] > -kInf)
+      log_target[i] += spectrum_term(phys.data() + static_cast<std::ptrdiff_t>(j) * P, free_ ? z[static_cast<std::size_t>(j)] : 0.0);
   }
 }
 
@@ -205,6 +213,8 @@ void SedTarget::evaluate_amplitude(const double* w, int n, double* x, double* lo
     if (free_) log_target[i] += z_prior_->log_relative_density(x[i * D + D11]);
     log_det_wx[i] = log_det_to_amplitude(x + i * D, mass, a.sigma_m);
     if (std::isnan(log_det_wx[i])) log_target[i] = -kInf;  // a shape coordinate on the box edge
+    if (spectrum_ && log_target[i] > -kInf)
+      log_target[i] += spectrum_term(phys.data() + static_cast<std::ptrdiff_t>(i) * P, free_ ? z[static_cast<std::size_t>(i)] : 0.0);
   }
 }
 

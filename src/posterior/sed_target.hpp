@@ -23,10 +23,16 @@
 /// (0 for the default uniform prior), and the model fluxes are evaluated at each
 /// draw's own z; the amplitude coordinates get w_11 = logit((z - z_min) / (z_max - z_min)) like
 /// the other box coordinates (the fluxes stay linear in M at every z).
+///
+/// With a SpectrumLikelihood (the galaxy's observed spectrum, docs/spectra.md) log_target
+/// adds -0.5 chi^2_spec at every draw; chi^2_spec does not depend on the mass (the spectrum is
+/// flux-normalised), so the amplitude coordinates are unchanged. The chi2 outputs stay
+/// photometric only (the flags test them against the bands' chi^2 distribution).
 #include <optional>
 #include <vector>
 
 #include "posterior/simulator_terms.hpp"
+#include "posterior/spectrum_likelihood.hpp"
 #include "prior/prior.hpp"
 #include "prior/redshift_prior.hpp"
 #include "sps/fixed_z_model.hpp"
@@ -46,21 +52,24 @@ class SedTarget {
  public:
   /// flux_obs, sigma [n_bands] nanomaggies (sigma > 0; sigma = +inf leaves the band out of the
   /// likelihood, its flux is then not read); model_error >= 0; `terms` (null: none) the
-  /// simulator's prior truncation and error density. The model, prior, arrays and terms must
-  /// outlive the target.
+  /// simulator's prior truncation and error density; `spectrum` (null: none) the galaxy's
+  /// spectral likelihood, evaluated at the model's z (best built with that fixed z). The model,
+  /// prior, arrays, terms and spectrum must outlive the target.
   SedTarget(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs, const double* sigma,
-            int n_bands, double model_error, const SimulatorTerms* terms = nullptr);
+            int n_bands, double model_error, const SimulatorTerms* terms = nullptr,
+            const SpectrumLikelihood* spectrum = nullptr);
   /// The same with z free: x [12] = (flow coordinates, z), z on [z_min, z_max] of `z_prior`
   /// (z_max <= the model's z_max, else ConfigError; z <= 0 is outside the support).
   SedTarget(const sps::FreeZModel& model, const prior::RedshiftPrior& z_prior, const prior::Prior& prior, const double* flux_obs,
-            const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms = nullptr);
+            const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms = nullptr,
+            const SpectrumLikelihood* spectrum = nullptr);
 
   int n_bands() const { return n_bands_; }
   /// Coordinates of x: 11, or 12 with z free.
   int dim() const { return static_cast<int>(lo_.size()); }
 
   /// Draws in flow coordinates x [n, dim()]: log_target [n] (-0.5 chi^2 + the simulator terms
-  /// + the z prior's log relative density; -inf
+  /// + the z prior's log relative density - 0.5 chi^2_spec with a spectrum; -inf
   /// outside the box), chi2 [n] (+inf outside the box; finite outside the flux range), unit
   /// [n, B] model fluxes per M_sun formed (NaN outside the box).
   void evaluate_flow(const double* x, int n, double* log_target, double* chi2, double* unit) const;
@@ -79,7 +88,10 @@ class SedTarget {
   /// The shared constructor: exactly one of `fixed`, `free` is set (free: the caller appends
   /// the z bounds).
   SedTarget(const sps::FixedZModel* fixed, const sps::FreeZModel* free, const prior::Prior& prior,
-            const double* flux_obs, const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms);
+            const double* flux_obs, const double* sigma, int n_bands, double model_error, const SimulatorTerms* terms,
+            const SpectrumLikelihood* spectrum);
+  /// -0.5 chi^2_spec of the unit-mass physical theta phys [12] at redshift z (0 without a spectrum).
+  double spectrum_term(const double* phys, double z) const;
   /// Unit-mass fluxes g [m, B] of the physical thetas phys [m, 12] (log M* = 0) at redshifts
   /// z [m] (ignored at a fixed z).
   void unit_fluxes(const double* phys, const double* z, int m, double* g) const;
@@ -102,6 +114,7 @@ class SedTarget {
   int n_bands_;
   double m_lo_, m_hi_;  ///< prior mass range [M_sun]
   const SimulatorTerms* terms_;
+  const SpectrumLikelihood* spectrum_;  ///< null: photometry only
   std::optional<prior::RedshiftPrior> z_prior_;  ///< set when z is free
 };
 

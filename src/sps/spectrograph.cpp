@@ -53,13 +53,17 @@ Spectrograph::Spectrograph(const SpectrographSettings& settings) : settings_(set
   for (double& w : weights_) w /= sum;
 }
 
-std::vector<double> Spectrograph::observe(const Spectrum& s) const {
-  const std::vector<double>& lam = s.wavelength;
+void Spectrograph::check_coverage(const std::vector<double>& lam) const {
   const double lo = wavelength_.front() * scales_.front(), hi = wavelength_.back() * scales_.back();
   if (lam.size() < 2 || lam.front() > lo || lam.back() < hi)
     throw DataError(cat("spectrum: the model covers [", lam.empty() ? 0.0 : lam.front(), ", ",
                         lam.empty() ? 0.0 : lam.back(), "] A observed, the spectrograph needs [", lo, ", ", hi,
                         "] A; widen the model's bands or narrow spectrum.lambda_min/lambda_max"));
+}
+
+std::vector<double> Spectrograph::observe(const Spectrum& s) const {
+  const std::vector<double>& lam = s.wavelength;
+  check_coverage(lam);
   std::vector<double> out(wavelength_.size(), 0.0);
   for (std::size_t i = 0; i < wavelength_.size(); ++i) {
     // lam[j] <= the node < lam[j + 1]: found for the pixel's first node, then stepped up.
@@ -77,13 +81,67 @@ std::vector<double> Spectrograph::observe(const Spectrum& s) const {
   return out;
 }
 
-void Spectrograph::normalise_and_add_noise(std::vector<double>& f, Rng& rng) const {
+namespace {
+
+double mean_of(const std::vector<double>& f) {
   double mean = 0;
   for (double v : f) mean += v;
-  mean /= static_cast<double>(f.size());
-  if (!(mean > 0) || !std::isfinite(mean)) throw DataError(cat("spectrum: mean flux ", mean, " cannot be normalised"));
+  return mean / static_cast<double>(f.size());
+}
+
+}  // namespace
+
+bool Spectrograph::normalise(std::vector<double>& f) const {
+  const double mean = mean_of(f);
+  if (!(mean > 0) || !std::isfinite(mean)) return false;
+  for (double& v : f) v /= mean;
+  return true;
+}
+
+ObservationMatrix Spectrograph::observation_matrix(const std::vector<double>& node_wavelength) const {
+  const std::vector<double>& lam = node_wavelength;
+  check_coverage(lam);
+  ObservationMatrix m;
+  m.node_wavelength = lam;
+  m.first.resize(wavelength_.size());
+  m.offset.assign(wavelength_.size() + 1, 0);
+  std::vector<double> band;
+  for (std::size_t i = 0; i < wavelength_.size(); ++i) {
+    // The same node walk as observe(), collecting each interpolation's two weights per node.
+    const auto first = std::upper_bound(lam.begin(), lam.end(), wavelength_[i] * scales_.front());
+    const auto j0 = static_cast<std::size_t>(first - lam.begin()) - 1;
+    auto j = j0;
+    band.assign(2, 0.0);
+    for (std::size_t k = 0; k < scales_.size(); ++k) {
+      const double x = wavelength_[i] * scales_[k];
+      while (j + 2 < lam.size() && lam[j + 1] <= x) ++j;
+      const double t = (x - lam[j]) / (lam[j + 1] - lam[j]);
+      if (band.size() < j - j0 + 2) band.resize(j - j0 + 2, 0.0);
+      band[j - j0] += weights_[k] * (1.0 - t);
+      band[j - j0 + 1] += weights_[k] * t;
+    }
+    m.first[i] = static_cast<int>(j0);
+    m.weight.insert(m.weight.end(), band.begin(), band.end());
+    m.offset[i + 1] = static_cast<int>(m.weight.size());
+  }
+  return m;
+}
+
+void ObservationMatrix::apply(const double* f, double* out) const {
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    const double* fi = f + first[i];
+    const double* w = weight.data() + offset[i];
+    const int n = offset[i + 1] - offset[i];
+    double acc = 0;
+    for (int k = 0; k < n; ++k) acc += w[k] * fi[k];
+    out[i] = acc;
+  }
+}
+
+void Spectrograph::normalise_and_add_noise(std::vector<double>& f, Rng& rng) const {
+  if (!normalise(f)) throw DataError(cat("spectrum: mean flux ", mean_of(f), " cannot be normalised"));
   const double sigma = 1.0 / settings_.snr;
-  for (double& v : f) v = v / mean + sigma * rng.normal();
+  for (double& v : f) v += sigma * rng.normal();
 }
 
 }  // namespace sedpost::sps

@@ -29,6 +29,22 @@ struct SpectrographSettings {
   static SpectrographSettings from_config(const Config& config);
 };
 
+/// The linear map Spectrograph::observe applies to f_lambda given on fixed node wavelengths
+/// (line-spread function x linear interpolation), stored by pixel as a band: pixel i =
+/// sum_{k < offset[i + 1] - offset[i]} weight[offset[i] + k] f[first[i] + k]. Built once per
+/// node grid (i.e. per redshift) by Spectrograph::observation_matrix; each product then costs
+/// a few multiply-adds per pixel instead of the 33 interpolations of observe().
+struct ObservationMatrix {
+  std::vector<double> node_wavelength;  ///< [n] the observed-frame nodes [A] it was built for
+  std::vector<int> first;               ///< [P] first node of each pixel
+  std::vector<int> offset;              ///< [P + 1] start of each pixel's weights
+  std::vector<double> weight;           ///< [offset[P]] node weights (each pixel's sum to 1)
+
+  int num_pixels() const { return static_cast<int>(first.size()); }
+  /// out [P] = the map applied to f [node_wavelength.size()] (f_lambda in any units).
+  void apply(const double* f, double* out) const;
+};
+
 class Spectrograph {
  public:
   /// ConfigError for 0 < lambda_min < lambda_max, resolution, pixels_per_fwhm, snr > 0 violated.
@@ -43,12 +59,24 @@ class Spectrograph {
   /// [num_pixels()] f_lambda in s's units. DataError when s does not cover the pixels and the
   /// line-spread function's +-4 sigma around them.
   std::vector<double> observe(const Spectrum& s) const;
+  /// The map observe() applies to any spectrum on the nodes `node_wavelength` [n] (ascending,
+  /// observed frame [A]); agrees with observe() to rounding (1e-12 relative). DataError as
+  /// observe() when the nodes do not cover the pixels.
+  ObservationMatrix observation_matrix(const std::vector<double>& node_wavelength) const;
 
-  /// f [num_pixels()] divided by its mean (DataError for a mean <= 0 or not finite), then
-  /// Gaussian noise of standard deviation 1 / snr added per pixel from `rng`.
+  /// Divides f [num_pixels()] by its mean over the pixels (the noiseless flux normalisation of
+  /// every spectrum the simulator writes and every model spectrum a likelihood compares with
+  /// one). Returns false, leaving f unchanged, when the mean is <= 0 or not finite.
+  bool normalise(std::vector<double>& f) const;
+
+  /// normalise(f) (DataError for a mean <= 0 or not finite), then Gaussian noise of standard
+  /// deviation 1 / snr added per pixel from `rng`.
   void normalise_and_add_noise(std::vector<double>& f, Rng& rng) const;
 
  private:
+  /// DataError unless `lam` covers the pixels and the line-spread function's +-4 sigma.
+  void check_coverage(const std::vector<double>& lam) const;
+
   SpectrographSettings settings_;
   std::vector<double> wavelength_;   ///< [P] pixel centres [A]
   std::vector<double> scales_;       ///< [K] node wavelength / pixel centre: exp(+-4 line-spread sigma in ln lambda)

@@ -12,6 +12,7 @@
 #include "sps/fixed_z_model.hpp"
 #include "sps/free_z_model.hpp"
 #include "sps/sed_model.hpp"
+#include "sps/spectrograph.hpp"
 
 namespace sedpost::posterior::test {
 
@@ -64,6 +65,25 @@ inline Galaxy make_galaxy(const prior::Prior& prior, const sps::FixedZModel& at_
   at_z.evaluate(p.data(), g.flux.data());
   for (double f : g.flux) g.sigma.push_back(0.05 * std::abs(f));
   return g;
+}
+
+/// The default spectrograph ([spectrum] defaults: 3,600-9,800 A, R = 2,000, 4,006 pixels).
+inline const sps::Spectrograph& spectrograph() {
+  static const sps::Spectrograph s{sps::SpectrographSettings{}};
+  return s;
+}
+
+/// The simulator's noiseless normalised spectrum [P] of physical theta [12] at z, as float32
+/// (the catalog's type), plus Gaussian noise 1 / snr per pixel from stream `noise_index` when
+/// noise_index >= 0.
+inline std::vector<float> observed_spectrum(const double* theta, double z, std::int64_t noise_index = -1) {
+  std::vector<double> f = spectrograph().observe(sed_model().spectrum(theta, z));
+  spectrograph().normalise(f);
+  Rng rng(29, RngStream::kTest, static_cast<std::uint64_t>(noise_index < 0 ? 0 : noise_index));
+  std::vector<float> out;
+  for (double v : f)
+    out.push_back(static_cast<float>(v + (noise_index < 0 ? 0.0 : rng.normal() / spectrograph().settings().snr)));
+  return out;
 }
 
 }  // namespace sedpost::posterior::test

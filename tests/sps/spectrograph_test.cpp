@@ -76,6 +76,44 @@ TEST(SpsSpectrograph, NormalisedNoiseHasTheConfiguredSnr) {
   EXPECT_NEAR(std::sqrt(var), 0.05, 5 * 0.05 / std::sqrt(2 * n));  // S/N 20
 }
 
+// The banded map equals observe() on an irregular node grid (like a model's: coarse, uneven),
+// to 1e-6 relative (it differs only in the order of the sums), and normalise() divides by the
+// mean.
+TEST(SpsSpectrograph, ObservationMatrixEqualsObserve) {
+  SpectrographSettings settings;
+  settings.lambda_min = 4000;
+  settings.lambda_max = 6000;
+  const Spectrograph sg(settings);
+  Spectrum s;
+  Rng rng(3, RngStream::kTest, 2);
+  for (double l = 3500; l < 6600; l += 0.5 + 12.0 * rng.uniform()) {
+    s.wavelength.push_back(l);
+    s.flambda.push_back(1e-17 * (1.0 + 0.5 * std::sin(l / 37.0) + rng.uniform()));
+  }
+  const std::vector<double> direct = sg.observe(s);
+  const ObservationMatrix m = sg.observation_matrix(s.wavelength);
+  ASSERT_EQ(m.num_pixels(), sg.num_pixels());
+  std::vector<double> banded(direct.size());
+  m.apply(s.flambda.data(), banded.data());
+  for (std::size_t i = 0; i < direct.size(); ++i) ASSERT_NEAR(banded[i], direct[i], 1e-6 * std::abs(direct[i])) << i;
+  for (int i = 0; i < m.num_pixels(); ++i) {  // a partition of unity per pixel
+    double sum = 0;
+    for (int k = m.offset[i]; k < m.offset[i + 1]; ++k) sum += m.weight[static_cast<std::size_t>(k)];
+    ASSERT_NEAR(sum, 1.0, 1e-12) << i;
+  }
+  std::vector<double> f = direct;
+  ASSERT_TRUE(sg.normalise(f));
+  double mean = 0;
+  for (double v : f) mean += v / static_cast<double>(f.size());
+  EXPECT_NEAR(mean, 1.0, 1e-12);
+  std::vector<double> zero(f.size(), 0.0);
+  EXPECT_FALSE(sg.normalise(zero));
+  Spectrum red;
+  red.wavelength = {5000.0, 11000.0};
+  red.flambda = {1.0, 1.0};
+  EXPECT_THROW(sg.observation_matrix(red.wavelength), DataError);
+}
+
 TEST(SpsSpectrograph, BadSettingsAndShortModelsAreNamed) {
   SpectrographSettings bad;
   bad.lambda_max = 3000;
