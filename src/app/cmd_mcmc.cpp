@@ -14,6 +14,7 @@
 
 #include "app/commands.hpp"
 #include "catalog/catalog_reader.hpp"
+#include "catalog/spectra.hpp"
 #include "core/data_dir.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
@@ -26,6 +27,7 @@
 #include "prior/prior.hpp"
 #include "simulate/model_config.hpp"
 #include "sps/sed_model.hpp"
+#include "sps/spectrograph.hpp"
 #include "validation/stats.hpp"
 
 namespace sedpost::app {
@@ -78,7 +80,16 @@ struct Catalog {
   std::vector<std::int64_t> id;  ///< [n]
   std::string id_source;         ///< "row" or the column the IDs came from
   std::vector<double> truth;     ///< [n, 12] physical theta when the catalog is simulated
+  std::vector<float> spectrum;   ///< [n, P] normalised spectra when the catalog has /spectrum, else empty
+  std::vector<double> spectrum_wavelength;  ///< [P] observed-frame pixel centres [A]
 };
+
+/// True when selected row i has at least one finite flux (run_galaxy samples only those).
+bool has_finite_flux(const Catalog& c, std::uint64_t i) {
+  for (std::uint64_t b = 0; b < c.n_bands; ++b)
+    if (std::isfinite(c.flux[i * c.n_bands + b])) return true;
+  return false;
+}
 
 /// The selected rows, read with the catalog readers of `infer` (FITS, HDF5, CSV; column map
 /// from the config's [catalog] table, docs/catalogs.md). Text IDs are replaced by row numbers.
@@ -97,6 +108,8 @@ Catalog read_catalog(const std::string& path, const std::string& rows, const Con
   c.sigma = std::move(chunk.sigma);
   c.z = std::move(chunk.z);
   c.truth = std::move(chunk.truth);
+  c.spectrum = std::move(chunk.spectrum);
+  c.spectrum_wavelength = reader->spectrum_wavelength();
   if (reader->id_is_string() || map.id.empty()) {
     c.id.resize(c.n);
     std::iota(c.id.begin(), c.id.end(), static_cast<std::int64_t>(sel.begin));
@@ -106,6 +119,38 @@ Catalog read_catalog(const std::string& path, const std::string& rows, const Con
     c.id_source = map.id;
   }
   return c;
+}
+
+/// The spectrograph whose spectra enter the likelihood: set when the config has [spectrum]
+/// enabled = true and the catalog has /spectrum, after checking (DataError) that the catalog's
+/// wavelength grid is the spectrograph's and that every galaxy that will be sampled (one with a
+/// finite flux) has finite pixels; the error names the galaxy's ID and row. Logs the likelihood.
+std::optional<sps::Spectrograph> spectrum_setup(const Config& config, const Catalog& c) {
+  std::optional<sps::Spectrograph> sg;
+  const std::string photometry = cat("photometry (", c.n_bands, " bands)");
+  if (!config.get_bool("spectrum.enabled", false)) {
+    logger().info(cat("mcmc: likelihood: ", photometry, c.spectrum_wavelength.empty() ? "" :
+                      "; the catalog's /spectrum is not used ([spectrum] enabled = false)"));
+    return sg;
+  }
+  if (c.spectrum_wavelength.empty()) {
+    logger().info(cat("mcmc: [spectrum] is enabled but ", c.path, " has no /spectrum: photometry only"));
+    logger().info(cat("mcmc: likelihood: ", photometry));
+    return sg;
+  }
+  sg.emplace(sps::SpectrographSettings::from_config(config));
+  catalog::check_spectrum_grid(c.spectrum_wavelength, sg->wavelength(), c.path);
+  const auto P = static_cast<std::uint64_t>(sg->num_pixels());
+  for (std::uint64_t i = 0; i < c.n; ++i) {
+    if (!has_finite_flux(c, i)) continue;  // flagged bad_flux without sampling: its spectrum is not read
+    const std::string bad = catalog::first_bad_spectrum_pixel(c.spectrum.data() + i * P, static_cast<int>(P));
+    if (!bad.empty())
+      throw DataError(cat(c.path, ": galaxy ", c.id[i], " (row ", c.first + i, "): ", bad));
+  }
+  logger().info(cat("mcmc: likelihood: ", photometry, " + spectrum (", P, " pixels, ", sg->settings().lambda_min,
+                    "-", sg->settings().lambda_max, " A, R = ", sg->settings().resolution, ", S/N ",
+                    sg->settings().snr, " per pixel)"));
+  return sg;
 }
 
 // ---- output ----
@@ -245,6 +290,10 @@ int run_mcmc(Context& ctx, const McmcOptions& opt) {
   const Catalog catalog =
       read_catalog(resolve_input_path(opt.catalog, data_dir), opt.rows, ctx.config, model.num_bands());
 
+  // Spectra checked before the output exists: a bad grid or pixel leaves no file behind.
+  const std::optional<sps::Spectrograph> spectrograph = spectrum_setup(ctx.config, catalog);
+  const std::uint64_t n_pixels = spectrograph ? static_cast<std::uint64_t>(spectrograph->num_pixels()) : 0;
+
   const std::uint64_t g_total = catalog.n;
   const std::uint64_t max_kept = static_cast<std::uint64_t>(opt.steps / opt.thin);
   logger().info(cat("mcmc: ", g_total, " galaxies (rows ", catalog.first, ":", catalog.first + g_total, " of ",
@@ -270,7 +319,8 @@ int run_mcmc(Context& ctx, const McmcOptions& opt) {
   // z free: the band weights tabulated in ln(1 + z) once per rank (sps::FreeZModel).
   std::optional<sps::FreeZModel> free_z;
   if (layout.z_inferred) free_z.emplace(model);
-  const mcmc::GalaxyRunSetup setup{model, prior, run_settings, layout, free_z ? &*free_z : nullptr};
+  const mcmc::GalaxyRunSetup setup{model, prior, run_settings, layout, free_z ? &*free_z : nullptr,
+                                   spectrograph ? &*spectrograph : nullptr};
   auto* mpi_comm = dynamic_cast<mpi::MpiComm*>(&comm);
   std::unique_ptr<mpi::WorkCounter> counter;
   if (mpi_comm) counter = std::make_unique<mpi::WorkCounter>(*mpi_comm);
@@ -292,7 +342,9 @@ int run_mcmc(Context& ctx, const McmcOptions& opt) {
     const std::uint64_t local = static_cast<std::uint64_t>(k);
     const mcmc::GalaxyResult r =
         mcmc::run_galaxy(setup, catalog.flux.data() + local * catalog.n_bands,
-                         catalog.sigma.data() + local * catalog.n_bands, catalog.z[local], catalog.first + local);
+                         catalog.sigma.data() + local * catalog.n_bands, catalog.z[local], catalog.first + local,
+                         spectrograph && has_finite_flux(catalog, local)
+                             ? catalog.spectrum.data() + local * n_pixels : nullptr);
     write_galaxy(f, catalog, local, r);
     for (int b = 0; b < kNumFlags; ++b) counts[b] += (r.flags >> b) & 1u;
     counts[kNumFlags] += 1;
@@ -337,7 +389,9 @@ void register_mcmc(Cli& cli) {
   sub->add_option("--catalog", opt->catalog,
                   "Input catalog, read as `sedpost infer` reads it: FITS, HDF5 or CSV with the column map of the "
                   "config's [catalog] table (defaults: NSA for FITS, `sedpost simulate` output for HDF5; "
-                  "docs/catalogs.md)");
+                  "docs/catalogs.md). With [spectrum] enabled = true in the config and an HDF5 catalog with "
+                  "/spectrum and /spectrum_wavelength (`sedpost simulate` with spectra), each galaxy's spectrum "
+                  "enters the likelihood too (its grid must be the config's [spectrum] one; docs/spectra.md)");
   sub->add_option("--out", opt->out,
                   "Output HDF5 (written as <out>.partial, renamed when complete): /chains [G, steps, walkers, 12] "
                   "physical theta, /log_prob, /tau, /rhat, /ess, /flags, ...")

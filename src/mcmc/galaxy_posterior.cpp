@@ -30,8 +30,8 @@ SampledCoords sampled_coords_from_string(const std::string& name) {
 
 GalaxyPosterior::GalaxyPosterior(const sps::FreeZModel& model, const prior::RedshiftPrior& z_prior,
                                  const prior::Prior& prior, const double* flux_obs, const double* sigma, int n_bands,
-                                 SampledCoords coords)
-    : GalaxyPosterior(nullptr, prior, flux_obs, sigma, n_bands, coords) {
+                                 SampledCoords coords, const posterior::SpectrumLikelihood* spectrum)
+    : GalaxyPosterior(nullptr, prior, flux_obs, sigma, n_bands, coords, spectrum) {
   const double z_min = z_prior.z_min(), z_max = z_prior.z_max();
   if (!(z_max <= model.z_max()))
     throw ConfigError(cat("mcmc: redshift range [", z_min, ", ", z_max, "] not inside [0, ", model.z_max(), "]"));
@@ -43,14 +43,16 @@ GalaxyPosterior::GalaxyPosterior(const sps::FreeZModel& model, const prior::Reds
 }
 
 GalaxyPosterior::GalaxyPosterior(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs,
-                                 const double* sigma, int n_bands, SampledCoords coords)
-    : GalaxyPosterior(&model, prior, flux_obs, sigma, n_bands, coords) {}
+                                 const double* sigma, int n_bands, SampledCoords coords,
+                                 const posterior::SpectrumLikelihood* spectrum)
+    : GalaxyPosterior(&model, prior, flux_obs, sigma, n_bands, coords, spectrum) {}
 
 GalaxyPosterior::GalaxyPosterior(const sps::FixedZModel* model, const prior::Prior& prior, const double* flux_obs,
-                                 const double* sigma, int n_bands, SampledCoords coords)
+                                 const double* sigma, int n_bands, SampledCoords coords,
+                                 const posterior::SpectrumLikelihood* spectrum)
     : fixed_(model), prior_(prior), lo_(prior.flow_lower().begin(), prior.flow_lower().end()),
       hi_(prior.flow_upper().begin(), prior.flow_upper().end()), flux_obs_(flux_obs, flux_obs + n_bands),
-      ivar_(n_bands), n_bands_(n_bands), coords_(coords) {
+      ivar_(n_bands), n_bands_(n_bands), coords_(coords), spectrum_(spectrum) {
   for (int b = 0; b < n_bands; ++b) {
     const bool missing = std::isinf(sigma[b]);
     ivar_[b] = missing ? 0.0 : 1.0 / (sigma[b] * sigma[b]);
@@ -255,6 +257,9 @@ void GalaxyPosterior::evaluate(const Eigen::Ref<const Eigen::MatrixXd>& y, doubl
     }
     double lp_flow = log_prior_in_box_ - 0.5 * chi2;  // NaN flux -> NaN -> NumericsError
     if (free_) lp_flow += z_prior_->log_relative_density(z_row[i]);
+    if (spectrum_)  // mass-independent: the unit-mass theta of kAmplitude gives the same
+      lp_flow -= 0.5 * spectrum_->chi2(phys_.data() + static_cast<std::size_t>(j) * kNumPhys,
+                                       free_ ? z_row[i] : fixed_->redshift());
     logp[i] = lp_flow + log_det;
     if (logp_flow) (*logp_flow)[i] = lp_flow;
     if (x_out) {

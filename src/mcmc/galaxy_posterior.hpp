@@ -5,6 +5,7 @@
 /// call per batch of points). Fluxes and errors are in nanomaggies; coordinates are the 11 flow
 /// coordinates of prior::Prior (log M* first) or maps of them.
 #include "mcmc/ensemble_slice_sampler.hpp"
+#include "posterior/spectrum_likelihood.hpp"
 #include "prior/prior.hpp"
 #include "prior/redshift_prior.hpp"
 #include "sps/fixed_z_model.hpp"
@@ -54,19 +55,26 @@ SampledCoords sampled_coords_from_string(const std::string& name);
 /// logit((z - z_min) / (z_max - z_min)) in kUnbounded and kAmplitude (the fluxes stay linear in M at every z), and the model is evaluated at each
 /// point's own z.
 ///
+/// With a posterior::SpectrumLikelihood (the galaxy's observed spectrum, docs/spectra.md) the
+/// log density adds -0.5 chi^2_spec(theta, z) at every point, in every coordinate system (the
+/// spectrum is flux-normalised, so the amplitude map is unchanged).
+///
 /// Keeps references to `model` and `prior` (they must outlive it) and work buffers: one
 /// instance per thread.
 class GalaxyPosterior {
  public:
   /// flux_obs, sigma [n_bands] nanomaggies, n_bands = model.num_bands(). sigma > 0, or +inf for
   /// a missing band (its flux is then not read); a NaN or non-positive sigma is the caller's to
-  /// reject (run_galaxy flags it).
+  /// reject (run_galaxy flags it). `spectrum` (null: photometry only; it must outlive the
+  /// posterior) adds the galaxy's spectral likelihood at the model's z.
   GalaxyPosterior(const sps::FixedZModel& model, const prior::Prior& prior, const double* flux_obs,
-                  const double* sigma, int n_bands, SampledCoords coords);
+                  const double* sigma, int n_bands, SampledCoords coords,
+                  const posterior::SpectrumLikelihood* spectrum = nullptr);
   /// The same with z free on [z_min, z_max] of `z_prior`, whose density enters the log prior
-  /// (z_max <= model z_max; ConfigError otherwise).
+  /// (z_max <= model z_max; ConfigError otherwise); the spectrum is evaluated at each point's z.
   GalaxyPosterior(const sps::FreeZModel& model, const prior::RedshiftPrior& z_prior, const prior::Prior& prior,
-                  const double* flux_obs, const double* sigma, int n_bands, SampledCoords coords);
+                  const double* flux_obs, const double* sigma, int n_bands, SampledCoords coords,
+                  const posterior::SpectrumLikelihood* spectrum = nullptr);
 
   /// Sampled (and flow) coordinates: 11, or 12 with z free.
   int dim() const { return static_cast<int>(lo_.size()); }
@@ -77,8 +85,8 @@ class GalaxyPosterior {
   void operator()(const Eigen::Ref<const Eigen::MatrixXd>& thetas, Eigen::Ref<Eigen::VectorXd> logp);
 
   /// Sampled coordinates y [n, dim()] with their log density `logp` [n] (as the sampler returned
-  /// it) -> flow coordinates x [n, dim()] (then z) and the flow-coordinate log posterior [n] (-0.5 chi^2 +
-  /// log prior, the schema's /log_prob). kAmplitude evaluates the model once per row (log M*
+  /// it) -> flow coordinates x [n, dim()] (then z) and the flow-coordinate log posterior [n] (-0.5 chi^2
+  /// (- 0.5 chi^2_spec with a spectrum) + log prior, the schema's /log_prob). kAmplitude evaluates the model once per row (log M*
   /// needs M_hat); the others need no model call.
   void to_flow(const Eigen::Ref<const Eigen::MatrixXd>& y, const Eigen::Ref<const Eigen::VectorXd>& logp,
                Eigen::MatrixXd& x, Eigen::VectorXd& logp_flow);
@@ -108,7 +116,7 @@ class GalaxyPosterior {
                 Eigen::VectorXd* logp_flow);
   /// The shared constructor (fixed z; the z-free one then sets free_ and the z bounds).
   GalaxyPosterior(const sps::FixedZModel* model, const prior::Prior& prior, const double* flux_obs,
-                  const double* sigma, int n_bands, SampledCoords coords);
+                  const double* sigma, int n_bands, SampledCoords coords, const posterior::SpectrumLikelihood* spectrum);
   /// Model fluxes [m, B] of physical thetas [m, 12] at redshifts z [m] (ignored at a fixed z).
   void model_fluxes(const double* phys, const double* z, int m, double* flux);
   /// z of the sampled coordinate v (kBox: v itself) and the log |dz/dv| it adds.
@@ -123,6 +131,7 @@ class GalaxyPosterior {
   std::vector<double> flux_obs_, ivar_;  ///< [n_bands]; a missing band has ivar 0 and flux 0
   int n_bands_;
   SampledCoords coords_;
+  const posterior::SpectrumLikelihood* spectrum_ = nullptr;  ///< null: photometry only
   double log_prior_in_box_ = 0.0;
   std::optional<prior::RedshiftPrior> z_prior_;  ///< set when z is free
   double m_lo_ = 0.0, m_hi_ = 0.0;  ///< the prior's mass range [M_sun]

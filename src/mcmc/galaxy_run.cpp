@@ -96,7 +96,7 @@ ChainDiagnostics ConvergenceProbe::diagnose(int n_kept) const {
 }
 
 GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const double* sigma, double z,
-                        std::uint64_t row) {
+                        std::uint64_t row, const float* spectrum) {
   const GalaxyRunSettings& opt = run.settings;
   const SamplerSettings& ss = opt.sampler;
   const bool early_stop = ss.early_stop.enabled;
@@ -148,15 +148,22 @@ GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const dou
     return run.prior.in_box(xf) && (!z_free || (x[kNumFlow] > 0 && x[kNumFlow] >= lo[kNumFlow] && x[kNumFlow] <= hi[kNumFlow]));
   };
   const prior::RedshiftPrior z_prior = run.layout.z_prior();  // used when z is free
+  if (spectrum && !run.spectrograph) throw ConfigError("mcmc: a spectrum needs GalaxyRunSetup::spectrograph");
   try {
     std::unique_ptr<sps::FixedZModel> fz;
+    std::unique_ptr<posterior::SpectrumLikelihood> spectrum_like;  // outlives the sampling below
+    if (spectrum) {
+      spectrum_like = std::make_unique<posterior::SpectrumLikelihood>(
+          run.model, *run.spectrograph, spectrum, z_free ? std::nullopt : std::optional<double>(z));
+    }
     if (z_free) {
       if (!run.free_z) throw ConfigError("mcmc: z inferred needs GalaxyRunSetup::free_z");
       state = std::make_shared<GalaxyPosterior>(*run.free_z, z_prior, run.prior, flux,
-                                                sigma_used.data(), nb, opt.coords);
+                                                sigma_used.data(), nb, opt.coords, spectrum_like.get());
     } else {
       fz = std::make_unique<sps::FixedZModel>(run.model, z);
-      state = std::make_shared<GalaxyPosterior>(*fz, run.prior, flux, sigma_used.data(), nb, opt.coords);
+      state = std::make_shared<GalaxyPosterior>(*fz, run.prior, flux, sigma_used.data(), nb, opt.coords,
+                                                spectrum_like.get());
     }
     const BatchLogDensity log_density = [state](const Eigen::Ref<const Eigen::MatrixXd>& t,
                                                 Eigen::Ref<Eigen::VectorXd> lp) { (*state)(t, lp); };

@@ -12,6 +12,7 @@
 #include "prior/prior.hpp"
 #include "prior/theta_layout.hpp"
 #include "sps/sed_model.hpp"
+#include "sps/spectrograph.hpp"
 
 #include <Eigen/Core>
 
@@ -103,6 +104,9 @@ struct GalaxyRunSetup {
   /// z_inferred: the model at any z (required then; built once from `model`, it must outlive
   /// the calls). Unused at a fixed z.
   const sps::FreeZModel* free_z = nullptr;
+  /// The spectrograph of the catalog's spectra ([spectrum] settings), when galaxies are given
+  /// a spectrum (run_galaxy's `spectrum`); it must outlive the calls.
+  const sps::Spectrograph* spectrograph = nullptr;
 };
 
 /// A thinned copy of the kept chain for convergence checks at bounded cost: at most kMaxRows
@@ -137,8 +141,12 @@ class ConvergenceProbe {
 /// outside (0, z_max]) is flagged without sampling; NumericsError and the model's DataError are
 /// caught and flagged (kFlagNumerics, kFlagBadRedshift), so the caller goes on with the next
 /// galaxy; a ConfigError (settings that cannot work) propagates. Convergence checks are logged
-/// at debug level.
+/// at debug level. `spectrum` [run.spectrograph->num_pixels()] (null: photometry only) is the
+/// galaxy's normalised spectrum on the spectrograph's pixels, all finite (the caller checks:
+/// catalog::first_bad_spectrum_pixel); its likelihood (posterior::SpectrumLikelihood, built at
+/// the galaxy's z) is added to the photometric one. ConfigError when given without
+/// run.spectrograph.
 GalaxyResult run_galaxy(const GalaxyRunSetup& run, const double* flux, const double* sigma, double z,
-                        std::uint64_t row);
+                        std::uint64_t row, const float* spectrum = nullptr);
 
 }  // namespace sedpost::mcmc

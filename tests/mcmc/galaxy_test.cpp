@@ -168,6 +168,47 @@ TEST(McmcGalaxyPosterior, SampledCoordinatesRoundTripWithTheirJacobian) {
   EXPECT_EQ(lp[0], -kInf);
 }
 
+// With a spectrum the log density differs from the photometric one by exactly -0.5 chi^2_spec
+// of each point's theta, in every sampled coordinate system and in to_flow's logp_flow.
+TEST(McmcGalaxyPosterior, SpectrumAddsMinusHalfChi2SpecInEveryCoordinateSystem) {
+  const prior::Prior prior;
+  const double z = 0.08;
+  const sps::FixedZModel at_z(sed_model(), z);
+  const Galaxy g = make_galaxy(prior, at_z, 2);
+  const int B = at_z.num_bands();
+  const prior::Physical truth = prior.to_physical(g.x);
+  const std::vector<float> obs = posterior::test::observed_spectrum(truth.data(), z, 3);
+  const posterior::SpectrumLikelihood like(sed_model(), posterior::test::spectrograph(), obs.data(), z);
+  const Eigen::MatrixXd x = inner_points(prior, 3, 2);
+  std::vector<double> term(static_cast<std::size_t>(x.rows()));
+  for (int i = 0; i < x.rows(); ++i) {
+    prior::FlowCoords xi{};
+    for (int k = 0; k < D; ++k) xi[k] = x(i, k);
+    const prior::Physical p = prior.to_physical(xi);
+    term[static_cast<std::size_t>(i)] = -0.5 * like.chi2(p.data(), z);
+    ASSERT_LT(term[static_cast<std::size_t>(i)], 0.0);
+  }
+  for (const SampledCoords c : {SampledCoords::kBox, SampledCoords::kUnbounded, SampledCoords::kAmplitude}) {
+    GalaxyPosterior photo(at_z, prior, g.flux.data(), g.sigma.data(), B, c);
+    GalaxyPosterior spec(at_z, prior, g.flux.data(), g.sigma.data(), B, c, &like);
+    const Eigen::MatrixXd y = photo.from_flow(x);
+    Eigen::VectorXd lp0(y.rows()), lp1(y.rows());
+    photo(y, lp0);
+    spec(y, lp1);
+    Eigen::MatrixXd x0, x1;
+    Eigen::VectorXd f0, f1;
+    photo.to_flow(y, lp0, x0, f0);
+    spec.to_flow(y, lp1, x1, f1);
+    for (int i = 0; i < x.rows(); ++i) {
+      const double t = term[static_cast<std::size_t>(i)];
+      // The spectrum is mass-free: the unit-mass theta of kAmplitude gives the same term to
+      // rounding of the SED (float), ~1e-7 relative.
+      EXPECT_NEAR(lp1[i] - lp0[i], t, 1e-6 * std::abs(t)) << static_cast<int>(c) << " row " << i;
+      EXPECT_NEAR(f1[i] - f0[i], t, 1e-6 * std::abs(t)) << static_cast<int>(c) << " row " << i;
+    }
+  }
+}
+
 // Photo-z mode: with z free the box log density at (x, z) is the fixed-z one at z minus
 // log(z_max - z_min) (the flat z prior); the sampled coordinates round-trip, their log density
 // differs by log |det dx/dy| including z's logit term, and a z outside the range is -inf.
