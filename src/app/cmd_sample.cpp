@@ -40,7 +40,7 @@ class WeightedSampler {
   WeightedSampler(const flow::Flow& flow, SedSetup sed, const posterior::PosteriorSettings& settings)
       : sed_(std::move(sed)),
         conditioning_(sed_.support.bands, {}, sed_.support.band_masks, !sed_.support.z_inferred),
-        engine_(flow, sed_.model, sed_.prior, sed_.support, settings) {}
+        engine_(flow, sed_.model, sed_.prior, sed_.support, settings, sed_.spectrograph) {}
 
   /// x [count, C] of observations begin.. -> the engine's results (draws in /theta coordinates).
   posterior::ChunkResult run(const std::vector<float>& x, std::uint64_t begin, std::uint64_t count) const {

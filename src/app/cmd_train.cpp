@@ -45,6 +45,7 @@ struct TrainOptions {
   std::string spectra = "auto";  ///< auto (when the training set has /spectrum), on, off
   int embedding_dim = 16;
   int embedding_channels = 16;
+  int embedding_heads = 4;
 };
 
 /// Defaults of the options left at 0. An SED training set (written by `simulate`) gets
@@ -151,12 +152,13 @@ int run_train(Context& ctx, const TrainOptions& opt) {
       ecfg.n_pixels = static_cast<int>(shard.n_pixels);
       ecfg.out_dim = opt.embedding_dim;
       ecfg.channels = opt.embedding_channels;
+      ecfg.heads = opt.embedding_heads;
       ecfg.seed = opt.seed;
       embedding.emplace(ecfg);
       spectra = {&*embedding, shard.spectra.data()};
       logger().info(cat("spectra: ", shard.n_pixels, " pixels per galaxy into a ", ecfg.out_dim,
                         "-D embedding (1-D CNN, ", ecfg.n_conv, " convolutions x ", ecfg.channels,
-                        " channels, attention pooling; ", embedding->parameter_count(),
+                        " channels, attention pooling with ", ecfg.heads, " heads; ", embedding->parameter_count(),
                         " parameters), trained with the flow (LibTorch autograd)"));
     }
     flow::TrainResult result = flow::train(comm, model, settings, shard.theta.data(), shard.x.data(), shard.n_local,
@@ -249,6 +251,8 @@ void register_train(Cli& cli) {
       ->capture_default_str()->check(CLI::Range(1, 4096));
   sub->add_option("--embedding-channels", opt->embedding_channels, "Channels of the embedding's convolutions")
       ->capture_default_str()->check(CLI::Range(1, 4096));
+  sub->add_option("--embedding-heads", opt->embedding_heads, "Attention-pooling heads of the embedding")
+      ->capture_default_str()->check(CLI::Range(1, 256));
 }
 
 }  // namespace sedpost::app

@@ -8,6 +8,7 @@
 
 #include "app/model_file.hpp"
 #include "app/device_option.hpp"
+#include "app/guard.hpp"
 #include "app/threads.hpp"
 #include "app/work_queue.hpp"
 #include "catalog/catalog_reader.hpp"
@@ -207,9 +208,9 @@ void write_chunk(io::H5File& f, const Layout& l, std::uint64_t row0, const catal
 
 /// A model that conditions on spectra needs the catalog's /spectrum on the spectrograph grid of
 /// its training config: DataError naming the catalog otherwise.
-void check_catalog_spectra(const catalog::CatalogReader& reader, const Config& training_config,
+void check_catalog_spectra(const catalog::CatalogReader& reader, const sps::SpectrographSettings& settings,
                            const std::string& model_path) {
-  const sps::Spectrograph spectrograph(sps::SpectrographSettings::from_config(training_config));
+  const sps::Spectrograph spectrograph(settings);
   if (reader.spectrum_wavelength().empty())
     throw DataError(cat(reader.path(), ": no /spectrum and /spectrum_wavelength, but ", model_path,
                         " conditions on spectra (", spectrograph.num_pixels(), " pixels; docs/spectra.md)"));
@@ -236,14 +237,15 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
   }
   const flow::Flow& flow = loaded ? *loaded : *owned;
   const Setup s{flow, load_sed_setup(flow, job.model, ctx.data_dir()), model_fingerprint(flow)};
-  const posterior::PosteriorEngine engine(s.flow, s.sed.model, s.sed.prior, s.sed.support, job.settings);
+  const posterior::PosteriorEngine engine(s.flow, s.sed.model, s.sed.prior, s.sed.support, job.settings,
+                                         s.sed.spectrograph);
   if (!engine.z_inferred() && job.columns.redshift.empty())
     throw ConfigError(cat("infer: [catalog] redshift is empty, but ", job.model,
                           " takes the redshift as input (trained with model.redshift = \"given\")"));
   const std::string catalog_path = resolve_input_path(job.catalog, ctx.data_dir());
   const auto reader = catalog::CatalogReader::open(catalog_path, job.columns, engine.num_bands());
   const catalog::RowSelection sel = catalog::select_rows(job.rows, reader->num_rows());
-  if (engine.uses_spectra()) check_catalog_spectra(*reader, s.sed.training_config, job.model);
+  if (engine.uses_spectra()) check_catalog_spectra(*reader, *s.sed.spectrograph, job.model);
 
   Layout l;
   l.n = sel.count();
@@ -301,9 +303,16 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
     if (done[kc]) continue;
     const std::uint64_t row0 = kc * l.chunk, n = std::min(l.chunk, l.n - row0);
     const auto t0 = Clock::now();
-    const catalog::CatalogChunk c = reader->read(sel.begin + row0, n);
-    const auto t1 = Clock::now();
-    const posterior::ChunkResult r = engine.run(c);
+    catalog::CatalogChunk c;
+    posterior::ChunkResult r;
+    auto t1 = t0;
+    // A bad row (e.g. a NaN spectrum pixel) ends the job from here: unwinding would reach the
+    // output file's collective close while the other ranks still work.
+    run_or_abort(comm, [&] {
+      c = reader->read(sel.begin + row0, n);
+      t1 = Clock::now();
+      r = engine.run(c);
+    });
     const auto t2 = Clock::now();
     write_chunk(f, l, row0, c, r);
     f.write_rows("chunk_done", kc, 1, &one);  // last: the chunk counts as done only when written

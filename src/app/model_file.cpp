@@ -27,7 +27,10 @@ SedSetup load_sed_setup(const flow::Flow& flow, const std::string& path, const s
       require_sed_attachment(flow, path, kSupportAttachment), path + " (training support)");
   sps::SedModel model(simulate::sed_settings_from_config(training_config, data_dir));
   prior::Prior prior(prior::PriorSettings::from_config(training_config));
-  return SedSetup{std::move(training_config), std::move(support), std::move(model), prior};
+  std::optional<sps::SpectrographSettings> spectrograph;
+  if (training_config.get_bool("spectrum.enabled", false))
+    spectrograph = sps::SpectrographSettings::from_config(training_config);
+  return SedSetup{std::move(training_config), std::move(support), std::move(model), prior, spectrograph};
 }
 
 bool is_sed_model(const flow::Flow& flow) {

@@ -1,5 +1,6 @@
 #pragma once
 /// Loading model files in MPI jobs, and the attachments `train` stores for SED models.
+#include <optional>
 #include <string>
 
 #include "catalog/support.hpp"
@@ -8,6 +9,7 @@
 #include "flow/flow.hpp"
 #include "prior/prior.hpp"
 #include "sps/sed_model.hpp"
+#include "sps/spectrograph.hpp"
 
 namespace sedpost::app {
 
@@ -30,6 +32,8 @@ struct SedSetup {
   catalog::TrainingSupport support;
   sps::SedModel model;
   prior::Prior prior;
+  /// The training set's spectrograph ([spectrum] enabled), else empty.
+  std::optional<sps::SpectrographSettings> spectrograph;
 };
 
 /// Reads the attachments of `flow` (loaded from `path`) and builds the SED model from the data

@@ -27,7 +27,8 @@ void check(const EmbeddingConfig& c) {
                           ", hidden ", c.hidden, ")"));
 }
 
-/// Shapes of the weights in the order of Impl::weights, with their fan-in (torch.nn's bound).
+/// Shapes of the weights in the order of Impl::weights, with their fan-in; fan_in 0 marks a
+/// bias (initialised to 0).
 struct Shape {
   std::vector<std::int64_t> dims;
   std::int64_t fan_in;
@@ -46,16 +47,16 @@ std::vector<Shape> shapes(const EmbeddingConfig& c) {
   for (int l = 0; l < c.n_conv; ++l) {
     const std::int64_t k = l == 0 ? 2 * c.input_stride : kKernel;
     s.push_back({{c.channels, in, k}, in * k});
-    s.push_back({{c.channels}, in * k});
+    s.push_back({{c.channels}, 0});
     in = c.channels;
   }
   s.push_back({{c.heads, c.channels, 1}, c.channels});
-  s.push_back({{pooled_positions(c), c.heads}, c.channels});  // per position: where each head looks
+  s.push_back({{pooled_positions(c), c.heads}, 0});  // per position: where each head looks
   const std::int64_t pooled = std::int64_t{c.heads} * c.channels;
   s.push_back({{c.hidden, pooled}, pooled});
-  s.push_back({{c.hidden}, pooled});
+  s.push_back({{c.hidden}, 0});
   s.push_back({{c.out_dim, c.hidden}, c.hidden});
-  s.push_back({{c.out_dim}, c.hidden});
+  s.push_back({{c.out_dim}, 0});
   return s;
 }
 
@@ -66,7 +67,10 @@ SpectrumEmbedding::Impl::Impl(const EmbeddingConfig& c) : cfg(c) {
   std::uint64_t index = kInitIndex;
   for (const Shape& sh : shapes(c)) {
     torch::Tensor w = torch::empty(sh.dims, torch::kFloat32);
-    const double bound = 1.0 / std::sqrt(static_cast<double>(sh.fan_in));
+    // He (Kaiming) uniform for the GELU layers: U(+-sqrt(6 / fan_in)) keeps the activations
+    // spread from layer to layer (torch.nn's default, sqrt(1 / fan_in), shrinks it about
+    // twofold per layer); biases start at 0.
+    const double bound = sh.fan_in > 0 ? std::sqrt(6.0 / static_cast<double>(sh.fan_in)) : 0.0;
     float* p = w.data_ptr<float>();
     Rng rng(c.seed, RngStream::kFlowInit, index++);
     for (std::int64_t i = 0; i < w.numel(); ++i) p[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * bound);
@@ -172,6 +176,22 @@ void SpectrumEmbedding::embed(const float* spectra, std::int64_t n, float* out) 
         torch::from_blob(const_cast<float*>(spectra + r0 * P), {m, P}, torch::kFloat32);
     const torch::Tensor e = impl_->forward(s).contiguous();
     std::copy_n(e.data_ptr<float>(), m * E, out + r0 * E);
+  }
+}
+
+void SpectrumEmbedding::standardize_outputs(const std::vector<double>& mean, const std::vector<double>& std) {
+  const auto E = static_cast<std::size_t>(out_dim());
+  if (mean.size() != E || std.size() != E)
+    throw ConfigError(cat("spectrum embedding: ", mean.size(), " / ", std.size(), " output statistics for ", E, " outputs"));
+  torch::NoGradGuard no_grad;
+  torch::Tensor& W = impl_->weights[impl_->weights.size() - 2];  // [E, hidden]
+  torch::Tensor& b = impl_->weights.back();                      // [E]
+  for (std::size_t k = 0; k < E; ++k) {
+    if (!(std[k] > 0) || !std::isfinite(std[k]) || !std::isfinite(mean[k]))
+      throw ConfigError(cat("spectrum embedding: output ", k, " has mean ", mean[k], " and std ", std[k]));
+    const auto i = static_cast<std::int64_t>(k);
+    W[i].div_(std[k]);
+    b[i].sub_(mean[k]).div_(std[k]);
   }
 }
 

@@ -42,8 +42,8 @@ struct EmbeddingConfig {
 
 class SpectrumEmbedding {
  public:
-  /// New network with weights drawn as torch.nn does (U(+-1/sqrt(fan_in))) from Rng(seed,
-  /// kFlowInit, ...), identical on every rank; per-pixel statistics start as (0, 1). Throws
+  /// New network with weights drawn He-uniform (U(+-sqrt(6 / fan_in))) from Rng(seed, kFlowInit,
+  /// ...), identical on every rank, and biases 0; per-pixel statistics start as (0, 1). Throws
   /// ConfigError for a bad config.
   explicit SpectrumEmbedding(const EmbeddingConfig& cfg);
   ~SpectrumEmbedding();
@@ -64,6 +64,11 @@ class SpectrumEmbedding {
 
   /// Per-pixel z-score of the input spectra, [P] each (std > 0).
   void set_standardization(const std::vector<float>& mean, const std::vector<float>& std);
+
+  /// Rescales the last layer so that outputs of mean `mean` and std `std` [E] (measured on the
+  /// training set) become mean 0 and std 1 (a data-dependent initialisation: at the usual
+  /// initial scale the pooled outputs spread by about 1e-3).
+  void standardize_outputs(const std::vector<double>& mean, const std::vector<double>& std);
 
   /// spectra [n, P] (finite) -> out [n, E]. No gradients; uses flow::set_threads() threads.
   void embed(const float* spectra, std::int64_t n, float* out) const;

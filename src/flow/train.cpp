@@ -310,12 +310,14 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       xs[j] = unbiased_std(acc[2 * D + Cx + j], n_train);
     }
     if (spectra) {
-      // The embedding's outputs are z-scored with the statistics of the initial network's
-      // outputs (kept fixed while it trains): its raw outputs, pooled over many positions,
-      // start with a spread far below 1, which the flow's context layer would barely see.
+      // The initial network's outputs, pooled over many positions, spread far less than 1, which
+      // the flow's context layer would barely see: its last layer is rescaled to give them mean
+      // 0 and std 1 on the training split (the flow's z-score of them stays the identity).
       set_pixel_statistics(comm, *spectra->embedding, spectra->spectra, local_val, n_train);
+      std::vector<double> out_mean(E), out_std(E);
       embedding_output_statistics(comm, *spectra->embedding, spectra->spectra, local_val, n_train,
-                                  xm.data() + Cx, xs.data() + Cx);
+                                  out_mean.data(), out_std.data());
+      spectra->embedding->standardize_outputs(out_mean, out_std);
       state.emb_m.assign(spectra->embedding->parameter_count(), 0.0f);
       state.emb_v.assign(spectra->embedding->parameter_count(), 0.0f);
     }
@@ -355,11 +357,6 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   const std::int64_t n_emb = emb ? emb->n_params() : 0;
   std::vector<float> emb_params, emb_grad(n_emb, 0.0f);
   if (emb) emb_params = spectra->embedding->parameters();
-  // The flow's z-score of the embedding's outputs (the last E entries of its context).
-  const auto tail = [&](const std::vector<double>& v) {
-    return torch::tensor(std::vector<float>(v.begin() + Cx, v.end()), torch::kFloat32);
-  };
-  const torch::Tensor emb_mean = emb ? tail(M.x_mean) : torch::Tensor(), emb_std = emb ? tail(M.x_std) : torch::Tensor();
   std::vector<float> fused(fused_needed ? M.n_live + n_emb : 0);
   std::vector<float> by, be, bs;  // batch rows: y [nb, D], e [nb, Cx], spectra [nb, NP]
   std::vector<const float*> grad_ptr(M.params.size(), nullptr);
@@ -427,7 +424,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         const torch::Tensor ty = torch::from_blob(by.data(), {nb, D}, torch::kFloat32).to(batch_device);
         torch::Tensor te = torch::from_blob(be.data(), {nb, Cx}, torch::kFloat32).to(batch_device);
         if (emb)
-          te = torch::cat({te, (emb->forward(torch::from_blob(bs.data(), {nb, NP}, torch::kFloat32)) - emb_mean) / emb_std}, 1);
+          te = torch::cat({te, emb->forward(torch::from_blob(bs.data(), {nb, NP}, torch::kFloat32))}, 1);
         const torch::Tensor lq_sum = M.log_prob_train(ty, te).sum();
         (lq_sum * (-1.0 / static_cast<double>(bc))).backward();
         train_sum += -(lq_sum.item<double>() + const_sum);
@@ -467,8 +464,10 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         return fused_needed ? fused.data() + sg.compact_offset : grad_ptr[sg.param_index] + sg.param_offset;
       };
       const float* emb_grad_all = fused_needed ? fused.data() + M.n_live : emb_grad.data();
-      // Gradient-norm clipping (torch.nn.utils.clip_grad_norm_).
-      double clip = 1.0;
+      // Gradient-norm clipping (torch.nn.utils.clip_grad_norm_), of the flow's and the spectrum
+      // embedding's gradients each on its own: the embedding's are often much larger and would
+      // otherwise shrink every step of the flow.
+      double clip = 1.0, emb_clip = 1.0;
       if (st.clip_grad_norm > 0) {
         const double sq = at::parallel_reduce(
             0, nseg, 64, 0.0,
@@ -478,11 +477,11 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
               return acc;
             },
             std::plus<double>());
-        const double norm = std::sqrt(sq + kern::sum_squares(emb_grad_all, n_emb));
-        if (!std::isfinite(norm))
+        const double norm = std::sqrt(sq), emb_norm = std::sqrt(kern::sum_squares(emb_grad_all, n_emb));
+        if (!std::isfinite(norm) || !std::isfinite(emb_norm))
           throw NumericsError(cat("train: non-finite gradient at epoch ", epoch, ", batch ", b));
-        const double coef = st.clip_grad_norm / (norm + 1e-6);
-        if (coef < 1.0) clip = coef;
+        clip = std::min(1.0, st.clip_grad_norm / (norm + 1e-6));
+        emb_clip = std::min(1.0, st.clip_grad_norm / (emb_norm + 1e-6));
       }
       // Adam (torch.optim.Adam, no weight decay), fused over the live parameters only.
       ++state.step;
@@ -506,6 +505,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       });
       M.upload_parameters();
       if (emb) {
+        adam.clip = static_cast<float>(emb_clip);
         kern::adam_update(emb_params.data(), state.emb_m.data(), state.emb_v.data(), emb_grad_all, n_emb, adam);
         emb->set_flat(emb_params.data());
       }
@@ -534,7 +534,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         if (emb) {
           std::vector<float> ve(static_cast<std::size_t>((c1 - c0) * E));
           spectra->embedding->embed(bs.data(), c1 - c0, ve.data());
-          te = torch::cat({te, (torch::from_blob(ve.data(), {c1 - c0, E}, torch::kFloat32) - emb_mean) / emb_std}, 1);
+          te = torch::cat({te, torch::from_blob(ve.data(), {c1 - c0, E}, torch::kFloat32)}, 1);
         }
         M.forward_fast(torch::from_blob(by.data(), {c1 - c0, D}, torch::kFloat32), te, z, ld);
         val_sum -= (ld - 0.5 * z.pow(2).sum(1)).sum().item<double>();

@@ -78,9 +78,11 @@ struct SpectrumInput {
 ///
 /// With `spectra` (docs/spectra.md): x has n_x - E columns (E = embedding->out_dim()); each
 /// batch's spectra pass through the embedding, whose E outputs complete the conditioning vector
-/// (z-scored by the flow with the mean and std of the initial embedding's outputs over the
-/// training split, fixed while it trains); the embedding's weights are trained with the flow's by
-/// the same Adam, clipping and allreduce (LibTorch autograd for both), and its per-pixel input
+/// (the embedding's last layer is first rescaled to give outputs of mean 0 and std 1 over the
+/// training split; the flow's z-score of them is the identity); the embedding's weights are
+/// trained with the flow's by
+/// the same Adam and allreduce (LibTorch autograd for both; the gradient-norm clip applies to each
+/// network's gradient on its own), and its per-pixel input
 /// statistics are set from the training split. The best epoch's weights of both are restored.
 /// Throws DataError (theta outside the prior box, non-finite data, too few rows),
 /// NumericsError (non-finite loss), IoError (checkpoint).

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "catalog/spectra.hpp"
+#include "posterior/spectrum_likelihood.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
 #include "core/rng.hpp"
@@ -36,7 +37,8 @@ double model_z(const double* x) { return std::max(x[kZ], 1e-6); }
 }  // namespace
 
 PosteriorEngine::PosteriorEngine(const flow::Flow& flow, const sps::SedModel& model, const prior::Prior& prior,
-                                 const catalog::TrainingSupport& support, const PosteriorSettings& settings)
+                                 const catalog::TrainingSupport& support, const PosteriorSettings& settings,
+                                 const std::optional<sps::SpectrographSettings>& spectrograph)
     : flow_(flow),
       model_(model),
       prior_(prior),
@@ -55,6 +57,14 @@ PosteriorEngine::PosteriorEngine(const flow::Flow& flow, const sps::SedModel& mo
   if (const std::string* blob = flow.metadata().attachment(flow::kSpectrumEmbeddingAttachment))
     embedding_.emplace(flow::SpectrumEmbedding::from_bytes(*blob, "model file (spectrum embedding)"));
   const int n_embedding = embedding_ ? embedding_->out_dim() : 0;
+  if (embedding_) {
+    if (!spectrograph)
+      throw ConfigError("model file: the flow conditions on spectra, but its training config has no [spectrum] enabled");
+    spectrograph_.emplace(*spectrograph);
+    if (spectrograph_->num_pixels() != embedding_->n_pixels())
+      throw ConfigError(cat("model file: the spectrum embedding takes ", embedding_->n_pixels(),
+                            " pixels, the training config's spectrograph gives ", spectrograph_->num_pixels()));
+  }
   if (flow.n_x() != static_cast<int>(conditioning_.dim()) + n_embedding)
     throw ConfigError(cat("model file: the flow has ", flow.n_x(), "-D x, but ", support.bands.size(),
                           " bands give a ", conditioning_.dim(), "-D conditioning vector",
@@ -280,10 +290,16 @@ void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, c
   // The simulator's prior (model fluxes inside the training flux range) and error density.
   const SimulatorTerms terms(support_.noise, sigma.data(), settings_.noise_likelihood ? typical_noise : nullptr, true);
   // The exact target: at the galaxy's z, or with z free (the draws' 12th coordinate).
+  // With spectra the target includes the galaxy's spectral likelihood.
+  std::optional<SpectrumLikelihood> spectrum;
+  if (spectrograph_)
+    spectrum.emplace(model_, *spectrograph_, c.spectrum.data() + i * static_cast<std::size_t>(spectrograph_->num_pixels()),
+                     at_z ? std::optional<double>(c.z[i]) : std::nullopt);
+  const SpectrumLikelihood* spec = spectrum ? &*spectrum : nullptr;
   auto target = [&](const SimulatorTerms* t) {
     const int B = static_cast<int>(nb);
-    return at_z ? SedTarget(*at_z, prior_, flux, sigma.data(), B, settings_.model_error, t)
-                : SedTarget(*free_z_, *z_prior_, prior_, flux, sigma.data(), B, settings_.model_error, t);
+    return at_z ? SedTarget(*at_z, prior_, flux, sigma.data(), B, settings_.model_error, t, spec)
+                : SedTarget(*free_z_, *z_prior_, prior_, flux, sigma.data(), B, settings_.model_error, t, spec);
   };
   WeightedDraws d = weighting.run(target(&terms), x_cond, theta_flow, log_q, row);
   if (d.best < 0) {
@@ -376,23 +392,28 @@ void PosteriorEngine::flow_log_q_best(const float* x, const std::vector<double>&
     r.log_q_best[rows[j]] = log_q_unbounded(&best_x[rows[j] * D], lq[j]);
 }
 
-void PosteriorEngine::append_spectrum_embedding(const CatalogChunk& c, float* x) const {
+void PosteriorEngine::append_spectrum_embedding(const CatalogChunk& c, const std::vector<std::uint32_t>& flags,
+                                                float* x) const {
   const std::size_t n = c.n, P = static_cast<std::size_t>(embedding_->n_pixels());
   const std::size_t nx = static_cast<std::size_t>(flow_.n_x()), E = static_cast<std::size_t>(embedding_->out_dim());
   if (c.spectrum.size() != n * P)
     throw DataError(cat("the model conditions on spectra of ", P, " pixels, but the catalog has ",
                         c.spectrum.empty() ? std::string("no /spectrum") : cat(c.spectrum.size() / std::max<std::size_t>(n, 1), " pixels per row")));
+  std::vector<std::size_t> rows;  // rows with a posterior (the others keep the training mean)
   for (std::size_t i = 0; i < n; ++i) {
+    if (flags[i] & kFlagsNoPosterior) continue;
     const std::string bad = catalog::first_bad_spectrum_pixel(c.spectrum.data() + i * P, static_cast<int>(P));
     if (!bad.empty()) {
       const std::string id = c.id_text.size() == n ? c.id_text[i] : c.id.size() == n ? std::to_string(c.id[i]) : "?";
       throw DataError(cat("galaxy ", id, " (row ", c.first + i, "): ", bad));
     }
+    rows.push_back(i);
   }
-  std::vector<float> e(n * E);
-  embedding_->embed(c.spectrum.data(), static_cast<std::int64_t>(n), e.data());
-  const std::size_t nxp = nx - E;
-  for (std::size_t i = 0; i < n; ++i) std::copy_n(e.data() + i * E, E, x + i * nx + nxp);
+  std::vector<float> s(rows.size() * P), e(rows.size() * E);
+  for (std::size_t j = 0; j < rows.size(); ++j)
+    std::copy_n(c.spectrum.data() + rows[j] * P, P, s.data() + j * P);
+  embedding_->embed(s.data(), static_cast<std::int64_t>(rows.size()), e.data());
+  for (std::size_t j = 0; j < rows.size(); ++j) std::copy_n(e.data() + j * E, E, x + rows[j] * nx + (nx - E));
 }
 
 ChunkResult PosteriorEngine::run(const CatalogChunk& c) const {
@@ -438,7 +459,7 @@ ChunkResult PosteriorEngine::run(const CatalogChunk& c) const {
       for (std::size_t j = 0; j < nxp; ++j) xi[j] = static_cast<float>(xd[j]);
     }
   }
-  if (embedding_) append_spectrum_embedding(c, x.data());
+  if (embedding_) append_spectrum_embedding(c, r.flags, x.data());
   std::vector<float> theta(n * S * D), log_q(n * S);
   const auto t1 = Clock::now();
   // Galaxies per Flow::sample call: about kRowsPerCall draws in flight bounds the activations

@@ -23,6 +23,7 @@
 #include "prior/theta_layout.hpp"
 #include "sps/fixed_z_model.hpp"
 #include "sps/sed_model.hpp"
+#include "sps/spectrograph.hpp"
 
 namespace sedpost::posterior {
 
@@ -57,8 +58,13 @@ class PosteriorEngine {
   /// inferred). Throws ConfigError when the dimensions disagree or the settings are invalid.
   /// With z inferred the catalog's redshift is not read: every quantity is marginalised over the
   /// flow's (weighted) z draws, z is the last quantity, and a multimodal z posterior is flagged.
+  ///
+  /// A flow that conditions on spectra (its model file has a spectrum embedding) needs the
+  /// training set's `spectrograph`: the likelihood weighting's target then includes each
+  /// galaxy's spectral likelihood (SpectrumLikelihood), and chunks must carry spectra on its grid.
   PosteriorEngine(const flow::Flow& flow, const sps::SedModel& model, const prior::Prior& prior,
-                  const catalog::TrainingSupport& support, const PosteriorSettings& settings);
+                  const catalog::TrainingSupport& support, const PosteriorSettings& settings,
+                  const std::optional<sps::SpectrographSettings>& spectrograph = std::nullopt);
 
   ChunkResult run(const catalog::CatalogChunk& chunk) const;
   /// True when the flow conditions on a spectrum as well (then every chunk needs
@@ -116,10 +122,11 @@ class PosteriorEngine {
   /// r.log_q_best of every row with a best draw (best_x [n, D], NaN rows skipped), one flow call;
   /// x [n, n_x] the conditioning vectors.
   void flow_log_q_best(const float* x, const std::vector<double>& best_x, ChunkResult& r) const;
-  /// The spectrum embedding of every row of c into the last E entries of x [n, n_x]. DataError
-  /// when c has no spectra of the model's size, or naming the galaxy (ID and row) with a
-  /// non-finite pixel.
-  void append_spectrum_embedding(const catalog::CatalogChunk& c, float* x) const;
+  /// The spectrum embedding of every row of c with a posterior (flags [n] without
+  /// kFlagsNoPosterior) into the last E entries of its x [n, n_x]. DataError when c has no
+  /// spectra of the model's size, or naming the galaxy (ID and row) with a non-finite pixel.
+  void append_spectrum_embedding(const catalog::CatalogChunk& c, const std::vector<std::uint32_t>& flags,
+                                 float* x) const;
   /// Physical and derived quantities [K] of flow coordinates x [D]: at the galaxy's z `at_z`, or
   /// (at_z null, z inferred) at the draw's own z, which is then the last quantity.
   void quantities(const sps::FixedZModel* at_z, const double* x, double* out) const;
@@ -135,6 +142,7 @@ class PosteriorEngine {
   /// Set when the model conditions on spectra (the model file's spectrum embedding): its outputs
   /// are the last entries of each row's conditioning vector.
   std::optional<flow::SpectrumEmbedding> embedding_;
+  std::optional<sps::Spectrograph> spectrograph_;  ///< set with embedding_
   std::optional<sps::FreeZModel> free_z_;  ///< z inferred: the model at each draw's z (tabulated bands)
   std::optional<prior::RedshiftPrior> z_prior_;  ///< z inferred: layout_.z_prior(), built once
   const prior::Prior& prior_;
