@@ -20,6 +20,7 @@
 #include "core/error.hpp"
 #include "core/logger.hpp"
 #include "core/progress.hpp"
+#include "flow/spectrum_embedding.hpp"
 #include "io/h5_file.hpp"
 #include "io/output_file.hpp"
 #include "validation/calibration.hpp"
@@ -217,6 +218,9 @@ int run_validate(Context& ctx, const ValidateOptions& opt) {
   // is left out of the MCMC's copy only.
   Config for_mcmc = Config::from_text(text, opt.model + " (training config)");
   for_mcmc.erase_top_level("catalog");
+  // A photometry-only flow trained on a training set with spectra: its test set has spectra too,
+  // but the MCMC it is compared with must not use them.
+  if (!flow.metadata().attachment(flow::kSpectrumEmbeddingAttachment)) for_mcmc.erase_top_level("spectrum");
   if (comm.is_root()) {
     std::ofstream(in("training_config.toml")) << text;
     std::ofstream(in("mcmc_config.toml")) << for_mcmc.to_toml();
