@@ -143,9 +143,8 @@ std::optional<sps::Spectrograph> spectrum_setup(const Config& config, const Cata
   const auto P = static_cast<std::uint64_t>(sg->num_pixels());
   for (std::uint64_t i = 0; i < c.n; ++i) {
     if (!has_finite_flux(c, i)) continue;  // flagged bad_flux without sampling: its spectrum is not read
-    const std::string bad = catalog::first_bad_spectrum_pixel(c.spectrum.data() + i * P, static_cast<int>(P));
-    if (!bad.empty())
-      throw DataError(cat(c.path, ": galaxy ", c.id[i], " (row ", c.first + i, "): ", bad));
+    catalog::require_finite_spectrum(c.spectrum.data() + i * P, static_cast<int>(P),
+                                     c.path + ": " + catalog::galaxy_label(std::to_string(c.id[i]), c.first + i));
   }
   logger().info(cat("mcmc: likelihood: ", photometry, " + spectrum (", P, " pixels, ", sg->settings().lambda_min,
                     "-", sg->settings().lambda_max, " A, R = ", sg->settings().resolution, ", S/N ",

@@ -39,4 +39,11 @@ std::string first_bad_spectrum_pixel(const float* spectrum, int num_pixels) {
   return "";
 }
 
+void require_finite_spectrum(const float* spectrum, int num_pixels, const std::string& galaxy) {
+  const std::string bad = first_bad_spectrum_pixel(spectrum, num_pixels);
+  if (!bad.empty()) throw DataError(galaxy + ": " + bad);
+}
+
+std::string galaxy_label(const std::string& id, std::uint64_t row) { return cat("galaxy ", id, " (row ", row, ")"); }
+
 }  // namespace sedpost::catalog

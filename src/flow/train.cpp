@@ -132,56 +132,38 @@ double unbiased_std(double sum_sq, std::int64_t n) {
   return s > 1e-12 ? s : 1.0;
 }
 
-/// Collective. The embedding's per-pixel input z-score from the training rows (local_val[i] = 0)
-/// of spectra [n_local, P]; n_train rows job-wide.
-void set_pixel_statistics(Comm& comm, SpectrumEmbedding& embedding, const float* spectra,
-                          const std::vector<char>& local_val, std::int64_t n_train) {
-  const std::size_t P = static_cast<std::size_t>(embedding.n_pixels());
-  std::vector<double> acc(2 * P, 0.0);  // sums, then sums of squared deviations
+/// Collective. Mean and unbiased std of each of the `cols` columns of data [n_local, cols] over
+/// the training rows (local_val[i] = 0; n_train of them job-wide): two passes, double sums.
+void training_column_stats(Comm& comm, const float* data, std::size_t cols, const std::vector<char>& local_val,
+                           std::int64_t n_train, std::vector<double>& mean, std::vector<double>& sd) {
+  std::vector<double> acc(2 * cols, 0.0);  // sums, then sums of squared deviations
   for (std::size_t i = 0; i < local_val.size(); ++i)
     if (!local_val[i])
-      for (std::size_t p = 0; p < P; ++p) acc[p] += spectra[i * P + p];
-  comm.allreduce_sum(acc.data(), P);
-  for (std::size_t p = 0; p < P; ++p) acc[p] /= static_cast<double>(n_train);
+      for (std::size_t k = 0; k < cols; ++k) acc[k] += data[i * cols + k];
+  comm.allreduce_sum(acc.data(), cols);
+  mean.resize(cols);
+  for (std::size_t k = 0; k < cols; ++k) mean[k] = acc[k] / static_cast<double>(n_train);
   for (std::size_t i = 0; i < local_val.size(); ++i)
     if (!local_val[i])
-      for (std::size_t p = 0; p < P; ++p) acc[P + p] += std::pow(spectra[i * P + p] - acc[p], 2);
-  comm.allreduce_sum(acc.data() + P, P);
-  std::vector<float> mean(P), sd(P);
-  for (std::size_t p = 0; p < P; ++p) {
-    mean[p] = static_cast<float>(acc[p]);
-    sd[p] = static_cast<float>(unbiased_std(acc[P + p], n_train));
-  }
-  embedding.set_standardization(mean, sd);
+      for (std::size_t k = 0; k < cols; ++k) acc[cols + k] += std::pow(data[i * cols + k] - mean[k], 2);
+  comm.allreduce_sum(acc.data() + cols, cols);
+  sd.resize(cols);
+  for (std::size_t k = 0; k < cols; ++k) sd[k] = unbiased_std(acc[cols + k], n_train);
 }
 
-/// Collective. Mean and unbiased std [E] of the embedding's outputs over the training rows
-/// (local_val[i] = 0) of spectra [n_local, P], into mean and sd.
-void embedding_output_statistics(Comm& comm, const SpectrumEmbedding& embedding, const float* spectra,
-                                 const std::vector<char>& local_val, std::int64_t n_train, double* mean, double* sd) {
+/// Collective. Prepares a new embedding for training on spectra [n_local, P]: its per-pixel
+/// input z-score from the training rows, then its last layer rescaled so that its outputs have
+/// mean 0 and std 1 over them (SpectrumEmbedding::standardize_outputs).
+void initialise_embedding(Comm& comm, SpectrumEmbedding& embedding, const float* spectra,
+                          const std::vector<char>& local_val, std::int64_t n_train) {
   const std::size_t P = static_cast<std::size_t>(embedding.n_pixels()), E = static_cast<std::size_t>(embedding.out_dim());
-  std::vector<float> rows, out;
-  std::vector<double> acc(2 * E, 0.0);  // sums, sums of squares
-  const std::size_t n_local = local_val.size();
-  for (std::size_t r0 = 0; r0 < n_local; r0 += 4096) {
-    rows.clear();
-    for (std::size_t i = r0; i < std::min(n_local, r0 + 4096); ++i)
-      if (!local_val[i]) rows.insert(rows.end(), spectra + i * P, spectra + (i + 1) * P);
-    const std::size_t m = rows.size() / P;
-    out.resize(m * E);
-    embedding.embed(rows.data(), static_cast<std::int64_t>(m), out.data());
-    for (std::size_t i = 0; i < m; ++i)
-      for (std::size_t k = 0; k < E; ++k) {
-        acc[k] += out[i * E + k];
-        acc[E + k] += static_cast<double>(out[i * E + k]) * out[i * E + k];
-      }
-  }
-  comm.allreduce_sum(acc.data(), acc.size());
-  for (std::size_t k = 0; k < E; ++k) {
-    mean[k] = acc[k] / static_cast<double>(n_train);
-    const double ss = std::max(0.0, acc[E + k] - static_cast<double>(n_train) * mean[k] * mean[k]);
-    sd[k] = unbiased_std(ss, n_train);
-  }
+  std::vector<double> mean, sd;
+  training_column_stats(comm, spectra, P, local_val, n_train, mean, sd);
+  embedding.set_standardization(std::vector<float>(mean.begin(), mean.end()), std::vector<float>(sd.begin(), sd.end()));
+  std::vector<float> out(local_val.size() * E);
+  embedding.embed(spectra, static_cast<std::int64_t>(local_val.size()), out.data());
+  training_column_stats(comm, out.data(), E, local_val, n_train, mean, sd);
+  embedding.standardize_outputs(mean, sd);
 }
 
 }  // namespace
@@ -313,11 +295,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       // The initial network's outputs, pooled over many positions, spread far less than 1, which
       // the flow's context layer would barely see: its last layer is rescaled to give them mean
       // 0 and std 1 on the training split (the flow's z-score of them stays the identity).
-      set_pixel_statistics(comm, *spectra->embedding, spectra->spectra, local_val, n_train);
-      std::vector<double> out_mean(E), out_std(E);
-      embedding_output_statistics(comm, *spectra->embedding, spectra->spectra, local_val, n_train,
-                                  out_mean.data(), out_std.data());
-      spectra->embedding->standardize_outputs(out_mean, out_std);
+      initialise_embedding(comm, *spectra->embedding, spectra->spectra, local_val, n_train);
       state.emb_m.assign(spectra->embedding->parameter_count(), 0.0f);
       state.emb_v.assign(spectra->embedding->parameter_count(), 0.0f);
     }

@@ -402,17 +402,15 @@ void PosteriorEngine::append_spectrum_embedding(const CatalogChunk& c, const std
   std::vector<std::size_t> rows;  // rows with a posterior (the others keep the training mean)
   for (std::size_t i = 0; i < n; ++i) {
     if (flags[i] & kFlagsNoPosterior) continue;
-    const std::string bad = catalog::first_bad_spectrum_pixel(c.spectrum.data() + i * P, static_cast<int>(P));
-    if (!bad.empty()) {
-      const std::string id = c.id_text.size() == n ? c.id_text[i] : c.id.size() == n ? std::to_string(c.id[i]) : "?";
-      throw DataError(cat("galaxy ", id, " (row ", c.first + i, "): ", bad));
-    }
+    const std::string id = i < c.id_text.size() ? c.id_text[i] : i < c.id.size() ? std::to_string(c.id[i]) : "?";
+    catalog::require_finite_spectrum(c.spectrum.data() + i * P, static_cast<int>(P), catalog::galaxy_label(id, c.first + i));
     rows.push_back(i);
   }
-  std::vector<float> s(rows.size() * P), e(rows.size() * E);
-  for (std::size_t j = 0; j < rows.size(); ++j)
-    std::copy_n(c.spectrum.data() + rows[j] * P, P, s.data() + j * P);
-  embedding_->embed(s.data(), static_cast<std::int64_t>(rows.size()), e.data());
+  // The spectra of those rows: the chunk's own when every row has a posterior (no copy).
+  std::vector<float> s, e(rows.size() * E);
+  if (rows.size() < n)
+    for (std::size_t i : rows) s.insert(s.end(), c.spectrum.begin() + i * P, c.spectrum.begin() + (i + 1) * P);
+  embedding_->embed(rows.size() < n ? s.data() : c.spectrum.data(), static_cast<std::int64_t>(rows.size()), e.data());
   for (std::size_t j = 0; j < rows.size(); ++j) std::copy_n(e.data() + j * E, E, x + rows[j] * nx + (nx - E));
 }
 
