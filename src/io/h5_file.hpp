@@ -101,6 +101,9 @@ class H5File {
   void flush();
   /// Close now, checking for errors. Collective.
   void close();
+  /// Leave the file open and forget it (nothing is flushed or closed): for a rank that must not
+  /// enter the collective close, because the others will not (an exception on this rank alone).
+  void abandon() noexcept { file_.release(); }
 
  private:
   H5File(std::string path, Handle file, const FileAccess& access);

@@ -37,6 +37,9 @@ class Handle {
   bool valid() const { return id_ >= 0; }
   /// Close now; errors on close are checked (a failed close can mean lost data).
   void close();
+  /// Forget the identifier without closing it (for a close that cannot happen safely, such as a
+  /// collective one that the other ranks will never join).
+  void release() noexcept { id_ = H5I_INVALID_HID; }
 
  private:
   void reset() noexcept;

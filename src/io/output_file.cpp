@@ -1,6 +1,7 @@
 #include "io/output_file.hpp"
 
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -44,7 +45,14 @@ H5File OutputFile::open_or_create(const std::string& path, Comm& comm, const Fil
 }
 
 OutputFile::OutputFile(const std::string& path, Comm& comm, const FileAccess& access, bool resume)
-    : final_path_(path), comm_(&comm), file_(open_or_create(path, comm, access, resume, &resumed_)) {}
+    : final_path_(path),
+      comm_(&comm),
+      file_(open_or_create(path, comm, access, resume, &resumed_)),
+      uncaught_at_open_(std::uncaught_exceptions()) {}
+
+OutputFile::~OutputFile() {
+  if (!committed_ && comm_->size() > 1 && std::uncaught_exceptions() > uncaught_at_open_) file_.abandon();
+}
 
 void OutputFile::commit() {
   if (committed_) return;

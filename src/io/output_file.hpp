@@ -26,6 +26,14 @@ class OutputFile {
   /// does not exist. Callers flush after creating their datasets so that a later
   /// interruption leaves a readable file.
   OutputFile(const std::string& path, Comm& comm, const FileAccess& access, bool resume = false);
+  /// Closes the file (collective) unless an exception is unwinding through it in a job of
+  /// several ranks: the exception may be this rank's alone, and the other ranks, elsewhere (in an
+  /// allreduce, say), would never join the close. Then the file is abandoned: `<path>.partial`
+  /// keeps what its last flush wrote, and the handler of the exception ends the job
+  /// (app::run_guarded aborts it).
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
 
   H5File& file() { return file_; }
   bool resumed() const { return resumed_; }
@@ -42,6 +50,7 @@ class OutputFile {
   bool resumed_ = false;
   H5File file_;
   bool committed_ = false;
+  int uncaught_at_open_ = 0;  ///< std::uncaught_exceptions() when constructed
 };
 
 }  // namespace sedpost::io

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Usage: expect_abort.sh MPIEXEC PROBE
+# Usage: expect_abort.sh MPIEXEC PROBE [PROBE ARGS...]
 # Passes when a 2-rank run of PROBE (rank 1 throws) exits non-zero within 30 s and its
 # output names rank 1 and the cause.
 set -u
 mpiexec=$1 probe=$2
+shift 2
 start=$(date +%s)
-out=$(timeout 30 "$mpiexec" -n 2 "$probe" 2>&1)
+out=$(timeout 30 "$mpiexec" -n 2 "$probe" "$@" 2>&1)
 rc=$?
 elapsed=$(( $(date +%s) - start ))
 echo "$out"
