@@ -19,11 +19,12 @@ Usage:
   photoz_metrics.py --catalog CAT.csv --samples Z.npy [--out DIR]
       Any photo-z method's posterior draws: Z.npy [n_rows, n_draws] in catalog row order (NaN
       rows are skipped).
-  photoz_metrics.py --catalog CAT.csv --posteriors POST.h5 [--test-half] [--out DIR]
+  photoz_metrics.py --catalog CAT.csv --posteriors POST.h5 [--test-half | --train-half] [--out DIR]
       A sedpost posterior catalog of a model that infers z (`infer` with [infer] n_store > 0):
       the z column of /samples, rows matched to the catalog by /row; rows without a posterior
       (NaN) are skipped. --test-half scores only the kNN baseline's test half (same seed), so
-      the two are compared on the same galaxies.
+      the two are compared on the same galaxies; --train-half only its training half (where a
+      setting may be calibrated without touching the test half).
 Catalog: CSV with magnitude columns mag_u..mag_z and z_spec (the BOSS DR10 file's layout);
 --mag-cols and --z-col name others. Output: DIR/photoz_metrics.json and DIR/pit.png.
 """
@@ -147,7 +148,9 @@ def main(argv=None):
     src.add_argument("--knn", action="store_true", help="colour-space nearest-neighbour baseline")
     src.add_argument("--samples", help="posterior draws of z [n_rows, n_draws] (.npy)")
     src.add_argument("--posteriors", help="sedpost posterior catalog (HDF5) with /samples including z")
-    ap.add_argument("--test-half", action="store_true", help="score only the kNN baseline's test half")
+    half = ap.add_mutually_exclusive_group()
+    half.add_argument("--test-half", action="store_true", help="score only the kNN baseline's test half")
+    half.add_argument("--train-half", action="store_true", help="score only the kNN baseline's training half")
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=".")
@@ -161,11 +164,13 @@ def main(argv=None):
     elif a.posteriors:
         draws_all = read_posterior_z(a.posteriors, len(z_spec))
         rows = np.flatnonzero(np.all(np.isfinite(draws_all), axis=1) & np.isfinite(z_spec))
-        if a.test_half:
-            rows = np.intersect1d(rows, knn_draws(mags, z_spec, 1, a.seed)[0])
+        if a.test_half or a.train_half:
+            train, test = split_halves(mags, z_spec, a.seed)
+            rows = np.intersect1d(rows, test if a.test_half else train)
         draws = draws_all[rows]
         method = (f"sedpost posterior draws from {os.path.basename(a.posteriors)}" +
-                  (" (the kNN baseline's test half)" if a.test_half else ""))
+                  (" (the kNN baseline's test half)" if a.test_half else "") +
+                  (" (the kNN baseline's training half)" if a.train_half else ""))
     else:
         draws_all = np.load(a.samples)
         if draws_all.ndim != 2 or draws_all.shape[0] != len(z_spec):
