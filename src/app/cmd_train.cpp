@@ -1,6 +1,7 @@
 // `sedpost train`: data-parallel training of the conditional MAF on any HDF5 file with
 // /theta and /x (the `simulate` output, or a user's own simulations).
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -9,8 +10,10 @@
 
 #include "app/commands.hpp"
 #include "app/device_option.hpp"
+#include "app/model_file.hpp"
 #include "app/threads.hpp"
 #include "app/training_set.hpp"
+#include "catalog/support.hpp"
 #include "core/error.hpp"
 #include "core/logger.hpp"
 #include "flow/flow.hpp"
@@ -20,6 +23,34 @@
 namespace sedpost::app {
 
 namespace {
+
+/// The rest-frame part of an embedding's config (docs/spectra.md) for `shard`'s spectra: the
+/// pixels' ln(lambda) step and the training z range from the `support` attachment, z being x's
+/// last column when the redshift is given. Returns the redshift column's values [n_local] (empty
+/// for an observed-frame embedding). `frame`: auto (rest when z is given), rest, observed.
+std::vector<float> rest_frame_setup(const TrainingShard& shard, const flow::FlowMetadata& meta, const std::string& frame,
+                                    const std::string& data, flow::EmbeddingConfig& ecfg) {
+  if (frame == "observed") return {};
+  const std::string* text = meta.attachment(kSupportAttachment);
+  const std::optional<catalog::TrainingSupport> support =
+      text ? std::optional(catalog::TrainingSupport::from_toml(*text, data)) : std::nullopt;
+  const bool z_given = support && !support->z_inferred && !shard.x_names.empty() && shard.x_names.back() == "z";
+  if (!z_given) {
+    if (frame == "rest")
+      throw ConfigError(data + ": --embedding-frame rest needs a training set with the redshift given (x's last "
+                               "column z); this one infers z or is not a simulated SED training set");
+    return {};
+  }
+  const std::vector<double>& w = shard.spectrum_wavelength;
+  if (w.size() < 2 || !(w.front() > 0.0) || !(w.back() > w.front()))
+    throw DataError(data + ": /spectrum_wavelength is not an increasing grid of positive wavelengths");
+  ecfg.ln_step = std::log(w.back() / w.front()) / static_cast<double>(w.size() - 1);
+  ecfg.ln1pz_max = std::log1p(support->z_max);
+  ecfg.rest_shift = flow::rest_frame_shift(ecfg.ln_step, support->z_min, support->z_max);
+  std::vector<float> z(static_cast<std::size_t>(shard.n_local));
+  for (std::int64_t i = 0; i < shard.n_local; ++i) z[i] = shard.x[(i + 1) * shard.n_x - 1];
+  return z;
+}
 
 struct TrainOptions {
   std::string data;          ///< training set (HDF5 with /theta, /x)
@@ -46,6 +77,8 @@ struct TrainOptions {
   int embedding_dim = 16;
   int embedding_channels = 16;
   int embedding_heads = 4;
+  std::string embedding_pooling = "flatten";    ///< flatten, attention
+  std::string embedding_frame = "auto";         ///< auto (rest when z is given), rest, observed
 };
 
 /// Defaults of the options left at 0. An SED training set (written by `simulate`) gets
@@ -147,18 +180,24 @@ int run_train(Context& ctx, const TrainOptions& opt) {
     settings.resume_from = opt.resume ? settings.checkpoint_path : "";
     std::optional<flow::SpectrumEmbedding> embedding;
     flow::SpectrumInput spectra;
+    std::vector<float> rest_z;  // [n_local] redshifts of a rest-frame embedding
     if (use_spectra) {
       flow::EmbeddingConfig ecfg;
       ecfg.n_pixels = static_cast<int>(shard.n_pixels);
       ecfg.out_dim = opt.embedding_dim;
       ecfg.channels = opt.embedding_channels;
       ecfg.heads = opt.embedding_heads;
+      ecfg.pooling = flow::pooling_from_string(opt.embedding_pooling);
       ecfg.seed = opt.seed;
+      rest_z = rest_frame_setup(shard, meta, opt.embedding_frame, opt.data, ecfg);
       embedding.emplace(ecfg);
-      spectra = {&*embedding, shard.spectra.data()};
-      logger().info(cat("spectra: ", shard.n_pixels, " pixels per galaxy into a ", ecfg.out_dim,
-                        "-D embedding (1-D CNN, ", ecfg.n_conv, " convolutions x ", ecfg.channels,
-                        " channels, attention pooling with ", ecfg.heads, " heads; ", embedding->parameter_count(),
+      spectra = {&*embedding, shard.spectra.data(), rest_z.empty() ? nullptr : rest_z.data()};
+      logger().info(cat("spectra: ", shard.n_pixels, " pixels per galaxy",
+                        ecfg.rest_shift > 0 ? cat(", moved to the rest frame (", shard.n_pixels + ecfg.rest_shift, " pixels),") : std::string(),
+                        " into a ", ecfg.out_dim,
+                        "-D embedding (1-D CNN, ", ecfg.n_conv, " convolutions x ", ecfg.channels, " channels, ",
+                        ecfg.pooling == flow::Pooling::kAttention ? cat("attention pooling with ", ecfg.heads, " heads") : std::string("flattened"),
+                        "; ", embedding->parameter_count(),
                         " parameters), trained with the flow (LibTorch autograd)"));
     }
     flow::TrainResult result = flow::train(comm, model, settings, shard.theta.data(), shard.x.data(), shard.n_local,
@@ -243,7 +282,7 @@ void register_train(Cli& cli) {
   sub->add_flag("--resume", opt->resume, "Continue from <out>.ckpt written after every epoch");
   sub->add_option("--spectra", opt->spectra,
                   "Condition on the training set's spectra too (/spectrum, docs/spectra.md): an embedding network "
-                  "(1-D CNN with attention pooling) compresses each spectrum to --embedding-dim numbers appended to "
+                  "(a 1-D CNN) compresses each spectrum to --embedding-dim numbers appended to "
                   "the photometry's conditioning vector, trained jointly with the flow. auto: when the training set "
                   "has /spectrum")
       ->capture_default_str()->check(CLI::IsMember({"auto", "on", "off"}));
@@ -251,8 +290,17 @@ void register_train(Cli& cli) {
       ->capture_default_str()->check(CLI::Range(1, 4096));
   sub->add_option("--embedding-channels", opt->embedding_channels, "Channels of the embedding's convolutions")
       ->capture_default_str()->check(CLI::Range(1, 4096));
-  sub->add_option("--embedding-heads", opt->embedding_heads, "Attention-pooling heads of the embedding")
+  sub->add_option("--embedding-heads", opt->embedding_heads, "Attention-pooling heads of the embedding (--embedding-pooling attention)")
       ->capture_default_str()->check(CLI::Range(1, 256));
+  sub->add_option("--embedding-pooling", opt->embedding_pooling,
+                  "How the embedding reduces its convolutions' features: flatten (every position's features, in "
+                  "order) or attention (weighted means over wavelength, --embedding-heads)")
+      ->capture_default_str()->check(CLI::IsMember({"attention", "flatten"}));
+  sub->add_option("--embedding-frame", opt->embedding_frame,
+                  "Frame of the embedding's input: rest (each spectrum moved by its redshift, so rest-frame "
+                  "features sit at fixed positions; needs the redshift given), observed, or auto (rest when the "
+                  "training set gives z)")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "rest", "observed"}));
 }
 
 }  // namespace sedpost::app

@@ -14,11 +14,20 @@ namespace sedpost::flow {
 namespace {
 
 constexpr int kKernel = 7;  // kernel of the later convolutions (stride 2, padding 3)
-constexpr std::uint32_t kEmbeddingVersion = 1;
+/// 2: + pooling, rest-frame shift, ln(lambda) step, ln(1 + z_max) (version 1 files read as
+/// attention pooling in the observed frame).
+constexpr std::uint32_t kEmbeddingVersion = 2;
 /// Rng index base of the embedding's initial weights (the flow's own draws use small indices).
 constexpr std::uint64_t kInitIndex = std::uint64_t{0xE3B} << 40;
 
 void check(const EmbeddingConfig& c) {
+  if (c.pooling != Pooling::kAttention && c.pooling != Pooling::kFlatten)
+    throw ConfigError(cat("spectrum embedding: unknown pooling ", static_cast<int>(c.pooling)));
+  if (c.rest_shift < 0 || c.rest_shift > 10 * c.n_pixels ||
+      (c.rest_shift > 0 && (!(c.ln_step > 0.0) || !std::isfinite(c.ln_step) || !(c.ln1pz_max >= 0.0) ||
+                            !std::isfinite(c.ln1pz_max))))
+    throw ConfigError(cat("spectrum embedding: bad rest frame (shift ", c.rest_shift, " pixels, ln(lambda) step ",
+                          c.ln_step, ", ln(1 + z_max) ", c.ln1pz_max, ")"));
   if (c.n_pixels < 16 * c.input_stride || c.input_stride < 1 || c.input_stride > 1024 || c.out_dim < 1 || c.channels < 1 || c.n_conv < 1 || c.heads < 1 || c.hidden < 1 ||
       c.n_pixels > 10000000 || c.out_dim > 4096 || c.channels > 4096 || c.n_conv > 16 || c.heads > 256 ||
       c.hidden > 65536)
@@ -34,25 +43,33 @@ struct Shape {
   std::int64_t fan_in;
 };
 
-/// Positions after the convolutions: floor(P / input_stride), then (L - 1) / 2 + 1 per later one.
+/// Input positions P' = P + rest_shift and channels (value, position; + coverage mask in the
+/// rest frame).
+std::int64_t input_positions(const EmbeddingConfig& c) { return std::int64_t{c.n_pixels} + c.rest_shift; }
+std::int64_t input_channels(const EmbeddingConfig& c) { return c.rest_shift > 0 ? 3 : 2; }
+
+/// Positions after the convolutions: floor(P' / input_stride), then (L - 1) / 2 + 1 per later one.
 std::int64_t pooled_positions(const EmbeddingConfig& c) {
-  std::int64_t L = c.n_pixels / c.input_stride;
+  std::int64_t L = input_positions(c) / c.input_stride;
   for (int l = 1; l < c.n_conv; ++l) L = (L - 1) / 2 + 1;
   return L;
 }
 
 std::vector<Shape> shapes(const EmbeddingConfig& c) {
   std::vector<Shape> s;
-  std::int64_t in = 2;
+  std::int64_t in = input_channels(c);
   for (int l = 0; l < c.n_conv; ++l) {
     const std::int64_t k = l == 0 ? 2 * c.input_stride : kKernel;
     s.push_back({{c.channels, in, k}, in * k});
     s.push_back({{c.channels}, 0});
     in = c.channels;
   }
-  s.push_back({{c.heads, c.channels, 1}, c.channels});
-  s.push_back({{pooled_positions(c), c.heads}, 0});  // per position: where each head looks
-  const std::int64_t pooled = std::int64_t{c.heads} * c.channels;
+  std::int64_t pooled = pooled_positions(c) * c.channels;  // flatten
+  if (c.pooling == Pooling::kAttention) {
+    s.push_back({{c.heads, c.channels, 1}, c.channels});
+    s.push_back({{pooled_positions(c), c.heads}, 0});  // per position: where each head looks
+    pooled = std::int64_t{c.heads} * c.channels;
+  }
   s.push_back({{c.hidden, pooled}, pooled});
   s.push_back({{c.hidden}, 0});
   s.push_back({{c.out_dim, c.hidden}, c.hidden});
@@ -61,6 +78,21 @@ std::vector<Shape> shapes(const EmbeddingConfig& c) {
 }
 
 }  // namespace
+
+Pooling pooling_from_string(const std::string& s) {
+  if (s == "attention") return Pooling::kAttention;
+  if (s == "flatten") return Pooling::kFlatten;
+  throw ConfigError(cat("spectrum embedding: pooling '", s, "' is not one of attention, flatten"));
+}
+
+std::string to_string(Pooling p) { return p == Pooling::kFlatten ? "flatten" : "attention"; }
+
+int rest_frame_shift(double ln_step, double z_min, double z_max) {
+  if (!(ln_step > 0.0) || !(z_min > -1.0) || !(z_max >= z_min))
+    throw ConfigError(cat("spectrum embedding: no rest frame for ln(lambda) step ", ln_step, " and z in [", z_min, ", ",
+                          z_max, "]"));
+  return static_cast<int>(std::ceil((std::log1p(z_max) - std::log1p(z_min)) / ln_step - 1e-9));
+}
 
 SpectrumEmbedding::Impl::Impl(const EmbeddingConfig& c) : cfg(c) {
   check(c);
@@ -78,7 +110,7 @@ SpectrumEmbedding::Impl::Impl(const EmbeddingConfig& c) : cfg(c) {
   }
   pixel_mean = torch::zeros({c.n_pixels}, torch::kFloat32);
   pixel_std = torch::ones({c.n_pixels}, torch::kFloat32);
-  position = torch::linspace(-1.0, 1.0, c.n_pixels, torch::kFloat32);
+  position = torch::linspace(-1.0, 1.0, input_positions(c), torch::kFloat32);
 }
 
 namespace {
@@ -96,19 +128,41 @@ torch::Tensor conv(const torch::Tensor& h, const torch::Tensor& w, const torch::
 
 }  // namespace
 
-torch::Tensor SpectrumEmbedding::Impl::forward(const torch::Tensor& spectra) const {
+torch::Tensor SpectrumEmbedding::Impl::input(const torch::Tensor& spectra, const torch::Tensor& z) const {
+  const std::int64_t B = spectra.size(0), P = cfg.n_pixels, Pin = input_positions(cfg);
+  const torch::Tensor pos = position.reshape({1, -1, 1}).expand({B, Pin, 1});
+  const torch::Tensor v = (spectra - pixel_mean) / pixel_std;  // [B, P]
+  if (cfg.rest_shift == 0) return torch::cat({v.unsqueeze(2), pos}, 2);
+  if (!z.defined() || z.numel() != B)
+    throw ConfigError("spectrum embedding: a rest-frame embedding needs the redshift of every spectrum");
+  // Rest pixel j shows observed pixel j - offset, offset = round((ln(1 + z_max) - ln(1 + z)) / step),
+  // clamped to [0, rest_shift] (a z outside the training range keeps the nearest alignment).
+  const torch::Tensor offset =
+      ((cfg.ln1pz_max - torch::log1p(z.to(torch::kFloat64))) / cfg.ln_step).round().clamp(0, cfg.rest_shift).to(torch::kLong);
+  const torch::Tensor idx = torch::arange(Pin, torch::kLong).unsqueeze(0) - offset.unsqueeze(1);  // [B, P']
+  const torch::Tensor covered = ((idx >= 0) & (idx < P)).to(torch::kFloat32);
+  const torch::Tensor rest = torch::gather(v, 1, idx.clamp(0, P - 1)) * covered;
+  return torch::cat({rest.unsqueeze(2), covered.unsqueeze(2), pos}, 2);  // [B, P', 3]
+}
+
+torch::Tensor SpectrumEmbedding::Impl::forward(const torch::Tensor& spectra, const torch::Tensor& z) const {
   const std::int64_t B = spectra.size(0);
-  const torch::Tensor z = ((spectra - pixel_mean) / pixel_std).unsqueeze(2);                   // [B, P, 1]
-  torch::Tensor h = torch::cat({z, position.reshape({1, -1, 1}).expand({B, cfg.n_pixels, 1})}, 2);  // [B, P, 2]
+  torch::Tensor h = input(spectra, z);  // [B, P', C_in]
   std::size_t k = 0;
   for (int l = 0; l < cfg.n_conv; ++l, k += 2)
     h = torch::gelu(conv(h, weights[k], weights[k + 1], l == 0 ? cfg.input_stride : 2,
                          l == 0 ? cfg.input_stride / 2 : kKernel / 2));                           // [B, L, C]
-  // Attention pooling: softmax over positions of each head's score; pooled [B, heads, C].
-  const torch::Tensor score = (torch::linear(h, weights[k].reshape({cfg.heads, -1})) + weights[k + 1]).softmax(1);  // [B, L, heads]
-  const torch::Tensor pooled = torch::bmm(score.transpose(1, 2), h).reshape({B, -1});  // [B, heads C]
-  const torch::Tensor hidden = torch::gelu(torch::linear(pooled, weights[k + 2], weights[k + 3]));
-  return torch::linear(hidden, weights[k + 4], weights[k + 5]);
+  torch::Tensor pooled;
+  if (cfg.pooling == Pooling::kAttention) {
+    // Softmax over positions of each head's score; pooled [B, heads C].
+    const torch::Tensor score = (torch::linear(h, weights[k].reshape({cfg.heads, -1})) + weights[k + 1]).softmax(1);  // [B, L, heads]
+    pooled = torch::bmm(score.transpose(1, 2), h).reshape({B, -1});
+    k += 2;
+  } else {
+    pooled = h.reshape({B, -1});  // [B, L C], position-major
+  }
+  const torch::Tensor hidden = torch::gelu(torch::linear(pooled, weights[k], weights[k + 1]));
+  return torch::linear(hidden, weights[k + 2], weights[k + 3]);
 }
 
 std::int64_t SpectrumEmbedding::Impl::n_params() const {
@@ -166,7 +220,9 @@ void SpectrumEmbedding::set_standardization(const std::vector<float>& mean, cons
   impl_->pixel_std = torch::tensor(std, torch::kFloat32);
 }
 
-void SpectrumEmbedding::embed(const float* spectra, std::int64_t n, float* out) const {
+void SpectrumEmbedding::embed(const float* spectra, const float* z, std::int64_t n, float* out) const {
+  if (rest_frame() && z == nullptr && n > 0)
+    throw ConfigError("spectrum embedding: a rest-frame embedding needs the redshift of every spectrum");
   c10::InferenceMode guard;
   constexpr std::int64_t kRows = 256;  // rows per pass: bounds the activations (rows x channels x P / 2)
   const std::int64_t P = n_pixels(), E = out_dim();
@@ -174,7 +230,9 @@ void SpectrumEmbedding::embed(const float* spectra, std::int64_t n, float* out) 
     const std::int64_t m = std::min(kRows, n - r0);
     const torch::Tensor s =
         torch::from_blob(const_cast<float*>(spectra + r0 * P), {m, P}, torch::kFloat32);
-    const torch::Tensor e = impl_->forward(s).contiguous();
+    const torch::Tensor zr =
+        rest_frame() ? torch::from_blob(const_cast<float*>(z + r0), {m}, torch::kFloat32) : torch::Tensor();
+    const torch::Tensor e = impl_->forward(s, zr).contiguous();
     std::copy_n(e.data_ptr<float>(), m * E, out + r0 * E);
   }
 }
@@ -211,6 +269,10 @@ std::string SpectrumEmbedding::to_bytes() const {
   Writer w;
   for (int v : {c.n_pixels, c.out_dim, c.channels, c.n_conv, c.input_stride, c.heads, c.hidden}) w.pod<std::int32_t>(v);
   w.pod<std::uint64_t>(c.seed);
+  w.pod<std::int32_t>(static_cast<std::int32_t>(c.pooling));
+  w.pod<std::int32_t>(c.rest_shift);
+  w.pod<double>(c.ln_step);
+  w.pod<double>(c.ln1pz_max);
   auto vec_of = [](const torch::Tensor& t) {
     return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
   };
@@ -221,11 +283,18 @@ std::string SpectrumEmbedding::to_bytes() const {
 }
 
 SpectrumEmbedding SpectrumEmbedding::from_bytes(const std::string& bytes, const std::string& what) {
-  Reader r(bytes, FileKind::kEmbedding, kEmbeddingVersion, what);
+  Reader r(bytes, FileKind::kEmbedding, kEmbeddingVersion, what, 1);
   EmbeddingConfig c;
   for (int* v : {&c.n_pixels, &c.out_dim, &c.channels, &c.n_conv, &c.input_stride, &c.heads, &c.hidden})
     *v = r.pod<std::int32_t>();
   c.seed = r.pod<std::uint64_t>();
+  c.pooling = Pooling::kAttention;  // version 1 had no other
+  if (r.version() >= 2) {
+    c.pooling = static_cast<Pooling>(r.pod<std::int32_t>());
+    c.rest_shift = r.pod<std::int32_t>();
+    c.ln_step = r.pod<double>();
+    c.ln1pz_max = r.pod<double>();
+  }
   std::unique_ptr<Impl> impl;
   try {
     impl = std::make_unique<Impl>(c);

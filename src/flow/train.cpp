@@ -151,17 +151,18 @@ void training_column_stats(Comm& comm, const float* data, std::size_t cols, cons
   for (std::size_t k = 0; k < cols; ++k) sd[k] = unbiased_std(acc[cols + k], n_train);
 }
 
-/// Collective. Prepares a new embedding for training on spectra [n_local, P]: its per-pixel
+/// Collective. Prepares a new embedding for training on spectra [n_local, P] (and their
+/// redshifts z [n_local] for a rest-frame embedding, else null): its per-pixel
 /// input z-score from the training rows, then its last layer rescaled so that its outputs have
 /// mean 0 and std 1 over them (SpectrumEmbedding::standardize_outputs).
-void initialise_embedding(Comm& comm, SpectrumEmbedding& embedding, const float* spectra,
+void initialise_embedding(Comm& comm, SpectrumEmbedding& embedding, const float* spectra, const float* z,
                           const std::vector<char>& local_val, std::int64_t n_train) {
   const std::size_t P = static_cast<std::size_t>(embedding.n_pixels()), E = static_cast<std::size_t>(embedding.out_dim());
   std::vector<double> mean, sd;
   training_column_stats(comm, spectra, P, local_val, n_train, mean, sd);
   embedding.set_standardization(std::vector<float>(mean.begin(), mean.end()), std::vector<float>(sd.begin(), sd.end()));
   std::vector<float> out(local_val.size() * E);
-  embedding.embed(spectra, static_cast<std::int64_t>(local_val.size()), out.data());
+  embedding.embed(spectra, z, static_cast<std::int64_t>(local_val.size()), out.data());
   training_column_stats(comm, out.data(), E, local_val, n_train, mean, sd);
   embedding.standardize_outputs(mean, sd);
 }
@@ -183,6 +184,9 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   // With spectra the flow's context is (x [Cx], embedding [E]); without, x is all of it.
   if (spectra && (!spectra->embedding || !spectra->spectra))
     throw ConfigError("train: a SpectrumInput needs an embedding and spectra");
+  if (spectra && spectra->embedding->rest_frame() && !spectra->z)
+    throw ConfigError("train: a rest-frame spectrum embedding needs the redshift of every training row");
+  const float* rest_z = spectra && spectra->embedding->rest_frame() ? spectra->z : nullptr;  // [n_local] or null
   const int E = spectra ? spectra->embedding->out_dim() : 0;
   const int Cx = C - E;
   const std::int64_t NP = spectra ? spectra->embedding->n_pixels() : 0;  // pixels per spectrum
@@ -211,6 +215,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       for (int j = 0; j < D && ok; ++j) ok = std::isfinite(u[i * D + j]);
       for (int j = 0; j < Cx && ok; ++j) ok = std::isfinite(x[i * Cx + j]);
       for (std::int64_t p = 0; p < NP && ok; ++p) ok = std::isfinite(spectra->spectra[i * NP + p]);
+      if (rest_z && ok) ok = std::isfinite(rest_z[i]);
       if (!ok) first_bad = offset + i;
     }
   }
@@ -295,7 +300,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       // The initial network's outputs, pooled over many positions, spread far less than 1, which
       // the flow's context layer would barely see: its last layer is rescaled to give them mean
       // 0 and std 1 on the training split (the flow's z-score of them stays the identity).
-      initialise_embedding(comm, *spectra->embedding, spectra->spectra, local_val, n_train);
+      initialise_embedding(comm, *spectra->embedding, spectra->spectra, spectra->z, local_val, n_train);
       state.emb_m.assign(spectra->embedding->parameter_count(), 0.0f);
       state.emb_v.assign(spectra->embedding->parameter_count(), 0.0f);
     }
@@ -336,7 +341,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
   std::vector<float> emb_params, emb_grad(n_emb, 0.0f);
   if (emb) emb_params = spectra->embedding->parameters();
   std::vector<float> fused(fused_needed ? M.n_live + n_emb : 0);
-  std::vector<float> by, be, bs;  // batch rows: y [nb, D], e [nb, Cx], spectra [nb, NP]
+  std::vector<float> by, be, bs, bz;  // batch rows: y [nb, D], e [nb, Cx], spectra [nb, NP], z [nb]
   std::vector<const float*> grad_ptr(M.params.size(), nullptr);
   torch::Tensor autograd_grad;  // [n_params] on the host: the autograd path's dense gradient
   // Gradients by the hand-written back-propagation (made_backprop.hpp) where the CPU has
@@ -380,6 +385,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
       by.clear();
       be.clear();
       bs.clear();
+      bz.clear();
       double const_sum = 0.0;
       for (std::int64_t r = r0; r < r1; ++r) {
         const std::int64_t g = perm_rows[r];
@@ -388,6 +394,7 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         by.insert(by.end(), y.begin() + i * D, y.begin() + (i + 1) * D);
         be.insert(be.end(), e.begin() + i * Cx, e.begin() + (i + 1) * Cx);
         if (spectra) bs.insert(bs.end(), spectra->spectra + i * NP, spectra->spectra + (i + 1) * NP);
+        if (rest_z) bz.push_back(rest_z[i]);
         const_sum += ld_const[i];
       }
       const std::int64_t nb = static_cast<std::int64_t>(by.size()) / D;
@@ -402,7 +409,9 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         const torch::Tensor ty = torch::from_blob(by.data(), {nb, D}, torch::kFloat32).to(batch_device);
         torch::Tensor te = torch::from_blob(be.data(), {nb, Cx}, torch::kFloat32).to(batch_device);
         if (emb)
-          te = torch::cat({te, emb->forward(torch::from_blob(bs.data(), {nb, NP}, torch::kFloat32))}, 1);
+          te = torch::cat({te, emb->forward(torch::from_blob(bs.data(), {nb, NP}, torch::kFloat32),
+                                            rest_z ? torch::from_blob(bz.data(), {nb}, torch::kFloat32) : torch::Tensor())},
+                          1);
         const torch::Tensor lq_sum = M.log_prob_train(ty, te).sum();
         (lq_sum * (-1.0 / static_cast<double>(bc))).backward();
         train_sum += -(lq_sum.item<double>() + const_sum);
@@ -500,18 +509,20 @@ TrainResult train(Comm& comm, Flow& flow, const TrainSettings& st, const float* 
         by.clear();
         be.clear();
         bs.clear();
+        bz.clear();
         for (std::int64_t r = c0; r < c1; ++r) {
           const std::int64_t i = local_val_rows[r];
           by.insert(by.end(), y.begin() + i * D, y.begin() + (i + 1) * D);
           be.insert(be.end(), e.begin() + i * Cx, e.begin() + (i + 1) * Cx);
           if (spectra) bs.insert(bs.end(), spectra->spectra + i * NP, spectra->spectra + (i + 1) * NP);
+          if (rest_z) bz.push_back(rest_z[i]);
           val_sum -= ld_const[i] - 0.5 * D * kLog2Pi;
         }
         torch::Tensor z, ld;
         torch::Tensor te = torch::from_blob(be.data(), {c1 - c0, Cx}, torch::kFloat32);
         if (emb) {
           std::vector<float> ve(static_cast<std::size_t>((c1 - c0) * E));
-          spectra->embedding->embed(bs.data(), c1 - c0, ve.data());
+          spectra->embedding->embed(bs.data(), rest_z ? bz.data() : nullptr, c1 - c0, ve.data());
           te = torch::cat({te, torch::from_blob(ve.data(), {c1 - c0, E}, torch::kFloat32)}, 1);
         }
         M.forward_fast(torch::from_blob(by.data(), {c1 - c0, D}, torch::kFloat32), te, z, ld);

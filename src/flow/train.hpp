@@ -63,6 +63,7 @@ struct TrainResult {
 struct SpectrumInput {
   SpectrumEmbedding* embedding = nullptr;  ///< trained in place (its pixel statistics set here)
   const float* spectra = nullptr;          ///< [n_local, embedding->n_pixels()], finite
+  const float* z = nullptr;                ///< [n_local] redshifts (rest-frame embeddings only)
 };
 
 /// Trains `flow` (collective: every rank calls it with its shard).

@@ -406,11 +406,15 @@ void PosteriorEngine::append_spectrum_embedding(const CatalogChunk& c, const std
     catalog::require_finite_spectrum(c.spectrum.data() + i * P, static_cast<int>(P), catalog::galaxy_label(id, c.first + i));
     rows.push_back(i);
   }
-  // The spectra of those rows: the chunk's own when every row has a posterior (no copy).
-  std::vector<float> s, e(rows.size() * E);
+  // The spectra of those rows: the chunk's own when every row has a posterior (no copy); and
+  // their catalog redshifts for a rest-frame embedding (a model with z given).
+  std::vector<float> s, z, e(rows.size() * E);
   if (rows.size() < n)
     for (std::size_t i : rows) s.insert(s.end(), c.spectrum.begin() + i * P, c.spectrum.begin() + (i + 1) * P);
-  embedding_->embed(rows.size() < n ? s.data() : c.spectrum.data(), static_cast<std::int64_t>(rows.size()), e.data());
+  if (embedding_->rest_frame())
+    for (std::size_t i : rows) z.push_back(static_cast<float>(c.z.at(i)));
+  embedding_->embed(rows.size() < n ? s.data() : c.spectrum.data(), z.empty() ? nullptr : z.data(),
+                    static_cast<std::int64_t>(rows.size()), e.data());
   for (std::size_t j = 0; j < rows.size(); ++j) std::copy_n(e.data() + j * E, E, x + rows[j] * nx + (nx - E));
 }
 

@@ -3,7 +3,8 @@
 # Spectra as input end to end (docs/spectra.md), on small spectra (4,000-7,000 A at R = 500,
 # 280 pixels) and a few hundred galaxies:
 #  - `train` on a training set with /spectrum trains the embedding with the flow (P = 2 ranks),
-#    and the model file carries it;
+#    and the model file carries it; rest frame by default with z given, observed frame with z
+#    inferred or on request, attention pooling or flattened;
 #  - `infer` on a simulated catalog with spectra writes complete posteriors (weighting on: the
 #    target includes the spectral likelihood); the spectrum changes them;
 #  - `validate` runs unchanged on the spectral model (test set with spectra, flow vs MCMC on 1);
@@ -26,7 +27,15 @@ run simulate --n 600 --seed 3 --out train.h5 >sim.log 2>&1 || fail "simulate exi
 run simulate --n 12 --seed 4 --out test.h5 >sim2.log 2>&1 || fail "simulate test exited $?: $(tail -5 sim2.log)"
 run train --data train.h5 --out model.pt --blocks 2 --hidden 32 --batch-size 100 --max-epochs 3 \
   --embedding-dim 4 --embedding-channels 4 >train.log 2>&1 || fail "train exited $?: $(tail -5 train.log)"
-grep -q "spectra: 280 pixels per galaxy into a 4-D embedding" train.log || fail "train must use the spectra: $(grep -i spectr train.log)"
+# z is given: by default the embedding sees each spectrum in the rest frame (280 pixels + the
+# shift for z up to the demo's z_max).
+grep -q "spectra: 280 pixels per galaxy, moved to the rest frame (3[0-9][0-9] pixels), into a 4-D embedding" train.log ||
+  fail "train must use the spectra, in the rest frame: $(grep -i spectr train.log)"
+run train --data train.h5 --out flat.pt --blocks 2 --hidden 32 --batch-size 100 --max-epochs 1 \
+  --embedding-dim 4 --embedding-channels 4 --embedding-frame observed --embedding-pooling flatten >train_flat.log 2>&1 ||
+  fail "train (observed frame, flattened) exited $?: $(tail -5 train_flat.log)"
+grep -q "spectra: 280 pixels per galaxy into a 4-D embedding (1-D CNN, 4 convolutions x 4 channels, flattened" train_flat.log ||
+  fail "train must use an observed-frame flattened embedding: $(grep -i spectr train_flat.log)"
 run train --data train.h5 --out phot.pt --blocks 2 --hidden 32 --batch-size 100 --max-epochs 3 --spectra off \
   >train_phot.log 2>&1 || fail "train --spectra off exited $?: $(tail -5 train_phot.log)"
 grep -qi "spectra:" train_phot.log && fail "--spectra off must not use the spectra"
@@ -35,6 +44,8 @@ run infer --model model.pt --catalog test.h5 --out post.h5 --n-samples 200 >infe
   fail "infer exited $?: $(tail -5 infer.log)"
 run infer --model phot.pt --catalog test.h5 --out post_phot.h5 --n-samples 200 >infer2.log 2>&1 ||
   fail "infer (photometry-only model) exited $?: $(tail -5 infer2.log)"
+run infer --model flat.pt --catalog test.h5 --out post_flat.h5 --n-samples 100 >infer3.log 2>&1 ||
+  fail "infer (observed-frame flattened embedding) exited $?: $(tail -5 infer3.log)"
 "$python" - <<'PY' || fail "posterior output checks"
 import h5py, numpy as np
 with h5py.File("post.h5") as a, h5py.File("post_phot.h5") as b:
@@ -84,4 +95,24 @@ sed 's/^lambda_min = 4000.0/lambda_min = 4100.0/' "$config" >other.toml
 run infer --model model.pt --catalog other.h5 --out other_out.h5 --n-samples 50 >grid.log 2>&1; rc=$?
 [ $rc -eq 3 ] || fail "another wavelength grid must exit 3, got $rc"
 grep -q "spectrum wavelength grid of .*other.h5" grid.log || fail "grid message: $(grep -i error grid.log | head -2)"
+
+# With z inferred the spectrum's redshift is unknown: the embedding stays in the observed frame
+# (auto), asking for the rest frame is a config error (exit 2), and infer's posteriors include z
+# (23 quantities).
+sed 's/^\[model\]/[model]\nredshift = "inferred"/' "$config" >pz.toml
+"$mpiexec" -n 2 "$sedpost" --config pz.toml simulate --n 300 --seed 5 --out pz_train.h5 >pz_sim.log 2>&1 ||
+  fail "simulate (z inferred) exited $?: $(tail -5 pz_sim.log)"
+"$mpiexec" -n 2 "$sedpost" --config pz.toml train --data pz_train.h5 --out pz.pt --blocks 2 --hidden 32 \
+  --batch-size 100 --max-epochs 1 --embedding-dim 4 --embedding-channels 4 >pz_train.log 2>&1 ||
+  fail "train (z inferred) exited $?: $(tail -5 pz_train.log)"
+grep -q "spectra: 280 pixels per galaxy into a 4-D embedding" pz_train.log ||
+  fail "with z inferred the embedding must stay in the observed frame: $(grep -i spectr pz_train.log)"
+"$mpiexec" -n 2 "$sedpost" --config pz.toml train --data pz_train.h5 --out pz_rest.pt --max-epochs 1 \
+  --embedding-frame rest >pz_rest.log 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "--embedding-frame rest with z inferred must exit 2, got $rc: $(tail -3 pz_rest.log)"
+grep -q "embedding-frame rest needs a training set with the redshift given" pz_rest.log || fail "rest-frame message: $(tail -2 pz_rest.log)"
+"$mpiexec" -n 2 "$sedpost" --config pz.toml infer --model pz.pt --catalog pz_train.h5 --rows 0:8 --out pz_post.h5 \
+  --n-samples 100 >pz_infer.log 2>&1 || fail "infer (z inferred, spectra) exited $?: $(tail -5 pz_infer.log)"
+"$python" -c "import h5py; f = h5py.File('pz_post.h5'); assert int(f.attrs['complete']) == 1 and f['summary'].shape == (8, 23, 7), f['summary'].shape" ||
+  fail "z-inferred spectral posteriors"
 echo "spectra CLI test passed"

@@ -13,6 +13,7 @@
 #include "core/rng.hpp"
 #include "flow/embedding_model.hpp"
 #include "flow/flow.hpp"
+#include "flow/serial.hpp"
 #include "flow/spectrum_embedding.hpp"
 #include "flow/train.hpp"
 #include "flow_test_util.hpp"
@@ -26,7 +27,7 @@ using testing::tmp_path;
 
 constexpr int kPixels = 128;
 
-/// A small embedding of kPixels-pixel spectra into `out_dim` numbers.
+/// A small embedding of kPixels-pixel spectra into `out_dim` numbers (attention pooling, observed frame).
 EmbeddingConfig small_embedding(int out_dim = 2, std::uint64_t seed = 11) {
   EmbeddingConfig c;
   c.n_pixels = kPixels;
@@ -35,8 +36,20 @@ EmbeddingConfig small_embedding(int out_dim = 2, std::uint64_t seed = 11) {
   c.n_conv = 2;
   c.input_stride = 4;
   c.heads = 2;
+  c.pooling = Pooling::kAttention;
   c.hidden = 8;
   c.seed = seed;
+  return c;
+}
+
+/// small_embedding() with its input moved to the rest frame for z in [0, 0.2] at a ln(lambda)
+/// step of 2e-3 (a shift of up to 92 pixels), reduced by `pooling`.
+EmbeddingConfig rest_embedding(Pooling pooling, int out_dim = 2) {
+  EmbeddingConfig c = small_embedding(out_dim);
+  c.pooling = pooling;
+  c.ln_step = 2e-3;
+  c.ln1pz_max = std::log1p(0.2);
+  c.rest_shift = rest_frame_shift(c.ln_step, 0.0, 0.2);
   return c;
 }
 
@@ -75,7 +88,7 @@ TrainSettings quiet(int epochs, std::int64_t batch = 50) {
 std::vector<float> embed(const SpectrumEmbedding& e, const std::vector<float>& spectra) {
   const std::int64_t n = static_cast<std::int64_t>(spectra.size()) / e.n_pixels();
   std::vector<float> out(static_cast<std::size_t>(n * e.out_dim()));
-  e.embed(spectra.data(), n, out.data());
+  e.embed(spectra.data(), nullptr, n, out.data());
   return out;
 }
 
@@ -86,6 +99,77 @@ TEST(SpectrumEmbedding, SameSeedSameWeightsOtherSeedOther) {
   // 2 convolutions (2 -> 4 channels, kernel 8; 4 -> 4, kernel 7), scores (2 heads; a bias for
   // each of the 128 / 4 / 2 = 16 positions), head 8 -> 3.
   EXPECT_EQ(a.parameter_count(), (4 * 2 * 8 + 4) + (4 * 4 * 7 + 4) + (2 * 4 + 16 * 2) + (8 * 8 + 8) + (3 * 8 + 3));
+}
+
+TEST(SpectrumEmbedding, FlattenedHeadAndRestFrameShapes) {
+  EXPECT_EQ(rest_frame_shift(2e-3, 0.0, 0.2), 92);  // ln(1.2) / 2e-3 = 91.2
+  const SpectrumEmbedding flat(rest_embedding(Pooling::kFlatten, 3));
+  // Rest frame: 3 input channels over 128 + 92 = 220 positions -> 55 after the first
+  // convolution, 28 after the second; the flattened 28 x 4 features feed the head.
+  EXPECT_EQ(flat.parameter_count(), (4 * 3 * 8 + 4) + (4 * 4 * 7 + 4) + (8 * 28 * 4 + 8) + (3 * 8 + 3));
+  EXPECT_TRUE(flat.rest_frame());
+  EXPECT_FALSE(SpectrumEmbedding(small_embedding()).rest_frame());
+  EXPECT_EQ(pooling_from_string("flatten"), Pooling::kFlatten);
+  EXPECT_EQ(to_string(Pooling::kAttention), "attention");
+  EXPECT_THROW(pooling_from_string("max"), ConfigError);
+  EmbeddingConfig bad = rest_embedding(Pooling::kAttention);
+  bad.ln_step = 0.0;
+  EXPECT_THROW(SpectrumEmbedding{bad}, ConfigError);
+}
+
+/// The same rest-frame spectrum seen at two redshifts k pixels apart gives the same network input
+/// wherever both cover it, and the coverage mask marks exactly the P observed pixels.
+TEST(SpectrumEmbedding, RestFrameInputAlignsRedshiftedSpectra) {
+  const SpectrumEmbedding e(rest_embedding(Pooling::kAttention));
+  const EmbeddingConfig& c = e.config();
+  const int k = 37;
+  const float za = 0.05f;
+  const float zb = static_cast<float>(std::expm1(std::log1p(0.05) + k * c.ln_step));
+  // Observed spectra: b is a moved k pixels redwards (b[i] = a[i - k]).
+  std::vector<float> a = spectral_problem(1, 3).spectra, b(kPixels, 0.0f);
+  for (int i = k; i < kPixels; ++i) b[i] = a[i - k];
+  std::vector<float> both = a;
+  both.insert(both.end(), b.begin(), b.end());
+  const std::vector<float> z{za, zb};
+  const torch::Tensor in = e.impl().input(torch::from_blob(both.data(), {2, kPixels}, torch::kFloat32),
+                                          torch::from_blob(const_cast<float*>(z.data()), {2}, torch::kFloat32));
+  ASSERT_EQ(in.sizes(), (std::vector<std::int64_t>{2, kPixels + c.rest_shift, 3}));
+  const auto offset = [&](double zz) { return static_cast<int>(std::lround((c.ln1pz_max - std::log1p(zz)) / c.ln_step)); };
+  const int oa = offset(za), ob = offset(zb);
+  EXPECT_EQ(oa - ob, k);
+  EXPECT_EQ(in.select(2, 1).sum(1).to(torch::kLong)[0].item<std::int64_t>(), kPixels);
+  EXPECT_EQ(in.select(2, 1).sum(1).to(torch::kLong)[1].item<std::int64_t>(), kPixels);
+  const auto v = in.accessor<float, 3>();
+  for (int j = 0; j < kPixels + c.rest_shift; ++j) {
+    EXPECT_EQ(v[0][j][1], j >= oa && j < oa + kPixels ? 1.0f : 0.0f) << j;
+    if (j >= oa && j < oa + kPixels - k) {
+      EXPECT_EQ(v[0][j][0], v[1][j][0]) << "rest pixel " << j;
+      EXPECT_EQ(v[1][j][1], 1.0f);
+    }
+  }
+  // Without redshifts a rest-frame embedding cannot run.
+  std::vector<float> out(2 * 2);
+  EXPECT_THROW(e.embed(both.data(), nullptr, 2, out.data()), ConfigError);
+  e.embed(both.data(), z.data(), 2, out.data());
+  for (float o : out) EXPECT_TRUE(std::isfinite(o));
+}
+
+/// A version-1 attachment (before pooling and the rest frame were stored) reads as attention
+/// pooling in the observed frame with the same outputs.
+TEST(SpectrumEmbedding, VersionOneBytesReadAsObservedFrameAttention) {
+  const SpectrumEmbedding e(small_embedding(3));
+  const EmbeddingConfig& c = e.config();
+  Writer w;
+  for (int v : {c.n_pixels, c.out_dim, c.channels, c.n_conv, c.input_stride, c.heads, c.hidden}) w.pod<std::int32_t>(v);
+  w.pod<std::uint64_t>(c.seed);
+  w.vec(std::vector<float>(kPixels, 0.0f));
+  w.vec(std::vector<float>(kPixels, 1.0f));
+  w.vec(e.parameters());
+  const SpectrumEmbedding back = SpectrumEmbedding::from_bytes(w.finish(FileKind::kEmbedding, 1));
+  EXPECT_EQ(back.config().pooling, Pooling::kAttention);
+  EXPECT_FALSE(back.rest_frame());
+  const std::vector<float> spectra = spectral_problem(4, 2).spectra;
+  EXPECT_EQ(embed(back, spectra), embed(e, spectra));
 }
 
 TEST(SpectrumEmbedding, BytesRoundTripGiveIdenticalOutputs) {
@@ -104,6 +188,18 @@ TEST(SpectrumEmbedding, BytesRoundTripGiveIdenticalOutputs) {
   // The standardisation is applied: other statistics, other outputs.
   SpectrumEmbedding plain(small_embedding(3));
   EXPECT_NE(embed(plain, spectra), y);
+  // A flattened rest-frame embedding keeps its frame and head through the bytes.
+  const SpectrumEmbedding rest(rest_embedding(Pooling::kFlatten, 3));
+  const SpectrumEmbedding rest_back = SpectrumEmbedding::from_bytes(rest.to_bytes());
+  EXPECT_EQ(rest_back.config().pooling, Pooling::kFlatten);
+  EXPECT_EQ(rest_back.config().rest_shift, rest.config().rest_shift);
+  EXPECT_EQ(rest_back.config().ln_step, rest.config().ln_step);
+  EXPECT_EQ(rest_back.config().ln1pz_max, rest.config().ln1pz_max);
+  const std::vector<float> z{0.0f, 0.05f, 0.1f, 0.15f, 0.2f};
+  std::vector<float> y1(5 * 3), y2(5 * 3);
+  rest.embed(spectra.data(), z.data(), 5, y1.data());
+  rest_back.embed(spectra.data(), z.data(), 5, y2.data());
+  EXPECT_EQ(y1, y2);
 }
 
 TEST(SpectrumEmbedding, MalformedBytesAndConfigsAreErrors) {
@@ -125,12 +221,16 @@ TEST(SpectrumEmbedding, MalformedBytesAndConfigsAreErrors) {
 /// Autograd's gradient of a scalar of the outputs equals central finite differences, for weights
 /// of every layer (the convolutions' included: a LibTorch convolution backward once gave wrong
 /// weight gradients here).
+/// Each configuration: attention pooling in the observed frame, flattened in the rest frame.
 TEST(SpectrumEmbedding, GradientEqualsFiniteDifferences) {
-  SpectrumEmbedding e(small_embedding(2));
+  for (const EmbeddingConfig& cfg : {small_embedding(2), rest_embedding(Pooling::kFlatten)}) {
+  SCOPED_TRACE(to_string(cfg.pooling));
+  SpectrumEmbedding e(cfg);
   SpectrumEmbedding::Impl& m = e.impl();
   const std::vector<float> spectra = spectral_problem(8, 6).spectra;
   const torch::Tensor s = torch::from_blob(const_cast<float*>(spectra.data()), {8, kPixels}, torch::kFloat32);
-  auto loss = [&] { return (m.forward(s) * torch::tensor({1.0f, -0.7f})).sin().sum(); };
+  const torch::Tensor z = torch::linspace(0.0, 0.2, 8, torch::kFloat32);
+  auto loss = [&] { return (m.forward(s, e.rest_frame() ? z : torch::Tensor()) * torch::tensor({1.0f, -0.7f})).sin().sum(); };
   loss().backward();
   std::vector<float> grad(static_cast<std::size_t>(m.n_params()));
   m.take_grad(grad.data());
@@ -152,6 +252,7 @@ TEST(SpectrumEmbedding, GradientEqualsFiniteDifferences) {
       EXPECT_NEAR(grad[q], (up - down) / (2 * h), 2e-3 + 2e-2 * std::abs(grad[q])) << "parameter " << q;
     }
     offset += w.numel();
+  }
   }
 }
 
@@ -186,17 +287,22 @@ TEST(SpectrumEmbeddingTrain, JointTrainingLearnsWhatOnlyTheSpectrumCarries) {
   set_threads(0);
 }
 
+/// Each configuration: attention pooling in the observed frame, flattened in the rest frame (each
+/// rank's rows with their own redshifts).
 TEST(SpectrumEmbeddingTrain, TwoThreadRanksMatchOneRank) {
   set_threads(1);
   const SpectralProblem p = spectral_problem(500, 3);
   const TrainSettings st = quiet(3, 64);
-  const EmbeddingConfig ec = small_embedding(2);
+  std::vector<float> z(static_cast<std::size_t>(p.n));
+  for (std::size_t i = 0; i < z.size(); ++i) z[i] = 0.2f * static_cast<float>(i % 17) / 16.0f;
+  for (const EmbeddingConfig& ec : {small_embedding(2), rest_embedding(Pooling::kFlatten)}) {
+  SCOPED_TRACE(to_string(ec.pooling));
   const MafConfig fc = small_config(1, 1 + ec.out_dim, 2, 16, 4);
 
   SerialComm serial;
   Flow f1(fc);
   SpectrumEmbedding e1(ec);
-  const SpectrumInput in1{&e1, p.spectra.data()};
+  const SpectrumInput in1{&e1, p.spectra.data(), z.data()};
   const TrainResult r1 = train(serial, f1, st, p.theta.data(), p.x.data(), p.n, &in1);
 
   testing::ThreadGroup group(2);
@@ -208,7 +314,7 @@ TEST(SpectrumEmbeddingTrain, TwoThreadRanksMatchOneRank) {
   std::thread t([&] {
     try {
       testing::ThreadComm c(group, 1);
-      const SpectrumInput in{&eb, p.spectra.data() + split * kPixels};
+      const SpectrumInput in{&eb, p.spectra.data() + split * kPixels, z.data() + split};
       rb = train(c, fb, st, p.theta.data() + split, p.x.data() + split, p.n - split, &in);
     } catch (...) {
       err = std::current_exception();
@@ -216,7 +322,7 @@ TEST(SpectrumEmbeddingTrain, TwoThreadRanksMatchOneRank) {
   });
   {
     testing::ThreadComm c(group, 0);
-    const SpectrumInput in{&ea, p.spectra.data()};
+    const SpectrumInput in{&ea, p.spectra.data(), z.data()};
     ra = train(c, fa, st, p.theta.data(), p.x.data(), split, &in);
   }
   t.join();
@@ -233,6 +339,7 @@ TEST(SpectrumEmbeddingTrain, TwoThreadRanksMatchOneRank) {
   EXPECT_LT(max_diff(e1.parameters(), ea.parameters()), 1e-4);
   ASSERT_EQ(r1.curve.size(), ra.curve.size());
   for (std::size_t i = 0; i < r1.curve.size(); ++i) EXPECT_NEAR(r1.curve[i].val_loss, ra.curve[i].val_loss, 1e-4);
+  }
   set_threads(0);
 }
 
