@@ -3,6 +3,7 @@
 // For an SED model the draws are likelihood-checked (src/posterior): the photometry is recovered
 // from x, the flow's draws are weighted by the exact likelihood and refined, and /samples holds
 // draws resampled by weight.
+#include <algorithm>
 #include <optional>
 
 #include "app/commands.hpp"
@@ -87,10 +88,13 @@ int run_sample(Context& ctx, const SampleOptions& opt) {
     posterior::PosteriorSettings ps = opt.posterior;
     ps.n_samples = static_cast<int>(opt.n);
     ps.n_store = static_cast<int>(opt.n);
+    ps.move_draws = std::max(ps.move_draws, ps.n_store);  // every returned draw a moved one
     ps.seed = opt.seed;
     weighted.emplace(model, load_sed_setup(model, opt.model, ctx.data_dir()), ps);
     logger().info(cat("sample: SED model: likelihood-checked draws (min ESS ", ps.min_ess, ", up to ", ps.max_rounds,
-                      " refinement rounds, model error ", ps.model_error, "); --weighting false for the flow's own"));
+                      " refinement rounds, model error ", ps.model_error,
+                      ps.moves > 0 ? cat(", ", ps.move_draws, " draws moved ", ps.moves, " Metropolis steps each") : "",
+                      "); --weighting false for the flow's own"));
   } else if (opt.posterior.weighting) {
     logger().info("sample: generic model (no SED likelihood in the model file): the flow's own draws");
   }

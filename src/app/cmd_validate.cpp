@@ -289,6 +289,8 @@ int run_validate(Context& ctx, const ValidateOptions& opt) {
                        {"weighting", opt.posterior.weighting ? "true" : "false"},
                        {"min_ess", std::to_string(opt.posterior.min_ess)},
                        {"max_rounds", std::to_string(opt.posterior.max_rounds)},
+                       {"moves", std::to_string(opt.posterior.moves)},
+                       {"move_draws", std::to_string(opt.posterior.move_draws)},
                        {"model_error", std::to_string(opt.posterior.model_error)},
                        {"wall_seconds", std::to_string(seconds)}};
     validation::write_metrics_json(in("metrics.json"), report);

@@ -155,6 +155,8 @@ void create_output(io::H5File& f, const Context& ctx, const InferJob& job, const
   f.set_attr("", "model_error", job.settings.model_error);
   f.set_attr("", "noise_likelihood", static_cast<std::int64_t>(job.settings.noise_likelihood));
   f.set_attr("", "z_mode_weight", job.settings.z_mode_weight);
+  f.set_attr("", "moves", static_cast<std::int64_t>(job.settings.moves));
+  f.set_attr("", "move_draws", static_cast<std::int64_t>(job.settings.move_draws));
 }
 
 /// On resume: the partial file must come from the same job.
@@ -173,6 +175,9 @@ void check_resumable(const io::H5File& f, const InferJob& job, const Setup& s, c
                     f.attr_double("", "model_error") == job.settings.model_error &&
                     f.attr_int("", "noise_likelihood") == static_cast<std::int64_t>(job.settings.noise_likelihood) &&
                     (!f.has_attr("", "z_mode_weight") || f.attr_double("", "z_mode_weight") == job.settings.z_mode_weight) &&
+                    (f.has_attr("", "moves") ? f.attr_int("", "moves") == job.settings.moves &&
+                                                   f.attr_int("", "move_draws") == job.settings.move_draws
+                                             : job.settings.moves == 0) &&
                     f.attr_string("", "catalog") == job.catalog;
   if (!same)
     throw ConfigError(cat("cannot resume ", f.path(), ": it was started with another model, catalog, row range, "
@@ -266,7 +271,11 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
                     job.settings.weighting
                         ? cat("likelihood weighting on (min ESS ", job.settings.min_ess, ", up to ",
                               job.settings.max_rounds, " refinement rounds, model error ",
-                              job.settings.model_error, ")")
+                              job.settings.model_error,
+                              job.settings.moves > 0 ? cat("; ", job.settings.move_draws, " draws resampled and moved ",
+                                                           job.settings.moves, " Metropolis steps each")
+                                                     : std::string(),
+                              ")")
                         : std::string("likelihood weighting off (flow draws as they are)")));
 
   io::OutputFile out(job.out, comm, mpi::file_access_independent(comm), job.resume);

@@ -17,6 +17,18 @@ void add_posterior_options(CLI::App* sub, posterior::PosteriorSettings& s, const
                   "flow densities with --defensive true: the per-galaxy budget)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000));
+  sub->add_option("--moves", s.moves,
+                  "Resample-move: after the weights, resample --move-draws draws by weight and move each this many "
+                  "random-walk Metropolis steps on the exact posterior (amplitude coordinates); the summaries and "
+                  "stored draws come from the moved draws. Spreads the tails that few effective draws leave thin "
+                  "(docs/metrics.md). 0: off")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
+  sub->add_option("--move-draws", s.move_draws,
+                  "Draws resampled and moved with --moves (each step costs this many likelihood evaluations); at "
+                  "least the stored draws (--n-store; `sample` moves at least its --n)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000000));
   sub->add_option("--defensive", s.defensive,
                   "Weight every draw against one mixture of the flow and the refinement proposals (defensive "
                   "importance sampling: one flow density per refinement draw, about as costly as the draw itself "

@@ -27,6 +27,7 @@ enum class RngStream : std::uint32_t {
   kResample = 11,    ///< likelihood weighting: resampling the weighted draws
   kBandMask = 12,    ///< random band masks of simulated galaxies
   kSpectrumNoise = 13,  ///< per-pixel noise of simulated spectra
+  kMove = 14,        ///< likelihood weighting: resample-move steps
 };
 
 /// One independent random sequence. Cheap to construct (no state beyond 3 counters);

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "posterior/importance.hpp"
+#include "posterior/resample_move.hpp"
 #include "posterior/student_t.hpp"
 
 namespace sedpost::posterior {
@@ -109,18 +110,9 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
     for (int i = 0; i < p.size(); ++i)
       if (p.usable(i) && std::isfinite(p.log_det[static_cast<std::size_t>(i)])) idx.push_back(i);
     if (idx.size() < static_cast<std::size_t>(D + 1)) break;
-    std::vector<double> lw_fit(idx.size());
-    for (std::size_t j = 0; j < idx.size(); ++j) lw_fit[j] = log_w[static_cast<std::size_t>(idx[j])];
-    const double beta = tempering_exponent(lw_fit, kFitEss);
-    for (double& v : lw_fit) v *= beta;
-    std::vector<double> w_fit;
-    normalise_log_weights(lw_fit, w_fit);
-    Eigen::MatrixXd pts(static_cast<Eigen::Index>(idx.size()), D);
-    for (std::size_t j = 0; j < idx.size(); ++j)
-      for (int k = 0; k < D; ++k) pts(static_cast<Eigen::Index>(j), k) = p.amp[static_cast<std::size_t>(idx[j]) * D + k];
     StudentT t;
     try {
-      t = StudentT::fit(pts, w_fit, kNu, 1.0);
+      t = StudentT::fit_tempered(p.amp, D, idx, log_w, kFitEss, kNu);
     } catch (const NumericsError&) {
       break;  // degenerate spread: keep what there is (flagged by the caller if ESS is low)
     }
@@ -171,19 +163,42 @@ WeightedDraws LikelihoodWeighting::run(const SedTarget& target, const float* x_c
   }
 
   WeightedDraws out;
-  out.n = p.size();
-  out.x = std::move(p.x);
-  out.w = std::move(w);
-  out.chi2 = std::move(p.chi2);
-  out.log_q = std::move(p.log_q_flow);
   out.ess = ess;
   out.rounds = rounds;
-  double best = kInf;
-  for (int i = 0; i < out.n; ++i)  // among the draws the prior allows
-    if (out.w[static_cast<std::size_t>(i)] > 0 && out.chi2[static_cast<std::size_t>(i)] < best) {
-      best = out.chi2[static_cast<std::size_t>(i)];
-      out.best = i;
-    }
+  out.evaluations = p.size();
+  int best = -1;
+  for (int i = 0; i < p.size(); ++i)  // among the draws the prior allows
+    if (w[static_cast<std::size_t>(i)] > 0 && (best < 0 || p.chi2[static_cast<std::size_t>(i)] < p.chi2[static_cast<std::size_t>(best)]))
+      best = i;
+  MovedDraws moved;
+  if (settings_.moves > 0 && best >= 0) {
+    Rng move_rng(settings_.seed, RngStream::kMove, row);
+    moved = resample_move(target, WeightedPool{&p.x, &p.amp, &p.chi2, &p.log_target, &p.log_det, &w},
+                          settings_.move_draws, settings_.moves, kFitEss, move_rng);
+  }
+  if (moved.m == 0) {  // no moves (or none possible): the weighted draws
+    out.n = p.size();
+    out.x = std::move(p.x);
+    out.w = std::move(w);
+    out.chi2 = std::move(p.chi2);
+    out.best = best;
+    return out;
+  }
+  out.n = moved.m;
+  out.x = std::move(moved.x);
+  out.chi2 = std::move(moved.chi2);
+  out.w.assign(static_cast<std::size_t>(moved.m), 1.0 / moved.m);
+  out.evaluations += moved.evaluations;
+  out.acceptance = moved.acceptance;
+  out.best = static_cast<int>(std::min_element(out.chi2.begin(), out.chi2.end()) - out.chi2.begin());
+  if (p.chi2[static_cast<std::size_t>(best)] < out.chi2[static_cast<std::size_t>(out.best)]) {
+    const auto D = static_cast<std::size_t>(target.dim());
+    out.x.insert(out.x.end(), p.x.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(best) * D),
+                 p.x.begin() + static_cast<std::ptrdiff_t>((static_cast<std::size_t>(best) + 1) * D));
+    out.chi2.push_back(p.chi2[static_cast<std::size_t>(best)]);
+    out.w.push_back(0.0);
+    out.best = out.n++;
+  }
   return out;
 }
 

@@ -9,7 +9,9 @@
 /// The flow's draws stay, weighted against the flow; the two groups are each self-normalised and
 /// combined in proportion to their ESS (no flow density is needed at the refinement draws). With
 /// `defensive` every draw is instead weighted against one mixture of the flow and the t's (one
-/// flow density per refinement draw).
+/// flow density per refinement draw). With `moves` > 0 a resample-move stage follows
+/// (resample_move.hpp): move_draws draws resampled by weight, each moved `moves` Metropolis steps
+/// on the exact posterior, replace the weighted draws (equal weights).
 #include <cstdint>
 #include <vector>
 
@@ -21,14 +23,18 @@ namespace sedpost::posterior {
 
 /// One galaxy's weighted draws.
 struct WeightedDraws {
-  int n = 0;                    ///< draws (= likelihood evaluations)
+  int n = 0;                    ///< draws
   std::vector<double> x;        ///< [n, D] flow coordinates (D = SedTarget::dim(): 11, or 12 with z)
   std::vector<double> w;        ///< [n] normalised weights (0 outside the prior or far in the tails)
   std::vector<double> chi2;     ///< [n] chi^2 against the observed fluxes (sigma_eff), +inf outside the prior
-  std::vector<double> log_q;    ///< [n] flow log density (bounded flow coordinates); -inf where not computed
-  double ess = 0;               ///< Kish effective sample size of w
+  long evaluations = 0;         ///< likelihood evaluations spent (n without moves; + move_draws x moves with)
+  double ess = 0;               ///< Kish effective sample size of the importance weights (before any moves)
   int rounds = 0;               ///< refinement rounds run (0: the flow's draws sufficed)
-  int best = -1;                ///< draw of the highest posterior density (lowest chi^2 with weight > 0), -1 if none
+  /// Draw of the highest posterior density among every draw evaluated (lowest chi^2 with weight
+  /// > 0 before the moves; after them, a weighted draw that beats every moved one is appended
+  /// with weight 0), -1 if none.
+  int best = -1;
+  double acceptance = 0;        ///< mean acceptance rate of the moves (0 without moves)
 };
 
 class LikelihoodWeighting {

@@ -308,9 +308,9 @@ void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, c
     add_reason(&r.reason[i], "no draw has model fluxes inside the training flux range; weighted without it");
   }
   r.ess[i] = d.ess;
-  r.n_draws[i] = static_cast<std::uint32_t>(d.n);
+  r.n_draws[i] = static_cast<std::uint32_t>(d.evaluations);
   r.rounds[i] = static_cast<std::uint32_t>(d.rounds);
-  r.efficiency[i] = d.ess / d.n;
+  r.efficiency[i] = d.ess / static_cast<double>(d.evaluations);
   if (d.best < 0) return;  // nothing inside the prior: summaries stay NaN, flagged by the caller
 
   // Resampled draws (for /samples and chi2_draw), then quantities of every draw that carries

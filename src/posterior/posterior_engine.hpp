@@ -40,7 +40,7 @@ struct ChunkResult {
   std::vector<double> log_q_best;    ///< [n] flow log density of that draw, unbounded coordinates
   std::vector<double> ess;           ///< [n] Kish effective sample size of the weights (NaN: weighting off)
   std::vector<double> efficiency;    ///< [n] ess / n_draws
-  std::vector<std::uint32_t> n_draws; ///< [n] likelihood evaluations (flow draws + refinement draws)
+  std::vector<std::uint32_t> n_draws; ///< [n] likelihood evaluations (flow draws + refinement draws + moves)
   std::vector<std::uint32_t> rounds; ///< [n] refinement rounds
   std::vector<std::uint32_t> flags;  ///< [n]
   std::vector<std::uint32_t> bands_used; ///< [n] bit b set when band b's photometry entered the posterior

@@ -18,6 +18,11 @@ struct PosteriorSettings {
   /// Galaxies still below it get weights_degenerate.
   double min_ess = 100;
   int max_rounds = 12;         ///< refinement rounds at most (each n_samples likelihood evaluations)
+  /// Resample-move (posterior/resample_move.hpp): after the weights, resample move_draws draws
+  /// and move each by this many random-walk Metropolis steps on the exact posterior; the summaries
+  /// and stored draws then come from the moved, equally weighted draws. 0 (default): no moves.
+  int moves = 0;
+  int move_draws = 1000;       ///< draws resampled and moved (move_draws x moves likelihood evaluations)
   /// Weight every draw against one mixture of the flow and the t's (defensive importance
   /// sampling; one flow density per refinement draw). Off (default): the flow's draws and the
   /// refinement draws are weighted as two groups, each against its own proposal, and combined in

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/logger.hpp"
+#include "posterior/importance.hpp"
 
 namespace sedpost::posterior {
 
@@ -39,6 +40,20 @@ StudentT StudentT::fit(const Eigen::MatrixXd& points, const std::vector<double>&
   t.log_norm_ = std::lgamma(0.5 * (nu + dd)) - std::lgamma(0.5 * nu) - 0.5 * dd * std::log(nu * M_PI) -
                 t.chol_.diagonal().array().log().sum();
   return t;
+}
+
+StudentT StudentT::fit_tempered(const std::vector<double>& points, int D, const std::vector<int>& rows,
+                                const std::vector<double>& log_w, double fit_ess, double nu) {
+  std::vector<double> lw_fit(rows.size());
+  for (std::size_t j = 0; j < rows.size(); ++j) lw_fit[j] = log_w[static_cast<std::size_t>(rows[j])];
+  const double beta = tempering_exponent(lw_fit, fit_ess);
+  for (double& v : lw_fit) v *= beta;
+  std::vector<double> w_fit;
+  normalise_log_weights(lw_fit, w_fit);
+  Eigen::MatrixXd pts(static_cast<Eigen::Index>(rows.size()), D);
+  for (std::size_t j = 0; j < rows.size(); ++j)
+    for (int k = 0; k < D; ++k) pts(static_cast<Eigen::Index>(j), k) = points[static_cast<std::size_t>(rows[j]) * D + k];
+  return fit(pts, w_fit, nu, 1.0);
 }
 
 Eigen::MatrixXd StudentT::sample(Rng& rng, int n) const {

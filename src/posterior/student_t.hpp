@@ -18,6 +18,12 @@ class StudentT {
   /// of 1e-9 x its mean diagonal (+ 1e-12) so that it is positive definite, and `nu` degrees of
   /// freedom (> 2). Throws NumericsError when the covariance cannot be factorised.
   static StudentT fit(const Eigen::MatrixXd& points, const std::vector<double>& w, double nu, double inflate);
+  /// Fit (no inflation) to the draws `rows` of `points` [n, D] (row-major) with log weights
+  /// `log_w` [n] (indexed like the points), tempered for the fit to at least `fit_ess` effective
+  /// draws (w^beta, tempering_exponent): the likelihood weighting's refinement proposal and the
+  /// resample-move's random-walk shape. Throws NumericsError as fit.
+  static StudentT fit_tempered(const std::vector<double>& points, int D, const std::vector<int>& rows,
+                               const std::vector<double>& log_w, double fit_ess, double nu);
 
   int dim() const { return static_cast<int>(mean_.size()); }
   const Eigen::VectorXd& mean() const { return mean_; }

@@ -9,7 +9,9 @@
 #    and a run killed part-way never leaves a file that looks complete;
 #  - a malformed catalog (missing column) fails at start naming the column;
 #  - the likelihood weighting's datasets (/ess, /efficiency, /n_draws, /refine_rounds, /chi2_draw)
-#    are consistent with its settings, and --weighting false gives the flow's own draws.
+#    are consistent with its settings, and --weighting false gives the flow's own draws;
+#  - --moves (resample-move): the same file for 1 and 2 ranks, the evaluations counted, the
+#    settings recorded, and --n-store above --move-draws refused as a config error.
 set -u
 mpiexec=$1 sedpost=$2 src=$3
 py=/usr/bin/python3
@@ -24,7 +26,7 @@ sed -e 's/^n = 50000/n = 3000/' -e 's/^blocks = 5/blocks = 2/' -e 's/^hidden = 1
 
 "$mpiexec" -n 1 "$sedpost" infer --help >help.txt 2>&1 || fail "infer --help exited $?"
 for o in --model --catalog --out --rows --n-samples --n-store --seed --chunk --resume --threads --device --weighting \
-  --min-ess --max-rounds --defensive --model-error --chi2-pvalue; do
+  --min-ess --max-rounds --moves --move-draws --defensive --model-error --chi2-pvalue; do
   grep -q -- "$o" help.txt || fail "infer --help does not explain $o"
 done
 
@@ -106,6 +108,33 @@ with h5py.File("p1.h5") as on, h5py.File("off.h5") as off:
     assert np.isnan(off["chi2_draw"][...]).all()
     assert not np.array_equal(on["summary"][...], off["summary"][...])
 PY
+
+# --- resample-move: 50 draws moved 3 Metropolis steps each after the weights
+"$mpiexec" -n 1 "$sedpost" "${args[@]}" --catalog cat.h5 --moves 3 --move-draws 50 --out mv1.h5 >mv1.log 2>&1 ||
+  fail "infer --moves: $(tail -5 mv1.log)"
+grep -q "50 draws resampled and moved 3 Metropolis steps each" mv1.log || fail "the log does not state the moves: $(grep weighting mv1.log)"
+mkdir mv2 && (cd mv2 && "$mpiexec" -n 2 "$sedpost" --config ../tiny.toml infer --model ../model.pt --n-samples 300 \
+  --n-store 20 --chunk 8 --seed 7 --catalog ../cat.h5 --moves 3 --move-draws 50 --out mv.h5 >../mv2.log 2>&1) ||
+  fail "infer --moves -n 2: $(tail -5 mv2.log)"
+$py "$src/tests/app/h5_equal.py" mv1.h5 mv2/mv.h5 --ignore-attr model --ignore-attr catalog --ignore-attr config ||
+  fail "moved posteriors differ between 1 and 2 ranks"
+$py - <<'PY' || fail "resample-move datasets wrong"
+import h5py, numpy as np
+with h5py.File("p1.h5") as on, h5py.File("mv1.h5") as mv:
+    assert mv.attrs["moves"] == 3 and mv.attrs["move_draws"] == 50 and on.attrs["moves"] == 0
+    # the same importance weights, then 50 x 3 evaluations more
+    assert np.array_equal(on["ess"][...], mv["ess"][...])
+    assert (mv["n_draws"][...] == on["n_draws"][...] + 150).all()
+    s = mv["samples"][...]
+    assert s.shape == (60, 20, 22) and np.isfinite(s[:, :, :12]).all()
+    assert not np.array_equal(on["summary"][...], mv["summary"][...])
+    # every stored draw is one of the 50 moved ones, so at most 20 distinct, and more than a few
+    distinct = [len(np.unique(s[i, :, 0])) for i in range(60)]
+    assert min(distinct) >= 5, distinct
+PY
+"$mpiexec" -n 1 "$sedpost" "${args[@]}" --catalog cat.h5 --moves 3 --move-draws 10 --out mvbad.h5 >mvbad.log 2>&1
+[ $? -eq 2 ] && grep -q "move_draws" mvbad.log || fail "--n-store above --move-draws must exit 2 naming move_draws: $(tail -3 mvbad.log)"
+[ ! -e mvbad.h5 ] && [ ! -e mvbad.h5.partial ] || fail "a refused --moves run left an output"
 
 # --- validation/worst_fits.py reads the catalog and lists its worst fits
 $py "$src/validation/worst_fits.py" p1.h5 --n 3 >worst.txt 2>&1 || fail "worst_fits.py: $(tail -3 worst.txt)"
