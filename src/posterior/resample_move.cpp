@@ -1,6 +1,5 @@
 #include "posterior/resample_move.hpp"
 
-#include <Eigen/Cholesky>
 #include <Eigen/Core>
 
 #include <cmath>
@@ -24,31 +23,26 @@ MovedDraws resample_move(const SedTarget& target, const WeightedPool& pool, int 
   const std::size_t n = pool.w->size();
   MovedDraws out;
   // Only draws with amplitude coordinates can move; the others' weight is dropped.
-  std::vector<double> w(n, 0.0), log_pi(n, -std::numeric_limits<double>::infinity());
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  std::vector<double> w(n, 0.0), log_w(n, -kInf), log_pi(n, -kInf);
+  std::vector<int> movable;
   double sum = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const double lp = (*pool.log_target)[i] - (*pool.log_det)[i];  // density in amplitude coordinates
     if ((*pool.w)[i] > 0 && std::isfinite(lp)) {
       w[i] = (*pool.w)[i];
+      log_w[i] = std::log(w[i]);
       log_pi[i] = lp;
       sum += w[i];
+      movable.push_back(static_cast<int>(i));
     }
   }
   if (!(sum > 0) || m < 1) return out;
   for (double& v : w) v /= sum;
   // The proposal's shape: the covariance of the movable draws, weights tempered for the fit.
-  std::vector<int> idx;
-  std::vector<double> log_w(n, -std::numeric_limits<double>::infinity());
-  for (std::size_t i = 0; i < n; ++i)
-    if (w[i] > 0) {
-      idx.push_back(static_cast<int>(i));
-      log_w[i] = std::log(w[i]);
-    }
   Eigen::MatrixXd L;
   try {
-    const Eigen::LLT<Eigen::MatrixXd> llt(StudentT::fit_tempered(*pool.amp, D, idx, log_w, fit_ess, 5).scale());
-    if (llt.info() != Eigen::Success) return out;
-    L = llt.matrixL();
+    L = StudentT::fit_tempered(*pool.amp, D, movable, log_w, fit_ess, 5).scale_factor();
   } catch (const NumericsError&) {
     return out;  // no spread to move along: keep the weighted draws
   }

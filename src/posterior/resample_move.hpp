@@ -33,7 +33,7 @@ struct MovedDraws {
   int m = 0;                  ///< draws
   std::vector<double> x;      ///< [m, D] flow coordinates
   std::vector<double> chi2;   ///< [m] photometric chi^2 (SedTarget's chi2)
-  long evaluations = 0;       ///< likelihood evaluations spent (m x steps run)
+  long evaluations = 0;       ///< likelihood evaluations spent (m x steps)
   double acceptance = 0;      ///< mean acceptance rate over the steps
 };
 

@@ -29,6 +29,8 @@ class StudentT {
   const Eigen::VectorXd& mean() const { return mean_; }
   /// Scale matrix Sigma (the t's covariance is nu / (nu - 2) Sigma).
   Eigen::MatrixXd scale() const { return chol_ * chol_.transpose(); }
+  /// Lower Cholesky factor L of the scale matrix (Sigma = L L^T).
+  const Eigen::MatrixXd& scale_factor() const { return chol_; }
 
   /// n draws [n, D]: mean + L z sqrt(nu / chi^2_nu), z ~ N(0, I), from `rng` (nu rounded to an
   /// integer for the chi^2 draw).
