@@ -298,11 +298,11 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
     logger().info(cat("resuming ", job.out, ".partial: ", n_done_before, " of ", l.n_chunks, " chunks (", rows_before,
                       " galaxies) already done"));
 
-  // counts: [flag bits..., rows computed, flagged, no posterior, refined, with ESS]
+  // counts: [flag bits..., rows computed, flagged, no posterior, refined, with ESS, with acceptance]
   constexpr int F = posterior::kNumInferFlags;
-  std::vector<std::int64_t> counts(F + 5, 0);
+  std::vector<std::int64_t> counts(F + 6, 0);
   std::vector<double> seconds(5, 0.0);  // read, sampling, posterior (weighting, quantities), rest, write
-  std::vector<double> ess_sum(1, 0.0);
+  std::vector<double> sums(2, 0.0);  // ESS, resample-move acceptance rate (over the rows that have them)
   ProgressMeter progress("infer", l.n, "galaxies", comm.is_root());
   progress.set_done(rows_before);
   WorkQueue queue(comm);
@@ -338,7 +338,11 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
       counts[F + 3] += r.rounds[i] > 0;
       if (std::isfinite(r.ess[i])) {
         counts[F + 4] += 1;
-        ess_sum[0] += r.ess[i];
+        sums[0] += r.ess[i];
+      }
+      if (std::isfinite(r.acceptance[i])) {
+        counts[F + 5] += 1;
+        sums[1] += r.acceptance[i];
       }
     }
     counts[F] += static_cast<std::int64_t>(n);
@@ -353,7 +357,7 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
   queue.close();
   comm.allreduce_sum(counts.data(), counts.size());
   comm.allreduce_sum(seconds.data(), seconds.size());
-  comm.allreduce_sum(ess_sum.data(), ess_sum.size());
+  comm.allreduce_sum(sums.data(), sums.size());
   if (l.n > progress.done()) progress.advance(l.n - progress.done());
   progress.finish();
 
@@ -363,8 +367,10 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
   st.n_flagged = static_cast<std::uint64_t>(counts[F + 1]);
   st.n_no_posterior = static_cast<std::uint64_t>(counts[F + 2]);
   st.n_refined = static_cast<std::uint64_t>(counts[F + 3]);
-  st.mean_ess = counts[F + 4] > 0 ? ess_sum[0] / static_cast<double>(counts[F + 4])
+  st.mean_ess = counts[F + 4] > 0 ? sums[0] / static_cast<double>(counts[F + 4])
                                   : std::numeric_limits<double>::quiet_NaN();
+  st.mean_acceptance = counts[F + 5] > 0 ? sums[1] / static_cast<double>(counts[F + 5])
+                                         : std::numeric_limits<double>::quiet_NaN();
   const auto computed = counts[F];
   std::string per_reason;
   for (int b = 0; b < F; ++b)
@@ -380,6 +386,9 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
     logger().info(cat("infer: likelihood weighting: mean effective sample size ", st.mean_ess, " of ",
                       job.settings.n_samples, " flow draws; ", st.n_refined, " of ", computed,
                       " galaxies needed refinement rounds"));
+  if (job.settings.weighting && job.settings.moves > 0)
+    logger().info(cat("infer: resample-move: mean acceptance rate ", st.mean_acceptance, " (the scale adapts towards 0.234) over ",
+                      job.settings.moves, " steps of ", job.settings.move_draws, " draws per galaxy"));
   logger().info(cat("infer: wall ", ProgressMeter::format_duration(st.wall_s), ", ", st.galaxies_per_s,
                     " galaxies/s job-wide; rank time: flow sampling ", seconds[1], " s, weighting+quantities+flags ",
                     seconds[2], " s, checks ", seconds[3], " s, read ", seconds[0], " s, write ", seconds[4],

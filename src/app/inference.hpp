@@ -33,6 +33,7 @@ struct InferStats {
   std::uint64_t n_resumed = 0;       ///< rows already done in the resumed file
   std::uint64_t n_refined = 0;       ///< rows computed here whose weights needed refinement rounds
   double mean_ess = 0;               ///< mean effective sample size over rows computed here with a posterior (NaN: off)
+  double mean_acceptance = 0;        ///< mean resample-move acceptance rate over those rows (NaN: moves off)
   double wall_s = 0;
   double galaxies_per_s = 0;         ///< rows computed in this run / wall time
 };

@@ -310,6 +310,7 @@ void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, c
   r.ess[i] = d.ess;
   r.n_draws[i] = static_cast<std::uint32_t>(d.evaluations);
   r.rounds[i] = static_cast<std::uint32_t>(d.rounds);
+  if (settings_.moves > 0) r.acceptance[i] = d.acceptance;
   r.efficiency[i] = d.ess / static_cast<double>(d.evaluations);
   if (d.best < 0) return;  // nothing inside the prior: summaries stay NaN, flagged by the caller
 
@@ -439,6 +440,7 @@ ChunkResult PosteriorEngine::run(const CatalogChunk& c) const {
   r.efficiency.assign(n, kNaN);
   r.n_draws.assign(n, 0);
   r.rounds.assign(n, 0);
+  r.acceptance.assign(n, kNaN);
   r.flags.assign(n, 0);
   r.bands_used.assign(n, 0);
   r.reason.assign(n, "");

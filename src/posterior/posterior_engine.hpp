@@ -42,6 +42,7 @@ struct ChunkResult {
   std::vector<double> efficiency;    ///< [n] ess / n_draws
   std::vector<std::uint32_t> n_draws; ///< [n] likelihood evaluations (flow draws + refinement draws + moves)
   std::vector<std::uint32_t> rounds; ///< [n] refinement rounds
+  std::vector<double> acceptance;    ///< [n] mean acceptance rate of the resample-move steps (NaN: moves off or no posterior)
   std::vector<std::uint32_t> flags;  ///< [n]
   std::vector<std::uint32_t> bands_used; ///< [n] bit b set when band b's photometry entered the posterior
   std::vector<std::string> reason;   ///< [n] "" or "; "-joined reasons

@@ -113,6 +113,8 @@ PY
 "$mpiexec" -n 1 "$sedpost" "${args[@]}" --catalog cat.h5 --moves 3 --move-draws 50 --out mv1.h5 >mv1.log 2>&1 ||
   fail "infer --moves: $(tail -5 mv1.log)"
 grep -q "50 draws resampled and moved 3 Metropolis steps each" mv1.log || fail "the log does not state the moves: $(grep weighting mv1.log)"
+grep -Eq "resample-move: mean acceptance rate 0\.[0-9]+ .* over 3 steps of 50 draws" mv1.log ||
+  fail "the log does not give the moves' acceptance rate: $(grep resample-move mv1.log)"
 mkdir mv2 && (cd mv2 && "$mpiexec" -n 2 "$sedpost" --config ../tiny.toml infer --model ../model.pt --n-samples 300 \
   --n-store 20 --chunk 8 --seed 7 --catalog ../cat.h5 --moves 3 --move-draws 50 --out mv.h5 >../mv2.log 2>&1) ||
   fail "infer --moves -n 2: $(tail -5 mv2.log)"
