@@ -101,25 +101,37 @@ def knn_draws(mags, z_spec, k, seed):
     return test, z_spec[train][idx]
 
 
-def read_posterior_z(path, n_rows):
-    """z draws [n_rows, n_store] in catalog row order from a posterior catalog (NaN: no row)."""
+def read_posterior_samples(path, n_rows, quantities):
+    """Draws [n_rows, n_store] of each named quantity of a posterior catalog's /samples, in
+    catalog row order (rows matched by /row; NaN: no row). Exits with a message naming the file
+    when /samples or a quantity is missing."""
     import h5py
 
+    me = os.path.basename(sys.argv[0])  # the script that was run, as each message's prefix
     with h5py.File(path, "r") as f:
         if "samples" not in f:
-            sys.exit(f"photoz_metrics.py: {path}: no /samples (run infer with [infer] n_store > 0)")
+            sys.exit(f"{me}: {path}: no /samples (run infer with [infer] n_store > 0)")
         names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["summary"].attrs["names"]]
-        if "z" not in names:
-            sys.exit(f"photoz_metrics.py: {path}: no quantity z (the model does not infer the redshift)")
-        k = names.index("z")
+        for q in quantities:
+            if q not in names:
+                hint = " (the model does not infer the redshift)" if q == "z" else ""
+                sys.exit(f"{me}: {path}: no quantity {q}{hint}")
+        cols = [names.index(q) for q in quantities]
         rows = f["row"][:]
         if rows.max(initial=-1) >= n_rows:
-            sys.exit(f"photoz_metrics.py: {path}: /row reaches {rows.max()}, the catalog has {n_rows} rows")
+            sys.exit(f"{me}: {path}: /row reaches {rows.max()}, the catalog has {n_rows} rows")
         s = f["samples"]
-        draws = np.full((n_rows, s.shape[1]), np.nan)
+        draws = [np.full((n_rows, s.shape[1]), np.nan) for _ in cols]
         for i in range(0, s.shape[0], 4096):
-            draws[rows[i:i + 4096]] = s[i:i + 4096, :, k]
+            block = s[i:i + 4096]
+            for d, k in zip(draws, cols):
+                d[rows[i:i + 4096]] = block[:, :, k]
     return draws
+
+
+def read_posterior_z(path, n_rows):
+    """z draws [n_rows, n_store] in catalog row order from a posterior catalog (NaN: no row)."""
+    return read_posterior_samples(path, n_rows, ["z"])[0]
 
 
 def plot_pit(pit, path, title):

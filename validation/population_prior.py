@@ -46,7 +46,7 @@ import tomllib
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from photoz_metrics import metrics, read_catalog, split_halves  # noqa: E402
+from photoz_metrics import metrics, read_catalog, read_posterior_samples, split_halves  # noqa: E402
 
 DEFAULT_LOG_MSTAR = (7.0, 12.5)  # MODEL.md 1: log10 M* formed ~ U(7, 12.5) unless [prior] sets it
 
@@ -81,24 +81,8 @@ def read_draws(path, n_rows):
     file's training config text."""
     import h5py
 
+    z, m = read_posterior_samples(path, n_rows, ["z", "log_mstar_formed"])
     with h5py.File(path, "r") as f:
-        if "samples" not in f:
-            sys.exit(f"population_prior.py: {path}: no /samples (run infer with [infer] n_store > 0)")
-        names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["summary"].attrs["names"]]
-        for need in ("z", "log_mstar_formed"):
-            if need not in names:
-                sys.exit(f"population_prior.py: {path}: no quantity {need}")
-        kz, km = names.index("z"), names.index("log_mstar_formed")
-        rows = f["row"][:]
-        if rows.max(initial=-1) >= n_rows:
-            sys.exit(f"population_prior.py: {path}: /row reaches {rows.max()}, the catalog has {n_rows} rows")
-        s = f["samples"]
-        z = np.full((n_rows, s.shape[1]), np.nan)
-        m = np.full((n_rows, s.shape[1]), np.nan)
-        for i in range(0, s.shape[0], 4096):
-            block = s[i:i + 4096]
-            z[rows[i:i + 4096]] = block[:, :, kz]
-            m[rows[i:i + 4096]] = block[:, :, km]
         config = f.attrs["training_config"]
     return z, m, config.decode() if isinstance(config, bytes) else str(config)
 
