@@ -62,14 +62,15 @@ MovedDraws resample_move(const SedTarget& target, const WeightedPool& pool, int 
   std::vector<double> a_new(M * Du), x_new(M * Du), lt_new(M), chi2_new(M), unit(M * static_cast<std::size_t>(B)),
       det_new(M);
   double log_c = std::log(2.38 / std::sqrt(static_cast<double>(D)));
-  Eigen::VectorXd z(D);
+  Eigen::VectorXd z(D), dz(D);  // reused: no allocation per proposal
   long accepted = 0;
   for (int step = 0; step < steps; ++step) {
     const double c = std::exp(log_c);
     for (std::size_t j = 0; j < M; ++j) {
       for (int k = 0; k < D; ++k) z[k] = rng.normal();
-      const Eigen::VectorXd step = c * (L * z);
-      for (std::size_t k = 0; k < Du; ++k) a_new[j * Du + k] = a[j * Du + k] + step[static_cast<Eigen::Index>(k)];
+      dz.noalias() = L * z;
+      dz *= c;
+      for (std::size_t k = 0; k < Du; ++k) a_new[j * Du + k] = a[j * Du + k] + dz[static_cast<Eigen::Index>(k)];
     }
     target.evaluate_amplitude(a_new.data(), m, x_new.data(), lt_new.data(), chi2_new.data(), unit.data(),
                               det_new.data());
