@@ -74,6 +74,19 @@ void register_infer(Cli& cli) {
   add_posterior_options(sub, opt->posterior,
                         "default 0.02: SDSS-like calibration and model systematics, docs/metrics.md; 0 = the "
                         "catalog's errors alone");
+  sub->add_option("--z-prior-mag-band", opt->posterior.z_prior_mag_band,
+                  "Models that infer z: replace the model's redshift prior in the likelihood weighting by one that "
+                  "depends on each galaxy's observed AB magnitude in this band (its name as infer's log and the "
+                  "output's `bands` attribute list the model's bands, e.g. r; docs/photo-z.md, \"Magnitude-dependent "
+                  "redshift prior\"; build the three settings with validation/z_prior_histogram.py --by-magnitude). "
+                  "Needs --weighting true");
+  sub->add_option("--z-prior-mag-edges", opt->posterior.z_prior_mag_edges,
+                  "With --z-prior-mag-band: the inner edges of its magnitude bins [AB mag], ascending (n_m - 1 values)")
+      ->delimiter(',');
+  sub->add_option("--z-prior-mag-weights", opt->posterior.z_prior_mag_weights,
+                  "With --z-prior-mag-band: n_m rows of z-histogram weights (equal-width bins on the model's "
+                  "[z_min, z_max]), row after row, brightest magnitude bin first")
+      ->delimiter(',');
   sub->add_option("--chunk", opt->chunk, "Galaxies per work item (and per HDF5 chunk)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

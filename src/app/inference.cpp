@@ -157,6 +157,11 @@ void create_output(io::H5File& f, const Context& ctx, const InferJob& job, const
   f.set_attr("", "z_mode_weight", job.settings.z_mode_weight);
   f.set_attr("", "moves", static_cast<std::int64_t>(job.settings.moves));
   f.set_attr("", "move_draws", static_cast<std::int64_t>(job.settings.move_draws));
+  if (!job.settings.z_prior_mag_band.empty()) {  // the magnitude-dependent z prior (absent: the model's)
+    f.set_attr("", "z_prior_mag_band", job.settings.z_prior_mag_band);
+    if (!job.settings.z_prior_mag_edges.empty()) f.set_attr("", "z_prior_mag_edges", job.settings.z_prior_mag_edges);
+    f.set_attr("", "z_prior_mag_weights", job.settings.z_prior_mag_weights);
+  }
 }
 
 /// On resume: the partial file must come from the same job.
@@ -178,6 +183,13 @@ void check_resumable(const io::H5File& f, const InferJob& job, const Setup& s, c
                     (f.has_attr("", "moves") ? f.attr_int("", "moves") == job.settings.moves &&
                                                    f.attr_int("", "move_draws") == job.settings.move_draws
                                              : job.settings.moves == 0) &&
+                    (f.has_attr("", "z_prior_mag_band")
+                         ? f.attr_string("", "z_prior_mag_band") == job.settings.z_prior_mag_band &&
+                               (f.has_attr("", "z_prior_mag_edges") ? f.attr_doubles("", "z_prior_mag_edges")
+                                                                     : std::vector<double>{}) ==
+                                   job.settings.z_prior_mag_edges &&
+                               f.attr_doubles("", "z_prior_mag_weights") == job.settings.z_prior_mag_weights
+                         : job.settings.z_prior_mag_band.empty()) &&
                     f.attr_string("", "catalog") == job.catalog;
   if (!same)
     throw ConfigError(cat("cannot resume ", f.path(), ": it was started with another model, catalog, row range, "
@@ -265,7 +277,12 @@ InferStats run_inference(Context& ctx, const InferJob& job, const flow::Flow* lo
   l.quantities = static_cast<std::uint64_t>(engine.num_quantities());
   l.z_inferred = engine.z_inferred();
   logger().info(cat("infer: ", l.n, " galaxies (rows ", sel.begin, ":", sel.end, " of ", job.catalog, "), ",
-                    job.columns.describe(), engine.z_inferred() ? "; z inferred" : "", "; ", job.settings.n_samples, " flow draws per galaxy (", l.n_store,
+                    job.columns.describe(), engine.z_inferred() ? "; z inferred" : "",
+                    job.settings.z_prior_mag_band.empty()
+                        ? std::string()
+                        : cat(", its prior by the ", job.settings.z_prior_mag_band, " magnitude (",
+                              job.settings.z_prior_mag_edges.size() + 1, " magnitude bins)"),
+                    "; ", job.settings.n_samples, " flow draws per galaxy (", l.n_store,
                     " stored), chunks of ", l.chunk, ", ", comm.size(), " rank(s) x ", flow::get_threads(),
                     " thread(s); chi2 flag above ", engine.chi2_threshold(), "; ",
                     job.settings.weighting

@@ -78,6 +78,29 @@ PosteriorEngine::PosteriorEngine(const flow::Flow& flow, const sps::SedModel& mo
     free_z_.emplace(model);
     z_prior_.emplace(layout_.z_prior());
   }
+  if (!settings_.z_prior_mag_band.empty()) {
+    const std::string& band = settings_.z_prior_mag_band;
+    if (!z_inferred())
+      throw ConfigError(cat("z_prior_mag_band = '", band, "': the model takes the redshift as given ([model] redshift = "
+                            "\"given\"), so it has no redshift prior to replace"));
+    const auto it = std::find(support.bands.begin(), support.bands.end(), band);
+    if (it == support.bands.end()) {
+      std::string names;
+      for (const std::string& b : support.bands) names += cat(names.empty() ? "" : ", ", b);
+      throw ConfigError(cat("z_prior_mag_band = '", band, "' is not one of the model's bands (", names, ")"));
+    }
+    mag_band_ = static_cast<std::size_t>(it - support.bands.begin());
+    mag_z_prior_.emplace(layout_.z_min, layout_.z_max, settings_.z_prior_mag_edges, settings_.z_prior_mag_weights,
+                         "z prior by magnitude");
+  }
+}
+
+const prior::RedshiftPrior& PosteriorEngine::z_prior_of_row(const CatalogChunk& c, std::size_t i,
+                                                            std::uint32_t bands_used) const {
+  if (!mag_z_prior_ || !(bands_used >> mag_band_ & 1u)) return *z_prior_;
+  const double flux = c.flux[i * support_.bands.size() + mag_band_];
+  const int k = mag_z_prior_->bin_of(prior::MagnitudeRedshiftPrior::ab_magnitude(flux));
+  return k < 0 ? *z_prior_ : mag_z_prior_->prior(k);
 }
 
 std::uint32_t PosteriorEngine::check_row(const CatalogChunk& c, std::size_t i, std::string* reason,
@@ -299,7 +322,8 @@ void PosteriorEngine::summarise_weighted(const CatalogChunk& c, std::size_t i, c
   auto target = [&](const SimulatorTerms* t) {
     const int B = static_cast<int>(nb);
     return at_z ? SedTarget(*at_z, prior_, flux, sigma.data(), B, settings_.model_error, t, spec)
-                : SedTarget(*free_z_, *z_prior_, prior_, flux, sigma.data(), B, settings_.model_error, t, spec);
+                : SedTarget(*free_z_, z_prior_of_row(c, i, r.bands_used[i]), prior_, flux, sigma.data(), B,
+                            settings_.model_error, t, spec);
   };
   WeightedDraws d = weighting.run(target(&terms), x_cond, theta_flow, log_q, row);
   if (d.best < 0) {

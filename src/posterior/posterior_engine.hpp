@@ -19,6 +19,7 @@
 #include "sps/free_z_model.hpp"
 #include "posterior/flags.hpp"
 #include "posterior/settings.hpp"
+#include "prior/magnitude_redshift_prior.hpp"
 #include "prior/prior.hpp"
 #include "prior/theta_layout.hpp"
 #include "sps/fixed_z_model.hpp"
@@ -134,6 +135,11 @@ class PosteriorEngine {
   /// Model fluxes of flow coordinates x [D] (at_z as in quantities) into r.best_flux row i, and r.chi2[i].
   void best_fit(const catalog::CatalogChunk& c, std::size_t i, const sps::FixedZModel* at_z, const double* x,
                 ChunkResult& r) const;
+  /// z inferred: the redshift prior of row i's weighting target: the magnitude-dependent prior's
+  /// bin of the row's magnitude when it is set and the band is in the posterior (`bands_used`
+  /// bit), else the model's z prior.
+  const prior::RedshiftPrior& z_prior_of_row(const catalog::CatalogChunk& c, std::size_t i,
+                                             std::uint32_t bands_used) const;
   /// z inferred: flags row i z_multimodal when its z draws (column kZ of x [m, D], weights w [m]
   /// or null = equal) have two or more modes.
   void check_z_modes(const double* x, const double* w, std::size_t m, std::size_t i, ChunkResult& r) const;
@@ -146,6 +152,9 @@ class PosteriorEngine {
   std::optional<sps::Spectrograph> spectrograph_;  ///< set with embedding_
   std::optional<sps::FreeZModel> free_z_;  ///< z inferred: the model at each draw's z (tabulated bands)
   std::optional<prior::RedshiftPrior> z_prior_;  ///< z inferred: layout_.z_prior(), built once
+  /// Set with settings.z_prior_mag_band: the z prior by the magnitude in band mag_band_.
+  std::optional<prior::MagnitudeRedshiftPrior> mag_z_prior_;
+  std::size_t mag_band_ = 0;
   const prior::Prior& prior_;
   const catalog::TrainingSupport& support_;
   PosteriorSettings settings_;

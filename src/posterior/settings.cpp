@@ -23,6 +23,12 @@ void PosteriorSettings::validate() const {
     throw ConfigError(cat("model_error (", model_error, ") must be a fraction in [0, 1)"));
   if (!(z_mode_weight > 0 && z_mode_weight <= 0.5))
     throw ConfigError(cat("z_mode_weight (", z_mode_weight, ") must be in (0, 0.5]"));
+  if (z_prior_mag_band.empty() && (!z_prior_mag_edges.empty() || !z_prior_mag_weights.empty()))
+    throw ConfigError("z_prior_mag_edges / z_prior_mag_weights are set but z_prior_mag_band is not");
+  if (!z_prior_mag_band.empty() && !weighting)
+    throw ConfigError(cat("z_prior_mag_band = '", z_prior_mag_band,
+                          "' needs the likelihood weighting (weighting = true): the magnitude-dependent z prior "
+                          "enters through the weights"));
 }
 
 }  // namespace sedpost::posterior

@@ -2,6 +2,8 @@
 /// Settings of a galaxy posterior (`sedpost infer`, `sample`, `validate`; docs/metrics.md,
 /// "Likelihood-checked posteriors").
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace sedpost::posterior {
 
@@ -44,6 +46,16 @@ struct PosteriorSettings {
   /// Photo-z mode (docs/photo-z.md): flag z_multimodal when the redshift posterior has two or
   /// more modes holding at least this share of the weight each (posterior/redshift_modes.hpp).
   double z_mode_weight = 0.1;
+  /// Photo-z mode: a redshift prior that depends on each galaxy's observed magnitude in one band
+  /// (prior::MagnitudeRedshiftPrior, docs/photo-z.md "Magnitude-dependent redshift prior"),
+  /// used in the likelihood weighting's target instead of the model's z prior. Off when
+  /// z_prior_mag_band is empty. The band is one of the model's band names; the edges [n_m - 1]
+  /// are ascending AB magnitudes; the weights [n_m * n_z] are row-major (magnitude bin, z bin),
+  /// each row a histogram on the model's [z_min, z_max]. A galaxy whose band is not in its
+  /// posterior (missing photometry) keeps the model's z prior; a flux <= 0 is in the faintest bin.
+  std::string z_prior_mag_band;
+  std::vector<double> z_prior_mag_edges;
+  std::vector<double> z_prior_mag_weights;
   /// Throws ConfigError naming the setting when a value is out of range.
   void validate() const;
 };

@@ -11,6 +11,8 @@
 #  - mcmc samples z too (chains [G, steps, walkers, 13], z last); validate includes z in its
 #    calibration and in flow vs MCMC;
 #  - a histogram z prior reaches simulate, infer (from the model file) and mcmc;
+#  - infer's magnitude-dependent z prior (--z-prior-mag-*) sets each galaxy's z prior by its r
+#    magnitude, is recorded in the file, and its bad settings are config errors (exit 2);
 #  - `noise fit` reads a CSV catalog through the config's [catalog] columns.
 set -u
 mpiexec=$1 sedpost=$2 src=$3
@@ -180,6 +182,50 @@ with h5py.File("hch.h5") as c:
     z = c["chains"][0, :c["n_steps"][0], :, 12]
     assert z.min() >= z_cut and z.std() > 0, (z.min(), z.std())
 PY
+
+# --- the magnitude-dependent z prior (docs/photo-z.md): two r-magnitude bins split at the
+# catalog's median r; the bright bin allows only z < 0.105, the faint one only z >= 0.105 (4 z
+# bins on [0.01, 0.2]). Every stored z draw must respect its galaxy's bin.
+edge=$($py -c "
+import h5py, numpy as np
+print(np.median(22.5 - 2.5 * np.log10(h5py.File('cat.h5')['flux_obs'][:, 2])))")
+mag=(--z-prior-mag-band r --z-prior-mag-edges "$edge" --z-prior-mag-weights 1,1,0,0,0,0,1,1)
+sed '/^\[catalog\]/,$d' pz.toml >pzc.toml  # without the CSV's [catalog] table: cat.h5 again, as p1.h5
+margs=(--config pzc.toml "${args[@]:2}")
+"$mpiexec" -n 1 "$sedpost" "${margs[@]}" --catalog cat.h5 --out pm.h5 "${mag[@]}" >pm.log 2>&1 ||
+  fail "infer with a magnitude-dependent z prior: $(tail -5 pm.log)"
+grep -q "its prior by the r magnitude (2 magnitude bins)" pm.log || fail "infer must log the z prior: $(grep 'infer:' pm.log | head -1)"
+EDGE=$edge $py - <<'PY' || fail "magnitude-dependent z prior not applied"
+import os, h5py, numpy as np
+edge, z_cut = float(os.environ["EDGE"]), 0.01 + 0.5 * (0.2 - 0.01)
+with h5py.File("pm.h5") as f, h5py.File("p1.h5") as g:
+    r = 22.5 - 2.5 * np.log10(f["flux_obs"][:, 2])
+    z, ok = f["samples"][:, :, 22], (f["flags"][...] & 3) == 0
+    assert ok.sum() >= 30, f"{ok.sum()} of 40 rows with a posterior"
+    bright, faint = ok & (r < edge), ok & (r >= edge)
+    assert bright.sum() >= 10 and faint.sum() >= 10, (bright.sum(), faint.sum())
+    assert z[bright].max() < z_cut and z[faint].min() >= z_cut, (z[bright].max(), z[faint].min())
+    zg = g["samples"][:, :, 22]
+    assert zg[bright].max() >= z_cut and zg[faint].min() < z_cut, "the model's own prior allows both"
+    band = f.attrs["z_prior_mag_band"]
+    assert (band.decode() if isinstance(band, bytes) else band) == "r"
+    assert np.allclose(f.attrs["z_prior_mag_edges"], [edge])
+    assert list(f.attrs["z_prior_mag_weights"]) == [1, 1, 0, 0, 0, 0, 1, 1]
+    assert "z_prior_mag_band" not in g.attrs, "absent without the option"
+PY
+bad() {  # bad() EXPECTED_TEXT ARGS...: a config error (exit 2) naming it, and no output file
+  local want=$1; shift
+  "$mpiexec" -n 1 "$sedpost" "${margs[@]}" --catalog cat.h5 --out bad.h5 "$@" >bad.log 2>&1
+  [ $? -eq 2 ] && grep -q "$want" bad.log && [ ! -e bad.h5 ] || fail "'$*' must exit 2 naming '$want': $(tail -2 bad.log)"
+}
+bad "is not one of the model's bands (u, g, r, i, z)" --z-prior-mag-band H --z-prior-mag-weights 1,1
+bad "expected 2 magnitude bins" "${mag[@]:0:4}" --z-prior-mag-weights 1,1,0
+bad "must ascend strictly" --z-prior-mag-band r --z-prior-mag-edges 21,20 --z-prior-mag-weights 1,1,1
+bad "magnitude bin 1 are all 0" "${mag[@]:0:4}" --z-prior-mag-weights 1,1,0,0,0,0,0,0
+bad "needs the likelihood weighting" "${mag[@]}" --weighting false
+bad "z_prior_mag_band is not" --z-prior-mag-weights 1,1
+"$mpiexec" -n 1 "$sedpost" --config given.toml infer --model given.pt --catalog cat.h5 --out bad.h5 "${mag[@]}" >bad.log 2>&1
+[ $? -eq 2 ] && grep -q "takes the redshift as given" bad.log || fail "a given-z model must refuse the z prior: $(tail -2 bad.log)"
 
 # --- noise fit through the [catalog] columns (the BOSS CSV)
 boss="${SEDPOST_DATA_DIR:-$src/../shared/data}/catalogs/boss_dr10/boss_dr10_ugriz_specz.csv"
