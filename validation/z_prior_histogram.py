@@ -76,7 +76,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0, help="the split's seed (photoz_metrics.py --seed)")
     ap.add_argument("--by-magnitude", metavar="COL",
                     help="a magnitude column: build the magnitude-dependent prior p(z | m) for [infer]")
-    ap.add_argument("--band", help="with --by-magnitude: the model band COL measures, named as the posterior file's `bands` attribute lists it (e.g. r)")
+    ap.add_argument("--band", help="with --by-magnitude: the model band COL measures, named as the posterior "
+                    "file's `bands` attribute lists it (e.g. r)")
     ap.add_argument("--magnitude-bins", type=int, default=8, help="with --by-magnitude: equal-count bins (default 8)")
     a = ap.parse_args(argv)
     if not (0 <= a.z_min < a.z_max) or a.bins < 1:
