@@ -82,11 +82,14 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if not (0 <= a.z_min < a.z_max) or a.bins < 1:
         sys.exit("z_prior_histogram.py: need 0 <= --z-min < --z-max and --bins >= 1")
-    mags, z_spec = photoz_metrics.read_catalog(a.catalog, a.mag_cols.split(","), a.z_col)
+    mag_cols = a.mag_cols.split(",")
+    extra = [a.by_magnitude] if a.by_magnitude and a.by_magnitude not in mag_cols else []
+    columns, z_spec = photoz_metrics.read_catalog(a.catalog, mag_cols + extra, a.z_col)  # one read
+    mags = columns[:, :len(mag_cols)]
     rows = (photoz_metrics.split_halves(mags, z_spec, a.seed)[0] if a.rows == "train"
             else np.flatnonzero(np.isfinite(z_spec)))
     if a.by_magnitude:
-        return print_by_magnitude(a, rows, z_spec)
+        return print_by_magnitude(a, columns[:, (mag_cols + extra).index(a.by_magnitude)], rows, z_spec)
     try:
         w = histogram_weights(z_spec[rows], a.z_min, a.z_max, a.bins, a.floor)
     except ValueError as e:
@@ -98,11 +101,11 @@ def main(argv=None):
     return 0
 
 
-def print_by_magnitude(a, rows, z_spec):
-    """The [infer] lines of the magnitude-dependent prior from the rows `rows` of the catalog."""
+def print_by_magnitude(a, mag, rows, z_spec):
+    """The [infer] lines of the magnitude-dependent prior from the rows `rows` of the catalog, whose
+    magnitudes in column --by-magnitude are `mag` [n_rows]."""
     if not a.band:
         sys.exit("z_prior_histogram.py: --by-magnitude needs --band (the model band of that column)")
-    mag = photoz_metrics.read_catalog(a.catalog, [a.by_magnitude], a.z_col)[0][:, 0]
     try:
         edges, w = magnitude_histograms(mag[rows], z_spec[rows], a.z_min, a.z_max, a.bins, a.floor,
                                         a.magnitude_bins)

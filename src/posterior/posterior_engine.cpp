@@ -13,6 +13,7 @@
 #include "core/logger.hpp"
 #include "core/rng.hpp"
 #include "core/special_functions.hpp"
+#include "noise/noise_model.hpp"
 #include "posterior/importance.hpp"
 #include "posterior/likelihood_weighting.hpp"
 #include "posterior/redshift_modes.hpp"
@@ -98,8 +99,10 @@ PosteriorEngine::PosteriorEngine(const flow::Flow& flow, const sps::SedModel& mo
 const prior::RedshiftPrior& PosteriorEngine::z_prior_of_row(const CatalogChunk& c, std::size_t i,
                                                             std::uint32_t bands_used) const {
   if (!mag_z_prior_ || !(bands_used >> mag_band_ & 1u)) return *z_prior_;
-  const double flux = c.flux[i * support_.bands.size() + mag_band_];
-  const int k = mag_z_prior_->bin_of(prior::MagnitudeRedshiftPrior::ab_magnitude(flux));
+  const double flux = c.flux[i * support_.bands.size() + mag_band_];  // finite: the band is used
+  // A flux <= 0 (a faint galaxy's noisy measurement) is fainter than every edge.
+  const double mag = flux > 0 ? noise::nmgy_to_mag(flux) : std::numeric_limits<double>::infinity();
+  const int k = mag_z_prior_->bin_of(mag);
   return k < 0 ? *z_prior_ : mag_z_prior_->prior(k);
 }
 

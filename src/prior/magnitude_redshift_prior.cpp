@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "core/error.hpp"
 #include "core/logger.hpp"
@@ -42,12 +41,6 @@ MagnitudeRedshiftPrior::MagnitudeRedshiftPrior(double z_min, double z_max, std::
 int MagnitudeRedshiftPrior::bin_of(double magnitude) const {
   if (std::isnan(magnitude)) return -1;
   return static_cast<int>(std::upper_bound(edges_.begin(), edges_.end(), magnitude) - edges_.begin());
-}
-
-double MagnitudeRedshiftPrior::ab_magnitude(double flux_nmgy) {
-  if (std::isnan(flux_nmgy)) return std::numeric_limits<double>::quiet_NaN();
-  if (!(flux_nmgy > 0)) return std::numeric_limits<double>::infinity();
-  return 22.5 - 2.5 * std::log10(flux_nmgy);
 }
 
 std::string MagnitudeRedshiftPrior::describe() const {

@@ -32,9 +32,6 @@ class MagnitudeRedshiftPrior {
   /// The z prior of magnitude bin k (0 <= k < n_magnitude_bins()).
   const RedshiftPrior& prior(int k) const { return priors_.at(static_cast<std::size_t>(k)); }
 
-  /// AB magnitude of a flux [nanomaggies]: 22.5 - 2.5 log10(f); +inf for f <= 0, NaN for NaN.
-  static double ab_magnitude(double flux_nmgy);
-
   /// "n_m magnitude bins (edges ...) x n_z z bins on [z_min, z_max]" (for logs).
   std::string describe() const;
 

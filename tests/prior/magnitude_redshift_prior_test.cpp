@@ -1,5 +1,5 @@
-// prior::MagnitudeRedshiftPrior: magnitudes fall in the bins the edges define (a flux <= 0 in the
-// faintest, NaN in none), each bin's z prior is its own row of weights, and bad settings are
+// prior::MagnitudeRedshiftPrior: magnitudes fall in the bins the edges define (+inf, which infer
+// gives a flux <= 0, in the faintest; NaN in none), each bin's z prior is its own row of weights, and bad settings are
 // config errors naming the entry.
 #include "prior/magnitude_redshift_prior.hpp"
 
@@ -46,14 +46,6 @@ TEST(PriorMagnitudeRedshift, MagnitudesFallInTheirBins) {
   EXPECT_NEAR(p.prior(1).log_relative_density(0.75), 0.0, 1e-12);
   EXPECT_TRUE(std::isinf(p.prior(2).log_relative_density(0.25)));
   EXPECT_NEAR(p.prior(2).log_relative_density(0.75), std::log(2.0), 1e-12);
-}
-
-TEST(PriorMagnitudeRedshift, AbMagnitudeOfNanomaggies) {
-  EXPECT_DOUBLE_EQ(MagnitudeRedshiftPrior::ab_magnitude(1.0), 22.5);
-  EXPECT_NEAR(MagnitudeRedshiftPrior::ab_magnitude(100.0), 17.5, 1e-12);
-  EXPECT_EQ(MagnitudeRedshiftPrior::ab_magnitude(0.0), kInf);
-  EXPECT_EQ(MagnitudeRedshiftPrior::ab_magnitude(-3.0), kInf);
-  EXPECT_TRUE(std::isnan(MagnitudeRedshiftPrior::ab_magnitude(std::nan(""))));
 }
 
 TEST(PriorMagnitudeRedshift, OneBinWithoutEdges) {
